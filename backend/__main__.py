@@ -1,0 +1,108 @@
+"""Command line: ``python -m backend {train,eval,restore} ...``.
+
+Expected failures (bad files, unknown tasks, missing weights) print one ``error:`` line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import RetexError
+from .tasks import TASKS, get_task
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from .train.restoration import TrainConfig, train_restoration
+
+    cfg = TrainConfig(device=args.device, threads=args.threads, seed=args.seed)
+    for name in ("iters", "batch", "patch", "lr", "minutes"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if args.data:
+        cfg.data = args.data
+    summary = train_restoration(get_task(args.task), cfg, resume=args.resume,
+                                init=Path(args.init) if args.init else None)
+    print(json.dumps(summary))
+
+
+def _cmd_eval(args: argparse.Namespace) -> None:
+    from .evaluate import EvalConfig, evaluate, print_table
+
+    cfg = EvalConfig(sets=args.sets.split(",") if args.sets else None, sigma=args.sigma,
+                     blur_sigma=args.blur_sigma, blur_noise=args.blur_noise, limit=args.limit)
+    if args.data:
+        cfg.data = Path(args.data)
+    report = evaluate(get_task(args.task), cfg, weights=Path(args.weights) if args.weights else None,
+                      json_path=Path(args.json) if args.json else None, update_manifest=args.manifest)
+    print_table(report)
+
+
+def _cmd_restore(args: argparse.Namespace) -> None:
+    from .cli_restore import restore_file
+
+    restore_file(Path(args.input), Path(args.output), get_task(args.task),
+                 mask=Path(args.mask) if args.mask else None,
+                 weights=Path(args.weights) if args.weights else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Retex backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    tasks = ", ".join(TASKS)
+
+    p = sub.add_parser("train", help="train a restoration network")
+    p.add_argument("task", help=tasks)
+    p.add_argument("--data", nargs="+", help="folders of training images (default: T91 and BSD200)")
+    p.add_argument("--iters", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--patch", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--minutes", type=float, help="time budget: the schedule anneals to finish by then")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from runs/TASK/checkpoint.safetensors")
+    p.add_argument("--init", help="start from these weights (fine-tuning)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("eval", help="benchmark a restoration network")
+    p.add_argument("task", help=tasks)
+    p.add_argument("--sets", help="comma-separated benchmark sets (default depends on the task)")
+    p.add_argument("--data", help="benchmark root holding NAME/HR/*.png")
+    p.add_argument("--weights", help="weights file (default: weights/TASK.safetensors)")
+    p.add_argument("--json", help="write the report here")
+    p.add_argument("--sigma", type=float, default=25.0, help="denoise: noise sigma on 0..255")
+    p.add_argument("--blur-sigma", type=float, default=2.0, help="deblur: Gaussian blur sigma in pixels")
+    p.add_argument("--blur-noise", type=float, default=0.0, help="deblur: added noise sigma on 0..255")
+    p.add_argument("--limit", type=int, help="only the first N images of each set (smoke runs)")
+    p.add_argument("--manifest", action="store_true", help="record the scores in weights/manifest.json")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("restore", help="restore one image file")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--task", required=True, help=tasks)
+    p.add_argument("--mask", help="inpaint: mask image, white = pixels to fill")
+    p.add_argument("--weights", help="weights file (default: weights/TASK.safetensors)")
+    p.set_defaults(func=_cmd_restore)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except RetexError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

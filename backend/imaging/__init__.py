@@ -1,0 +1,1 @@
+"""Image operations written once: filters, MATLAB-style bicubic resize, colour, metrics, file I/O."""

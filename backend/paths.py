@@ -1,0 +1,14 @@
+"""Where the repository, its weights and the development data live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = REPO / "weights"
+RUNS_DIR = REPO / "runs"  # training checkpoints (not shipped)
+# Benchmark and training data sit beside the repository at development time; RETEX_SHARED moves them.
+SHARED = Path(os.environ.get("RETEX_SHARED", REPO.parent / "shared"))
+BENCHMARK_DIR = SHARED / "data" / "benchmark"
+TRAIN_DIRS = (SHARED / "data" / "train" / "T91", SHARED / "data" / "train" / "BSD200")

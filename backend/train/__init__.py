@@ -1,0 +1,1 @@
+"""Training: data, checkpoints and loops. Never imported by the service's hot path."""
