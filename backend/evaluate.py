@@ -20,12 +20,13 @@ import torch
 from .degrade import DegradeParams, observe, quantize
 from .errors import RetexError
 from .imaging.colour import rgb_to_y
+from .imaging.io import read_image
 from .imaging.metrics import psnr, ssim
 from .nets.restoration import RestorationNet
 from .paths import BENCHMARK_DIR
 from .pipeline import net_input, restore
 from .tasks import Task
-from .train.data import list_images, load_rgb_u8
+from .train.data import list_images
 from .weights import default_path, load_restoration, read_tensors, update_manifest
 
 DEFAULT_SETS = {"sr4": "Set5,Set14,BSD100", "sr2": "Set5,Set14,BSD100", "denoise": "CBSD68",
@@ -68,7 +69,7 @@ def evaluate_set(net: RestorationNet, task: Task, folder: Path, cfg: EvalConfig)
     border = task.scale if task.scale > 1 else 0
     rows = []
     for index, path in enumerate(paths):
-        clean = load_rgb_u8(path)[None].float() / 255
+        clean = read_image(path).rgb
         if task.scale > 1:
             h, w = clean.shape[-2:]
             clean = clean[..., : h - h % task.scale, : w - w % task.scale]
