@@ -97,6 +97,19 @@ def _load_checkpoint(path: Path, net: RestorationNet, opt: torch.optim.Adam) -> 
     return int(meta["iteration"]), float(meta.get("elapsed_s", 0.0))
 
 
+def _clip_spikes(net: RestorationNet, grad_avg: float, factor: float = 4.0) -> float:
+    """Clip the gradient norm to ``factor`` times its running average; returns the updated average.
+
+    Small networks without normalization trained with Adam at a high rate occasionally take one huge step that
+    undoes minutes of training; clipping relative to the usual norm removes those spikes without a tuned constant.
+    """
+    limit = factor * grad_avg if grad_avg > 0 else math.inf
+    norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), limit))
+    if not math.isfinite(norm):
+        return grad_avg
+    return norm if grad_avg == 0 else 0.99 * grad_avg + 0.01 * min(norm, limit)
+
+
 def train_restoration(task: Task, cfg: TrainConfig, resume: bool = False, init: Path | None = None,
                       export: Path | None = None, progress: bool = True) -> dict:
     """Train (or resume) the restoration network of ``task``; returns a summary with the final loss."""
@@ -121,7 +134,7 @@ def train_restoration(task: Task, cfg: TrainConfig, resume: bool = False, init: 
     gen = torch.Generator().manual_seed(cfg.seed * 7919 + start)
     export = export or default_path(task)
     t0 = time.monotonic() - elapsed0
-    last_save, loss_avg, it = time.monotonic(), float("nan"), start
+    last_save, loss_avg, grad_avg, it = time.monotonic(), float("nan"), 0.0, start
     bar = tqdm(range(start, cfg.iters), initial=start, total=cfg.iters, disable=not progress,
                desc=f"train {task.name}", dynamic_ncols=True)
     for it in bar:
@@ -136,8 +149,11 @@ def train_restoration(task: Task, cfg: TrainConfig, resume: bool = False, init: 
         loss = torch.mean((net(x) - clean.to(device)) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
         value = loss.item()
+        if not math.isfinite(value):
+            continue  # a non-finite batch would poison Adam's moments: skip it
+        grad_avg = _clip_spikes(net, grad_avg)
+        opt.step()
         loss_avg = value if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * value
         post = {"loss": f"{loss_avg:.3e}", "psnr": f"{-10 * math.log10(max(loss_avg, 1e-12)):.2f}"}
         if cfg.minutes > 0:  # the time budget, not the iteration count, decides when this run ends
