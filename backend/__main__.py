@@ -40,6 +40,13 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     print_table(report)
 
 
+def _cmd_models(args: argparse.Namespace) -> None:
+    from .evaluate import manifest_markdown
+    from .weights import read_manifest
+
+    print(manifest_markdown(read_manifest()))
+
+
 def _cmd_restore(args: argparse.Namespace) -> None:
     from .cli_restore import restore_file
 
@@ -80,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N images of each set (smoke runs)")
     p.add_argument("--manifest", action="store_true", help="record the scores in weights/manifest.json")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("models", help="the shipped models and their measured scores (Markdown)")
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("restore", help="restore one image file")
     p.add_argument("input")

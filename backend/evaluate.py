@@ -151,3 +151,28 @@ def print_table(report: dict) -> None:
     for name, s in report["sets"].items():
         cells = " ".join(f"{s[k]:>17.3f}" for k in keys + extra)
         print(f"{name:<8} {s['images']:>4} {cells} {s['psnr_y'] - s['baseline_psnr_y']:>+7.2f}")
+
+
+def manifest_markdown(manifest: dict) -> str:
+    """The shipped models and their recorded scores as a Markdown table (for weights/README.md)."""
+    lines = [
+        "| model | params | MACs/px | iterations | set | PSNR-Y | SSIM-Y | PSNR-RGB | baseline PSNR-Y | baseline PSNR-RGB"
+        " | gain Y | hole PSNR (ours / Telea) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in sorted(manifest.get("models", {}).items()):
+        ev = m.get("eval", {})
+        for set_name, s in ev.get("sets", {}).items():
+            holes = f"{s['hole_psnr_rgb']:.2f} / {s['telea_hole_psnr_rgb']:.2f}" if "hole_psnr_rgb" in s else ""
+            lines.append(
+                f"| {name} {_short(ev.get('degradation', {}))} | {m['params']} | {m['macs_per_pixel']} |"
+                f" {m.get('iterations')} | {set_name} | {s['psnr_y']:.2f} | {s['ssim_y']:.4f} | {s['psnr_rgb']:.2f} |"
+                f" {s['baseline_psnr_y']:.2f} | {s['baseline_psnr_rgb']:.2f} |"
+                f" {s['psnr_y'] - s['baseline_psnr_y']:+.2f} | {holes} |"
+            )
+    return "\n".join(lines)
+
+
+def _short(degradation: dict) -> str:
+    keys = ("sigma", "blur_sigma", "noise_sigma")
+    return " ".join(f"{k}={degradation[k]:g}" for k in keys if k in degradation)
