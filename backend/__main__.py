@@ -23,20 +23,31 @@ def _cmd_train(args: argparse.Namespace) -> None:
             setattr(cfg, name, getattr(args, name))
     if args.data:
         cfg.data = args.data
-    summary = train_restoration(get_task(args.task), cfg, resume=args.resume,
-                                init=Path(args.init) if args.init else None)
+    summary = train_restoration(
+        get_task(args.task), cfg, resume=args.resume, init=Path(args.init) if args.init else None
+    )
     print(json.dumps(summary))
 
 
 def _cmd_eval(args: argparse.Namespace) -> None:
     from .evaluate import EvalConfig, evaluate, print_table
 
-    cfg = EvalConfig(sets=args.sets.split(",") if args.sets else None, sigma=args.sigma,
-                     blur_sigma=args.blur_sigma, blur_noise=args.blur_noise, limit=args.limit)
+    cfg = EvalConfig(
+        sets=args.sets.split(",") if args.sets else None,
+        sigma=args.sigma,
+        blur_sigma=args.blur_sigma,
+        blur_noise=args.blur_noise,
+        limit=args.limit,
+    )
     if args.data:
         cfg.data = Path(args.data)
-    report = evaluate(get_task(args.task), cfg, weights=Path(args.weights) if args.weights else None,
-                      json_path=Path(args.json) if args.json else None, update_manifest=args.manifest)
+    report = evaluate(
+        get_task(args.task),
+        cfg,
+        weights=Path(args.weights) if args.weights else None,
+        json_path=Path(args.json) if args.json else None,
+        update_manifest=args.manifest,
+    )
     print_table(report)
 
 
@@ -50,9 +61,13 @@ def _cmd_models(args: argparse.Namespace) -> None:
 def _cmd_restore(args: argparse.Namespace) -> None:
     from .cli_restore import restore_file
 
-    restore_file(Path(args.input), Path(args.output), get_task(args.task),
-                 mask=Path(args.mask) if args.mask else None,
-                 weights=Path(args.weights) if args.weights else None)
+    restore_file(
+        Path(args.input),
+        Path(args.output),
+        get_task(args.task),
+        mask=Path(args.mask) if args.mask else None,
+        weights=Path(args.weights) if args.weights else None,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

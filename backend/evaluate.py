@@ -29,8 +29,13 @@ from .tasks import Task
 from .train.data import list_images
 from .weights import default_path, load_restoration, read_tensors, update_manifest
 
-DEFAULT_SETS = {"sr4": "Set5,Set14,BSD100", "sr2": "Set5,Set14,BSD100", "denoise": "CBSD68",
-                "deblur": "BSD100", "inpaint": "BSD100"}
+DEFAULT_SETS = {
+    "sr4": "Set5,Set14,BSD100",
+    "sr2": "Set5,Set14,BSD100",
+    "denoise": "CBSD68",
+    "deblur": "BSD100",
+    "inpaint": "BSD100",
+}
 
 
 @dataclass
@@ -91,8 +96,13 @@ def evaluate_set(net: RestorationNet, task: Task, folder: Path, cfg: EvalConfig)
     return summary
 
 
-def evaluate(task: Task, cfg: EvalConfig, weights: Path | None = None, json_path: Path | None = None,
-             update_manifest: bool = False) -> dict:
+def evaluate(
+    task: Task,
+    cfg: EvalConfig,
+    weights: Path | None = None,
+    json_path: Path | None = None,
+    update_manifest: bool = False,
+) -> dict:
     """Evaluate the task's network on each benchmark set; optionally write JSON and record it in the manifest."""
     weights = weights or default_path(task)
     net = load_restoration(weights, task)
@@ -131,16 +141,19 @@ def _describe(task: Task, cfg: EvalConfig) -> dict:
 def _record(task: Task, net: RestorationNet, weights: Path, report: dict) -> None:
     _, meta = read_tensors(weights)
     info = json.loads(meta.get("info", "{}"))
-    update_manifest(task.name, {
-        "file": weights.name,
-        "task": task.name,
-        "scale": task.scale,
-        "params": report["params"],
-        "macs_per_pixel": report["macs_per_pixel"],
-        "training_data": "T91 + BSD200 (shared/data/train)",
-        "iterations": info.get("iterations"),
-        "eval": {"degradation": report["degradation"], "sets": report["sets"]},
-    })
+    update_manifest(
+        task.name,
+        {
+            "file": weights.name,
+            "task": task.name,
+            "scale": task.scale,
+            "params": report["params"],
+            "macs_per_pixel": report["macs_per_pixel"],
+            "training_data": "T91 + BSD200 (shared/data/train)",
+            "iterations": info.get("iterations"),
+            "eval": {"degradation": report["degradation"], "sets": report["sets"]},
+        },
+    )
 
 
 def print_table(report: dict) -> None:
@@ -156,8 +169,8 @@ def print_table(report: dict) -> None:
 def manifest_markdown(manifest: dict) -> str:
     """The shipped models and their recorded scores as a Markdown table (for weights/README.md)."""
     lines = [
-        "| model | params | MACs/px | iterations | set | PSNR-Y | SSIM-Y | PSNR-RGB | baseline PSNR-Y | baseline PSNR-RGB"
-        " | gain Y | hole PSNR (ours / Telea) |",
+        "| model | params | MACs/px | iterations | set | PSNR-Y | SSIM-Y | PSNR-RGB | baseline PSNR-Y"
+        " | baseline PSNR-RGB | gain Y | hole PSNR (ours / Telea) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, m in sorted(manifest.get("models", {}).items()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -11,6 +13,8 @@ from .nets.restoration import RestorationNet
 from .tasks import Task
 
 MIN_SIDE = 8  # smaller inputs carry too little context for the network
+TILE = 512  # output tile side for the tiled run: bounds memory whatever the image size
+TileCallback = Callable[[int, int], None]
 
 
 def fill_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -45,14 +49,48 @@ def net_input(task: Task, image: torch.Tensor, mask: torch.Tensor | None = None)
     return image
 
 
-def run_padded(net: RestorationNet, x: torch.Tensor) -> torch.Tensor:
-    """Run the network on any size: replicate-pad to its multiple, then crop back."""
+def run_padded(
+    net: RestorationNet, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
+) -> torch.Tensor:
+    """Run the network on any size: replicate-pad to its multiple, run tile by tile, crop back."""
     m = net.config.multiple
     h, w = x.shape[-2:]
     ph, pw = (-h) % m, (-w) % m
     if ph or pw:
         x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    return net(x)[..., :h, :w]
+    return run_tiled(net, x, tile, on_tile)[..., :h, :w]
+
+
+def run_tiled(
+    net: RestorationNet, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
+) -> torch.Tensor:
+    """The network's output computed tile by tile, equal to ``net(x)`` up to float rounding.
+
+    Each branch reads its own halo around each tile (its receptive field, rounded up to the network's multiple so
+    pooling and pixel folds stay on the global grid): the fine branches, where the compute is, need a few dozen
+    pixels, and only the cheap coarse branches need wide context. Memory is bounded by the tile size, not the image.
+    ``on_tile(done, total)`` is called after each unit of work; raising from it (e.g. on cancel) stops the run.
+    """
+    m = net.config.multiple
+    h, w = x.shape[-2:]
+    if h % m or w % m:
+        raise ValueError(f"input sides must be multiples of {m}")
+    tile = max(m, tile - tile % m)
+    out = x[:, : net.config.out_channels].clone()
+    grid = [(y, xx) for y in range(0, h, tile) for xx in range(0, w, tile)]
+    total, done = len(grid) * len(net.branches), 0
+    for weight, branch in zip(net.mix, net.branches, strict=True):
+        halo = -(-branch.halo // m) * m
+        for y0, x0 in grid:
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            ry0, rx0 = max(0, y0 - halo), max(0, x0 - halo)
+            ry1, rx1 = min(h, y1 + halo), min(w, x1 + halo)
+            r = branch(x[..., ry0:ry1, rx0:rx1])
+            out[..., y0:y1, x0:x1] += weight * r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+            done += 1
+            if on_tile is not None:
+                on_tile(done, total)
+    return out
 
 
 @torch.no_grad()

@@ -35,9 +35,7 @@ TASKS: dict[str, Task] = {
     "sr2": Task("sr2", 2, False, RestorationConfig(branches=_branches(2, 44, 32)), "super-resolution x2"),
     "denoise": Task("denoise", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "denoising"),
     "deblur": Task("deblur", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "deblurring"),
-    "inpaint": Task(
-        "inpaint", 1, True, RestorationConfig(in_channels=4, branches=_branches(2, 44, 32)), "inpainting"
-    ),
+    "inpaint": Task("inpaint", 1, True, RestorationConfig(in_channels=4, branches=_branches(2, 44, 32)), "inpainting"),
 }
 
 

@@ -84,8 +84,6 @@ def test_cubic_kernel_values() -> None:
     assert cubic(np.array([0.0, 1.0, 2.0, 2.5])) == pytest.approx([1.0, 0.0, 0.0, 0.0])
 
 
-
-
 def test_upsample_x2_hand_computed() -> None:
     # Output pixel 3 (1-based) of a x2 upsample sits at input coordinate 1.75: taps on inputs 0..3 (1-based; input 0
     # mirrors input 1) at distances 1.75, 0.75, 0.25, 1.25. Output 8 sits at 4.25: inputs 3..6 at 1.25, 0.25, ...

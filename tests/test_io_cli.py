@@ -64,7 +64,11 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # small images: threads only add start-up cost
     return subprocess.run(
         [sys.executable, "-m", "backend", "restore", *map(str, args)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -49,8 +49,9 @@ def held_out_mse(net: RestorationNet, task_name: str, data: Path) -> float:
 def test_training_loss_falls_and_resume_continues(tmp_path: Path) -> None:
     data = make_images(tmp_path / "data", 6)
     task = get_task("denoise")
-    cfg = TrainConfig(iters=40, batch=4, patch=32, lr=2e-3, data=[str(data)], run_dir=str(tmp_path / "runs"),
-                      device="cpu")
+    cfg = TrainConfig(
+        iters=40, batch=4, patch=32, lr=2e-3, data=[str(data)], run_dir=str(tmp_path / "runs"), device="cpu"
+    )
     before = held_out_mse(RestorationNet(task.net), "denoise", data)
     export = tmp_path / "denoise.safetensors"
     cfg.iters = 25
@@ -75,9 +76,25 @@ def test_eval_cli_smoke(tmp_path: Path) -> None:
     save_restoration(weights, RestorationNet(task.net), task)  # the identity network = bicubic
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "backend", "eval", "sr2", "--sets", "Tiny", "--data", str(sets),
-         "--weights", str(weights), "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "backend",
+            "eval",
+            "sr2",
+            "--sets",
+            "Tiny",
+            "--data",
+            str(sets),
+            "--weights",
+            str(weights),
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
@@ -111,7 +128,10 @@ def test_eval_inpaint_reports_hole_scores(tmp_path: Path) -> None:
 def test_eval_unknown_set_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "backend", "eval", "denoise", "--sets", "Nope", "--data", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr

@@ -89,6 +89,16 @@ class Branch(nn.Module):
         nn.init.zeros_(self.tail.weight)  # start as the identity restoration
         nn.init.zeros_(self.tail.bias)
 
+    @property
+    def halo(self) -> int:
+        """Full-resolution pixels of context this branch reads on each side of an output pixel (an upper bound:
+        its convolutions, its band-pass kernel, plus a cell of slack for pooling, folding and upsampling)."""
+        d, u = self.spec.down, self.spec.unshuffle
+        convs = 2 + 2 * self.spec.blocks
+        sigma = self.band[1] if math.isfinite(self.band[1]) else self.band[0]
+        gauss = math.ceil(3.0 * sigma / d) if sigma > 0 else 0
+        return d * u * (convs + 1) + d * (gauss + 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d, u = self.spec.down, self.spec.unshuffle
         z = F.avg_pool2d(x, d) if d > 1 else x

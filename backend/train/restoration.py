@@ -110,8 +110,14 @@ def _clip_spikes(net: RestorationNet, grad_avg: float, factor: float = 4.0) -> f
     return norm if grad_avg == 0 else 0.99 * grad_avg + 0.01 * min(norm, limit)
 
 
-def train_restoration(task: Task, cfg: TrainConfig, resume: bool = False, init: Path | None = None,
-                      export: Path | None = None, progress: bool = True) -> dict:
+def train_restoration(
+    task: Task,
+    cfg: TrainConfig,
+    resume: bool = False,
+    init: Path | None = None,
+    export: Path | None = None,
+    progress: bool = True,
+) -> dict:
     """Train (or resume) the restoration network of ``task``; returns a summary with the final loss."""
     if cfg.patch % task.net.multiple:
         raise RetexError(f"--patch must be a multiple of {task.net.multiple}")
@@ -135,8 +141,14 @@ def train_restoration(task: Task, cfg: TrainConfig, resume: bool = False, init: 
     export = export or default_path(task)
     t0 = time.monotonic() - elapsed0
     last_save, loss_avg, grad_avg, it = time.monotonic(), float("nan"), 0.0, start
-    bar = tqdm(range(start, cfg.iters), initial=start, total=cfg.iters, disable=not progress,
-               desc=f"train {task.name}", dynamic_ncols=True)
+    bar = tqdm(
+        range(start, cfg.iters),
+        initial=start,
+        total=cfg.iters,
+        disable=not progress,
+        desc=f"train {task.name}",
+        dynamic_ncols=True,
+    )
     for it in bar:
         done = _progress(cfg, it, time.monotonic() - t0)
         if done >= 1.0:
