@@ -17,7 +17,7 @@ from .tasks import TASKS, get_task
 def _cmd_train(args: argparse.Namespace) -> None:
     from .train.restoration import TrainConfig, train_restoration
 
-    cfg = TrainConfig(device=args.device, threads=args.threads, seed=args.seed)
+    cfg = TrainConfig(device=args.device, threads=args.threads, seed=args.seed, precision=args.precision)
     for name in ("iters", "batch", "patch", "lr", "minutes"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", help="start from these weights (fine-tuning)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "bf16", "fp32"],
+        default="auto",
+        help="training arithmetic (auto: bf16 where the hardware supports it)",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("eval", help="benchmark a restoration network")
