@@ -59,15 +59,40 @@ def _cmd_models(args: argparse.Namespace) -> None:
 
 
 def _cmd_restore(args: argparse.Namespace) -> None:
-    from .cli_restore import restore_file
+    from .cli_restore import restore_file, restore_file_remote
 
-    restore_file(
-        Path(args.input),
-        Path(args.output),
-        get_task(args.task),
-        mask=Path(args.mask) if args.mask else None,
-        weights=Path(args.weights) if args.weights else None,
+    mask = Path(args.mask) if args.mask else None
+    if args.endpoint:
+        token = Path(args.token_file).read_text().strip() if args.token_file else None
+        restore_file_remote(Path(args.input), Path(args.output), get_task(args.task), args.endpoint, mask, token)
+    else:
+        weights = Path(args.weights) if args.weights else None
+        restore_file(Path(args.input), Path(args.output), get_task(args.task), mask=mask, weights=weights)
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    from .paths import WEIGHTS_DIR
+    from .service.security import default_endpoint, load_or_create_token
+    from .service.server import Server, ServerConfig
+
+    endpoint = args.endpoint or default_endpoint()
+    token = None
+    if endpoint.startswith("tcp://"):
+        token = load_or_create_token(Path(args.token_file) if args.token_file else None)
+    config = ServerConfig(
+        endpoint=endpoint,
+        device=args.device,
+        token=token,
+        threads=args.threads,
+        curve_secret=Path(args.curve_secret) if args.curve_secret else None,
+        curve_clients=Path(args.curve_clients) if args.curve_clients else None,
+        weights_dir=Path(args.weights_dir) if args.weights_dir else WEIGHTS_DIR,
     )
+    try:
+        server = Server(config)
+        server.serve(ready=lambda ep: print(f"READY {ep}", flush=True))
+    except OSError as e:  # zmq.ZMQError is an OSError: address in use, bad endpoint, no permission
+        raise RetexError(f"cannot listen on {endpoint}: {e}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, help=tasks)
     p.add_argument("--mask", help="inpaint: mask image, white = pixels to fill")
     p.add_argument("--weights", help="weights file (default: weights/TASK.safetensors)")
+    p.add_argument("--endpoint", help="send the job to a running server (python -m backend serve) instead")
+    p.add_argument("--token-file", help="with a tcp:// endpoint: the file holding the server's token")
     p.set_defaults(func=_cmd_restore)
+
+    p = sub.add_parser("serve", help="run the backend service (prints READY <endpoint> once it accepts work)")
+    p.add_argument("--endpoint", help="ipc://PATH or tcp://HOST:PORT (default: a private ipc socket)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--token-file", help="tcp endpoints: token file (default: ~/.config/retex/token, created)")
+    p.add_argument("--curve-secret", help="non-loopback endpoints: the server's CURVE secret key file")
+    p.add_argument("--curve-clients", help="non-loopback endpoints: folder of authorized client public keys")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    p.add_argument("--weights-dir", help="folder of TASK.safetensors files (default: weights/)")
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 

@@ -94,7 +94,13 @@ def run_tiled(
 
 
 @torch.no_grad()
-def restore(net: RestorationNet, task: Task, image: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def restore(
+    net: RestorationNet,
+    task: Task,
+    image: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    on_tile: TileCallback | None = None,
+) -> torch.Tensor:
     """Restore an N x 3 x h x w image on [0, 1]; returns N x 3 x (h*scale) x (w*scale) clamped to [0, 1].
 
     For inpainting only the masked pixels change.
@@ -102,7 +108,38 @@ def restore(net: RestorationNet, task: Task, image: torch.Tensor, mask: torch.Te
     if min(image.shape[-2:]) < MIN_SIDE:
         h, w = image.shape[-2:]
         raise RetexError(f"image is {w}x{h}: the smallest side must be at least {MIN_SIDE} px")
-    out = run_padded(net, net_input(task, image, mask)).clamp(0, 1)
+    out = run_padded(net, net_input(task, image, mask), on_tile=on_tile).clamp(0, 1)
     if task.uses_mask and mask is not None:
         out = image * (1 - mask) + out * mask
     return out
+
+
+def context_margin(net: RestorationNet, task: Task) -> int:
+    """Input pixels of context around a region so that restoring the region alone equals restoring the whole
+    image there: the widest branch halo (in input pixels) plus the bicubic upsampler's reach, on the 16-pixel grid."""
+    m = net.config.multiple
+    widest = max(b.halo for b in net.branches)
+    return -(-(widest // task.scale + 4) // m) * m
+
+
+def restore_region(
+    net: RestorationNet,
+    task: Task,
+    image: torch.Tensor,
+    region: tuple[int, int, int, int],
+    mask: torch.Tensor | None = None,
+    on_tile: TileCallback | None = None,
+) -> torch.Tensor:
+    """Restore only ``region`` = (x, y, width, height) of ``image`` (e.g. a selection's bounding box), reading just
+    enough context around it; returns the region's restored pixels (scaled for super-resolution)."""
+    x, y, w, h = region
+    H, W = image.shape[-2:]
+    if not (0 <= x < W and 0 <= y < H and 0 < w <= W - x and 0 < h <= H - y):
+        raise RetexError(f"region {w}x{h}+{x}+{y} is not inside the {W}x{H} image")
+    margin, m = context_margin(net, task), net.config.multiple
+    x0, y0 = max(0, x - margin) // m * m, max(0, y - margin) // m * m  # stay on the network's grid
+    x1, y1 = min(W, x + w + margin), min(H, y + h + margin)
+    sub_mask = None if mask is None else mask[..., y0:y1, x0:x1]
+    out = restore(net, task, image[..., y0:y1, x0:x1], sub_mask, on_tile)
+    s = task.scale
+    return out[..., (y - y0) * s : (y - y0 + h) * s, (x - x0) * s : (x - x0 + w) * s]

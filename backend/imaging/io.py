@@ -114,7 +114,7 @@ def write_image(path: Path, rgb: torch.Tensor, alpha: torch.Tensor | None = None
     planes = rgb[0].flip(0)  # OpenCV wants BGR(A)
     if alpha is not None:
         planes = torch.cat([planes, alpha[0].to(planes)], dim=0)
-    array = _quantize(planes.permute(1, 2, 0), bits)
+    array = to_codes(planes.permute(1, 2, 0), bits)
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if fmt == "JPEG" else []
     try:
         ok, encoded = cv2.imencode(FORMATS[path.suffix.lower()][1], array, params)
@@ -182,7 +182,7 @@ def _loaded(array: np.ndarray, fmt: str) -> LoadedImage:
     )
 
 
-def _quantize(x: torch.Tensor, bits: int) -> np.ndarray:
+def to_codes(x: torch.Tensor, bits: int) -> np.ndarray:
     """Round [0, 1] floats to the nearest code of the output depth (NaN becomes 0 rather than undefined)."""
     top = (1 << bits) - 1
     codes = (torch.nan_to_num(x.detach().float(), nan=0.0).clamp(0, 1) * top).round()

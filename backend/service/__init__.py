@@ -1,0 +1,1 @@
+"""The ZeroMQ service: the only way the editors reach the networks."""

@@ -1,0 +1,62 @@
+"""Protocol frames <-> tensors. The host sends what it holds (RGBA or BGRA, 8/16-bit integer or 16/32-bit float);
+the result goes back in exactly the same layout so the host writes it without converting."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from plugin.common.protocol import CHANNELS, FrameSpec
+
+from ..imaging.io import to_codes
+
+DTYPES = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "f16": np.dtype("<f2"), "f32": np.dtype("<f4")}
+SCALE = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
+
+
+def to_array(spec: FrameSpec, data: bytes) -> np.ndarray:
+    """H x W x C float32 on [0, 1] (floats are passed through as they are), without copying the frame first."""
+    arr = np.frombuffer(data, dtype=DTYPES[spec.sample]).reshape(spec.height, spec.width, CHANNELS[spec.channels])
+    return arr.astype(np.float32) / np.float32(SCALE[spec.sample])
+
+
+def to_image(spec: FrameSpec, data: bytes) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The frame as 1 x 3 x H x W RGB and 1 x 1 x H x W alpha (None when the frame has none)."""
+    arr = to_array(spec, data)
+    order = {"RGBA": [0, 1, 2], "RGB": [0, 1, 2], "BGRA": [2, 1, 0], "BGR": [2, 1, 0], "Y": [0, 0, 0], "A": [0, 0, 0]}
+    rgb = torch.from_numpy(np.ascontiguousarray(arr[..., order[spec.channels]].transpose(2, 0, 1)))[None]
+    alpha = (
+        torch.from_numpy(np.ascontiguousarray(arr[..., 3]))[None, None] if spec.channels in ("RGBA", "BGRA") else None
+    )
+    return rgb, alpha
+
+
+def to_mask(spec: FrameSpec, data: bytes) -> torch.Tensor:
+    """A mask frame as 1 x 1 x H x W on [0, 1]: the single channel of Y/A frames, else alpha times luminance."""
+    arr = to_array(spec, data)
+    if CHANNELS[spec.channels] == 1:
+        m = arr[..., 0]
+    else:
+        rgb, alpha = to_image(spec, data)
+        m = (rgb.mean(1)[0] * (alpha[0, 0] if alpha is not None else 1)).numpy()
+    return torch.from_numpy(np.clip(np.ascontiguousarray(m), 0, 1))[None, None]
+
+
+def from_image(spec: FrameSpec, rgb: torch.Tensor, alpha: torch.Tensor | None) -> tuple[FrameSpec, bytes]:
+    """Encode an RGB(+alpha) result in the layout of ``spec`` (its size follows the tensor)."""
+    h, w = rgb.shape[-2:]
+    planes = rgb[0].permute(1, 2, 0).numpy()
+    if spec.channels.startswith("BGR"):
+        planes = planes[..., ::-1]
+    if spec.channels in ("RGBA", "BGRA"):
+        a = alpha[0, 0].numpy() if alpha is not None else np.ones((h, w), np.float32)
+        planes = np.concatenate([planes, a[..., None]], axis=2)
+    elif spec.channels in ("Y", "A"):
+        planes = planes.mean(axis=2, keepdims=True)
+    out_spec = FrameSpec(w, h, spec.channels, spec.sample, spec.name)
+    if spec.sample in ("u8", "u16"):  # the same rounding as image files, so results match the command line's
+        codes = to_codes(torch.from_numpy(np.ascontiguousarray(planes)), 8 if spec.sample == "u8" else 16)
+        data = codes.astype(DTYPES[spec.sample])
+    else:
+        data = planes.astype(DTYPES[spec.sample])
+    return out_spec, np.ascontiguousarray(data).tobytes()

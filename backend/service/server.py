@@ -1,0 +1,284 @@
+"""The ZeroMQ server: one ROUTER socket, a job queue per device and a worker thread that runs the pipeline.
+
+The socket loop never runs a network: it validates requests, answers hello/status/cancel at once and queues runs.
+The worker sends its events (progress, result, error) through an inproc socket that the loop forwards, because a
+ZeroMQ socket must only be used by the thread that owns it.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import zmq
+
+from plugin.common.protocol import REQUESTS, ErrorCode, Message, ProtocolError, decode, encode, error_parts
+
+from .. import __version__
+from ..errors import RetexError
+from ..paths import WEIGHTS_DIR
+from .jobs import Cancelled, Job, run_job, validate_run
+from .registry import Registry
+from .security import is_loopback_tcp, needs_curve
+
+MAX_MESSAGE_BYTES = 2 * 1024**3  # hard cap enforced by ZeroMQ itself (zmq.MAXMSGSIZE)
+MAX_PIXELS = 200_000_000  # per frame; refused with an error reply above this
+Send = Callable[[bytes, list[bytes]], None]
+
+
+@dataclass
+class ServerConfig:
+    endpoint: str
+    device: str = "auto"
+    token: str | None = None  # required on every request when set (loopback TCP)
+    curve_secret: Path | None = None  # server's secret key file (zmq.auth) for non-loopback endpoints
+    curve_clients: Path | None = None  # folder of authorized client public keys
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    max_pixels: int = MAX_PIXELS
+    threads: int = 0
+    weights_dir: Path = WEIGHTS_DIR
+
+    def resolved_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+@dataclass
+class _State:
+    queue: collections.deque[Job] = field(default_factory=collections.deque)
+    running: Job | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    wake: threading.Condition = field(init=False)
+    stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.wake = threading.Condition(self.lock)
+
+
+class Server:
+    def __init__(self, config: ServerConfig) -> None:
+        if needs_curve(config.endpoint) and not (config.curve_secret and config.curve_clients):
+            raise RetexError(
+                f"{config.endpoint} is reachable from other machines: it needs CURVE keys "
+                "(--curve-secret and --curve-clients)"
+            )
+        if config.endpoint.startswith("tcp://") and is_loopback_tcp(config.endpoint) and not config.token:
+            raise RetexError("a TCP endpoint needs a token (--token-file)")
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.config = config
+        self.registry = Registry(config.resolved_device(), config.weights_dir)
+        self.ctx = zmq.Context()
+        self.state = _State()
+        self._events_addr = f"inproc://events-{uuid.uuid4().hex}"
+        self._auth = None
+        self._ids = itertools.count(1)
+
+    # --- socket loop -------------------------------------------------------------------------------------------
+
+    def _bind(self) -> zmq.Socket:
+        sock = self.ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        if self.config.curve_secret:
+            from zmq.auth import load_certificate
+            from zmq.auth.thread import ThreadAuthenticator
+
+            self._auth = ThreadAuthenticator(self.ctx)
+            self._auth.start()
+            self._auth.configure_curve(domain="*", location=str(self.config.curve_clients))
+            public, secret = load_certificate(str(self.config.curve_secret))
+            sock.curve_secretkey, sock.curve_publickey, sock.curve_server = secret, public, True
+        sock.bind(self.config.endpoint)
+        return sock
+
+    def serve(self, ready=lambda endpoint: None) -> None:
+        """Run until a shutdown request; ``ready`` is called once the socket accepts work."""
+        self.registry.warm_up()
+        router = self._bind()
+        events = self.ctx.socket(zmq.PULL)
+        events.bind(self._events_addr)
+        worker = threading.Thread(target=self._work, name="retex-worker", daemon=True)
+        worker.start()
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        poller.register(events, zmq.POLLIN)
+        ready(self.config.endpoint)
+        try:
+            while not self.state.stopping:
+                for sock, _ in poller.poll(200):
+                    if sock is events:
+                        router.send_multipart(events.recv_multipart(copy=False), copy=False)
+                    else:
+                        parts = router.recv_multipart(copy=False)
+                        self._handle(router, parts[0].bytes, [p.buffer for p in parts[1:]])
+            while events.poll(0):  # deliver what the worker said before stopping
+                router.send_multipart(events.recv_multipart(copy=False), copy=False)
+        finally:
+            with self.state.lock:
+                self.state.stopping = True
+                self.state.wake.notify_all()
+            worker.join(timeout=10)
+            router.close(linger=500)
+            events.close(linger=0)
+            if self._auth:
+                self._auth.stop()
+            self.ctx.term()
+            if self.config.endpoint.startswith("ipc://"):
+                Path(self.config.endpoint[len("ipc://") :]).unlink(missing_ok=True)
+
+    def _handle(self, router: zmq.Socket, client: bytes, parts: list) -> None:
+        def send(to: bytes, msg_parts: list[bytes]) -> None:
+            router.send_multipart([to, *msg_parts], copy=False)
+
+        msg_id = "?"
+        try:
+            msg = decode(parts, REQUESTS, self.config.max_pixels)
+            msg_id = msg.id
+            if self.config.token and msg.header.get("token") != self.config.token:
+                raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong or missing token")
+            handler = getattr(self, f"_on_{msg.type}")
+            handler(send, client, msg)
+        except ProtocolError as e:
+            send(client, error_parts(msg_id, e.code, e.message))
+        except Exception as e:  # a bug must not take the service down; the client gets told
+            send(client, error_parts(msg_id, ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}"))
+
+    def _info(self) -> dict:
+        with self.state.lock:
+            queued = len(self.state.queue)
+            running = self.state.running.id if self.state.running else None
+        return {
+            "server": "retex",
+            "version": __version__,
+            "protocol": 1,
+            "device": str(self.registry.device),
+            "tasks": ["none", *self.registry.available_tasks()],
+            "styles": [],
+            "max_message_bytes": self.config.max_message_bytes,
+            "max_pixels": self.config.max_pixels,
+            "queued": queued,
+            "running": running,
+            "pid": os.getpid(),
+        }
+
+    def _on_hello(self, send: Send, client: bytes, msg: Message) -> None:
+        send(client, encode("info", msg.id, self._info()))
+
+    def _on_status(self, send: Send, client: bytes, msg: Message) -> None:
+        send(client, encode("info", msg.id, self._info()))
+
+    def _on_run(self, send: Send, client: bytes, msg: Message) -> None:
+        validate_run(msg, self.registry)
+        job = Job(id=f"j{next(self._ids)}", client=client, request_id=msg.id, message=msg)
+        with self.state.lock:
+            self.state.queue.append(job)
+            position = len(self.state.queue) - 1 + (self.state.running is not None)
+            self.state.wake.notify()
+        send(client, encode("accepted", msg.id, {"job": job.id, "position": position}))
+
+    def _on_cancel(self, send: Send, client: bytes, msg: Message) -> None:
+        job_id = msg.header.get("job")
+        with self.state.lock:
+            queued = next((j for j in self.state.queue if j.id == job_id), None)
+            if queued is not None:
+                self.state.queue.remove(queued)
+            running = self.state.running if self.state.running and self.state.running.id == job_id else None
+            if running is not None:
+                running.cancel.set()
+        if queued is None and running is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_JOB, f"no queued or running job {job_id!r}")
+        if queued is not None:
+            send(queued.client, error_parts(queued.request_id, ErrorCode.CANCELLED, "cancelled"))
+        send(client, encode("ok", msg.id, {"job": job_id}))
+
+    def _on_train_style(self, send: Send, client: bytes, msg: Message) -> None:
+        raise ProtocolError(ErrorCode.BAD_OPTION, "style training is not available in this version")
+
+    def _on_shutdown(self, send: Send, client: bytes, msg: Message) -> None:
+        with self.state.lock:
+            self.state.stopping = True
+            if self.state.running:
+                self.state.running.cancel.set()
+            self.state.wake.notify_all()
+        send(client, encode("ok", msg.id))
+
+    # --- worker -----------------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        push = self.ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.LINGER, 1000)
+        push.connect(self._events_addr)
+        try:
+            while True:
+                with self.state.lock:
+                    while not self.state.queue and not self.state.stopping:
+                        self.state.wake.wait()
+                    if self.state.stopping:
+                        for job in self.state.queue:
+                            push.send_multipart(
+                                [
+                                    job.client,
+                                    *error_parts(job.request_id, ErrorCode.CANCELLED, "the server is shutting down"),
+                                ]
+                            )
+                        self.state.queue.clear()
+                        return
+                    job = self.state.running = self.state.queue.popleft()
+                self._run(job, push)
+                with self.state.lock:
+                    self.state.running = None
+        finally:
+            push.close()
+
+    def _run(self, job: Job, push: zmq.Socket) -> None:
+        last = [0.0]
+
+        def progress(fraction: float, stage: str, eta: float | None) -> None:
+            now = time.monotonic()
+            if fraction < 1.0 and now - last[0] < 0.05:  # at most 20 events a second
+                return
+            last[0] = now
+            fields = {
+                "job": job.id,
+                "fraction": round(fraction, 4),
+                "stage": stage,
+                "eta": None if eta is None else round(eta, 2),
+            }
+            push.send_multipart([job.client, *encode("progress", job.request_id, fields)])
+
+        try:
+            fields, frames = run_job(job, self.registry, progress)
+            push.send_multipart([job.client, *encode("result", job.request_id, fields, frames)], copy=False)
+        except Cancelled:
+            push.send_multipart([job.client, *error_parts(job.request_id, ErrorCode.CANCELLED, "cancelled")])
+        except ProtocolError as e:
+            push.send_multipart([job.client, *error_parts(job.request_id, e.code, e.message)])
+        except (torch.OutOfMemoryError, MemoryError):
+            push.send_multipart(
+                [
+                    job.client,
+                    *error_parts(
+                        job.request_id, ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region"
+                    ),
+                ]
+            )
+        except Exception as e:
+            print(f"job {job.id} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            push.send_multipart(
+                [
+                    job.client,
+                    *error_parts(job.request_id, ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}"),
+                ]
+            )

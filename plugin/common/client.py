@@ -1,0 +1,161 @@
+"""The Retex client, shared by both editor plug-ins and the backend's command line (stdlib + pyzmq only).
+
+Two ways to use it:
+- blocking: ``Client(endpoint).run(...)`` with a progress callback (scripts, GIMP's plug-in process);
+- polling: ``submit(...)`` then ``poll()`` from a timer, so an editor's UI thread never blocks (Krita).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from .protocol import REPLIES, ErrorCode, FrameSpec, Message, ProtocolError, decode, encode
+
+ProgressFn = Callable[[float, str, "float | None"], None]
+
+
+class BackendError(Exception):
+    """The backend refused or failed a request; ``code`` is a stable protocol error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BackendUnavailable(BackendError):
+    """No backend answered in time (not started, crashed, or unreachable)."""
+
+    def __init__(self, endpoint: str, detail: str) -> None:
+        super().__init__(
+            "unavailable",
+            f"no Retex backend answered at {endpoint} ({detail}). Start it with: "
+            f".venv/bin/python -m backend serve --endpoint {endpoint}",
+        )
+
+
+class Client:
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None = None,
+        timeout_s: float = 30.0,
+        curve: tuple[bytes, bytes, bytes] | None = None,  # (client public, client secret, server public)
+    ) -> None:
+        self.endpoint, self.token, self.timeout_s = endpoint, token, timeout_s
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if curve:
+            self.sock.curve_publickey, self.sock.curve_secretkey, self.sock.curve_serverkey = curve
+        self.sock.connect(endpoint)
+
+    def close(self) -> None:
+        self.sock.close(linger=0)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- low level: non-blocking ------------------------------------------------------------------------------
+
+    def submit(
+        self, msg_type: str, fields: dict[str, Any] | None = None, frames: list[tuple[FrameSpec, bytes]] | None = None
+    ) -> str:
+        """Send a request; returns its id, which every reply and event for it carries."""
+        msg_id = uuid.uuid4().hex[:16]
+        fields = dict(fields or {})
+        if self.token:
+            fields["token"] = self.token
+        self.sock.send_multipart(encode(msg_type, msg_id, fields, frames), copy=False)
+        return msg_id
+
+    def poll(self, timeout_ms: int = 0) -> list[Message]:
+        """Every message that has arrived (waiting up to ``timeout_ms`` for the first)."""
+        out: list[Message] = []
+        while self.sock.poll(timeout_ms if not out else 0, zmq.POLLIN):
+            parts = self.sock.recv_multipart(copy=False)
+            try:
+                out.append(decode([p.buffer for p in parts], REPLIES))
+            except ProtocolError as e:
+                raise BackendError(e.code, f"malformed reply from the backend: {e.message}") from None
+        return out
+
+    # --- blocking helpers -------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        msg_type: str,
+        fields: dict[str, Any] | None = None,
+        frames: list[tuple[FrameSpec, bytes]] | None = None,
+        on_progress: ProgressFn | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Message:
+        """Send a request and wait for its final reply (info, ok, result or error).
+
+        The timeout counts silence, not total time: a long job that keeps reporting progress never times out,
+        while a server that died mid-job is noticed within ``timeout_s``. ``cancel()`` returning True asks the
+        server to cancel the job.
+        """
+        msg_id = self.submit(msg_type, fields, frames)
+        deadline = time.monotonic() + self.timeout_s
+        job, cancel_sent = None, False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BackendUnavailable(self.endpoint, f"no reply for {self.timeout_s:g} s")
+            for msg in self.poll(int(min(remaining, 0.1) * 1000)):
+                if msg.id != msg_id:
+                    continue  # a late reply to an earlier, abandoned request
+                deadline = time.monotonic() + self.timeout_s
+                if msg.type == "error":
+                    raise BackendError(msg.header.get("code", ErrorCode.INTERNAL), msg.header.get("message", ""))
+                if msg.type == "accepted":
+                    job = msg.header.get("job")
+                elif msg.type == "progress":
+                    if on_progress:
+                        on_progress(
+                            float(msg.header["fraction"]), str(msg.header.get("stage", "")), msg.header.get("eta")
+                        )
+                else:
+                    return msg
+            if cancel and job and not cancel_sent and cancel():
+                self.submit("cancel", {"job": job})
+                cancel_sent = True
+
+    def hello(self) -> dict[str, Any]:
+        return self.request("hello").header
+
+    def cancel(self, job: str) -> None:
+        self.request("cancel", {"job": job})
+
+    def shutdown(self) -> None:
+        self.request("shutdown")
+
+    def run(
+        self,
+        task: str,
+        image: tuple[FrameSpec, bytes],
+        *,
+        inpaint_mask: tuple[FrameSpec, bytes] | None = None,
+        crop: tuple[int, int, int, int] | None = None,
+        options: dict[str, Any] | None = None,
+        on_progress: ProgressFn | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Message:
+        """Restore ``image`` with ``task``; returns the result message (its frame has the input's layout)."""
+        frames = [image]
+        fields: dict[str, Any] = {"task": task, "image": 0, "slots": [], "options": options or {}}
+        if inpaint_mask is not None:
+            frames.append(inpaint_mask)
+            fields["inpaint_mask"] = 1
+        if crop is not None:
+            fields["crop"] = list(crop)
+        return self.request("run", fields, frames, on_progress, cancel)
