@@ -72,12 +72,12 @@ def _cmd_restore(args: argparse.Namespace) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> None:
     from .paths import WEIGHTS_DIR
-    from .service.security import default_endpoint, load_or_create_token
+    from .service.security import default_endpoint, is_loopback_tcp, load_or_create_token
     from .service.server import Server, ServerConfig
 
     endpoint = args.endpoint or default_endpoint()
     token = None
-    if endpoint.startswith("tcp://"):
+    if is_loopback_tcp(endpoint):
         token = load_or_create_token(Path(args.token_file) if args.token_file else None)
     config = ServerConfig(
         endpoint=endpoint,

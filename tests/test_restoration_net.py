@@ -119,3 +119,18 @@ def test_tiled_equals_untiled(name: str, tile: int) -> None:
         tiled = run_tiled(net, x, tile=tile, on_tile=lambda done, total: calls.append((done, total)))
     assert float((whole - tiled).abs().max()) < 1e-5
     assert calls[-1][0] == calls[-1][1] and len(calls) == calls[-1][1] > 6
+
+
+@pytest.mark.parametrize("name", ["sr2", "denoise"])
+def test_region_equals_the_same_pixels_of_the_whole(name: str) -> None:
+    from backend.pipeline import restore_region
+
+    task, net = get_task(name), trained_like(name, seed=3)
+    x = torch.rand(1, 3, 150, 170)
+    whole = restore(net, task, x)
+    part = restore_region(net, task, x, (37, 21, 50, 90))
+    s = task.scale
+    assert part.shape[-2:] == (90 * s, 50 * s)
+    assert float((part - whole[..., 21 * s : 111 * s, 37 * s : 87 * s]).abs().max()) < 1e-5
+    with pytest.raises(RetexError, match="not inside"):
+        restore_region(net, task, x, (160, 0, 20, 20))

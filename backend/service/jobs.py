@@ -113,11 +113,11 @@ def run_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[st
                 ).cpu()
         except RetexError as e:
             raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
-    if alpha is not None:
+    if alpha is not None:  # resized whole, then cropped, so a region's alpha matches the whole image's
         x, y, w, h = crop
-        alpha = alpha[..., y : y + h, x : x + w]
         if scale > 1:
             alpha = imresize(alpha, float(scale)).clamp(0, 1)
+        alpha = alpha[..., y * scale : (y + h) * scale, x * scale : (x + w) * scale]
     progress(1.0, "done", 0.0)
     out_spec, out_bytes = from_image(spec, out, alpha)
     return {"job": job.id, "origin": [crop[0] * scale, crop[1] * scale], "scale": scale}, [(out_spec, out_bytes)]

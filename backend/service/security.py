@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -39,7 +40,16 @@ def default_endpoint() -> str:
 
 
 def is_loopback_tcp(endpoint: str) -> bool:
-    return endpoint.startswith(("tcp://127.0.0.1:", "tcp://localhost:", "tcp://[::1]:"))
+    """tcp://HOST:PORT where HOST is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if not endpoint.startswith("tcp://"):
+        return False
+    host = endpoint[len("tcp://") :].rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def needs_curve(endpoint: str) -> bool:

@@ -236,13 +236,15 @@ class Server:
                         self.state.queue.clear()
                         return
                     job = self.state.running = self.state.queue.popleft()
-                self._run(job, push)
-                with self.state.lock:
+                final = self._run(job, push)
+                with self.state.lock:  # not running any more before the client hears the outcome
                     self.state.running = None
+                push.send_multipart([job.client, *final], copy=False)
         finally:
             push.close()
 
-    def _run(self, job: Job, push: zmq.Socket) -> None:
+    def _run(self, job: Job, push: zmq.Socket) -> list[bytes]:
+        """Run one job, streaming progress; returns its final message (result or error)."""
         last = [0.0]
 
         def progress(fraction: float, stage: str, eta: float | None) -> None:
@@ -260,25 +262,13 @@ class Server:
 
         try:
             fields, frames = run_job(job, self.registry, progress)
-            push.send_multipart([job.client, *encode("result", job.request_id, fields, frames)], copy=False)
+            return encode("result", job.request_id, fields, frames)
         except Cancelled:
-            push.send_multipart([job.client, *error_parts(job.request_id, ErrorCode.CANCELLED, "cancelled")])
+            return error_parts(job.request_id, ErrorCode.CANCELLED, "cancelled")
         except ProtocolError as e:
-            push.send_multipart([job.client, *error_parts(job.request_id, e.code, e.message)])
+            return error_parts(job.request_id, e.code, e.message)
         except (torch.OutOfMemoryError, MemoryError):
-            push.send_multipart(
-                [
-                    job.client,
-                    *error_parts(
-                        job.request_id, ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region"
-                    ),
-                ]
-            )
+            return error_parts(job.request_id, ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
         except Exception as e:
             print(f"job {job.id} failed: {type(e).__name__}: {e}", file=sys.stderr)
-            push.send_multipart(
-                [
-                    job.client,
-                    *error_parts(job.request_id, ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}"),
-                ]
-            )
+            return error_parts(job.request_id, ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}")

@@ -1,0 +1,73 @@
+"""Start real backend server processes for the tests, with tiny random-weight networks so results are
+deterministic and independent of the shipped weights."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from backend.nets.restoration import RestorationNet
+from backend.tasks import get_task
+from backend.weights import save_restoration
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_weights(folder: Path, tasks: tuple[str, ...] = ("denoise", "sr2", "inpaint")) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(tasks):
+        torch.manual_seed(i)
+        net = RestorationNet(get_task(name).net)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+        save_restoration(folder / f"{name}.safetensors", net, get_task(name))
+    return folder
+
+
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen
+    endpoint: str
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(endpoint: str, weights: Path, *extra: str, timeout: float = 60) -> ServerProcess:
+    """Start ``python -m backend serve`` and wait for its READY line, as a plug-in does."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "backend",
+        "serve",
+        "--endpoint",
+        endpoint,
+        "--weights-dir",
+        str(weights),
+        "--threads",
+        "1",
+        *extra,
+    ]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    line = ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("READY "):
+            return ServerProcess(proc, line.split(" ", 1)[1].strip())
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError(f"server did not start: {line!r} {proc.stderr.read()}")
