@@ -58,6 +58,13 @@ def _cmd_models(args: argparse.Namespace) -> None:
     print(manifest_markdown(read_manifest()))
 
 
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import bench_service
+
+    report = bench_service(Path(args.json) if args.json else None, device=args.device, big_mp=args.big_mp)
+    print(json.dumps(report, indent=2))
+
+
 def _cmd_restore(args: argparse.Namespace) -> None:
     from .cli_restore import restore_file, restore_file_remote
 
@@ -133,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N images of each set (smoke runs)")
     p.add_argument("--manifest", action="store_true", help="record the scores in weights/manifest.json")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("bench", help="benchmarks: bench service measures the service on this machine")
+    p.add_argument("what", choices=["service"])
+    p.add_argument("--json", help="write the figures here")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--big-mp", type=float, default=24.0, help="megapixels of the peak-memory denoise run")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("models", help="the shipped models and their measured scores (Markdown)")
     p.set_defaults(func=_cmd_models)

@@ -30,8 +30,8 @@ from .jobs import Cancelled, Job, run_job, validate_run
 from .registry import Registry
 from .security import is_loopback_tcp, needs_curve
 
-MAX_MESSAGE_BYTES = 2 * 1024**3  # hard cap enforced by ZeroMQ itself (zmq.MAXMSGSIZE)
-MAX_PIXELS = 200_000_000  # per frame; refused with an error reply above this
+MAX_MESSAGE_BYTES = 4 * 1024**3  # hard cap enforced by ZeroMQ itself (zmq.MAXMSGSIZE)
+MAX_PIXELS = 150_000_000  # per frame, refused with an error reply (f32 RGBA: 2.4 GB, under the cap)
 Send = Callable[[bytes, list[bytes]], None]
 
 
