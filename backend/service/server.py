@@ -12,7 +12,6 @@ import itertools
 import os
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -245,13 +244,7 @@ class Server:
 
     def _run(self, job: Job, push: zmq.Socket) -> list[bytes]:
         """Run one job, streaming progress; returns its final message (result or error)."""
-        last = [0.0]
-
         def progress(fraction: float, stage: str, eta: float | None) -> None:
-            now = time.monotonic()
-            if fraction < 1.0 and now - last[0] < 0.05:  # at most 20 events a second
-                return
-            last[0] = now
             fields = {
                 "job": job.id,
                 "fraction": round(fraction, 4),
