@@ -61,7 +61,12 @@ def _cmd_models(args: argparse.Namespace) -> None:
 def _cmd_bench(args: argparse.Namespace) -> None:
     from .bench import bench_service
 
-    report = bench_service(Path(args.json) if args.json else None, device=args.device, big_mp=args.big_mp)
+    report = bench_service(
+        Path(args.json) if args.json else None,
+        device=args.device,
+        big_mp=args.big_mp,
+        markdown=Path(args.markdown) if args.markdown else None,
+    )
     print(json.dumps(report, indent=2))
 
 
@@ -146,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--big-mp", type=float, default=24.0, help="megapixels of the peak-memory denoise run")
+    p.add_argument("--markdown", help="also write the figures as Markdown (e.g. docs/benchmarks/service.md)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("models", help="the shipped models and their measured scores (Markdown)")

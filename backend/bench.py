@@ -62,7 +62,9 @@ def _timed(client: Client, task: str, frame: tuple[FrameSpec, bytes]) -> float:
     return time.perf_counter() - t0
 
 
-def bench_service(json_path: Path | None, device: str = "auto", big_mp: float = 24.0) -> dict:
+def bench_service(
+    json_path: Path | None, device: str = "auto", big_mp: float = 24.0, markdown: Path | None = None
+) -> dict:
     tasks = [p.stem for p in sorted(WEIGHTS_DIR.glob("*.safetensors"))]
     report: dict = {
         "machine": {
@@ -120,4 +122,36 @@ def bench_service(json_path: Path | None, device: str = "auto", big_mp: float = 
                 proc.wait(30)
     if json_path:
         json_path.write_text(json.dumps(report, indent=2) + "\n")
+    if markdown:
+        markdown.write_text(service_markdown(report))
     return report
+
+
+def service_markdown(report: dict) -> str:
+    """The service figures as a Markdown section (docs/benchmarks.md is written from this, never by hand)."""
+    noop = report["noop_round_trip_s"]
+    lines = [
+        "## Service (`python -m backend bench service`)",
+        "",
+        f"Device: {report['device']}, {report['machine']['threads']} CPU threads, torch {report['machine']['torch']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *(f"| no-op round trip, {mp} u8 RGBA | {s * 1000:.1f} ms |" for mp, s in noop.items()),
+    ]
+    if "denoise_16MP_s" in report:
+        lines += [
+            f"| denoise, 16 MP | {report['denoise_16MP_s']:.1f} s |",
+            f"| protocol overhead / denoise compute, 16 MP | {100 * report['noop_overhead_vs_denoise_16MP']:.2f} % |",
+        ]
+    lines += [
+        f"| {task} throughput (tiled, output MP/s) | {v:.3f} |" for task, v in report["throughput_mp_per_s"].items()
+    ]
+    for key, value in report.items():
+        if key.startswith("denoise_") and isinstance(value, dict):
+            mp = key[len("denoise_") :]
+            lines += [
+                f"| denoise, {mp}: time | {value['seconds']:.1f} s |",
+                f"| denoise, {mp}: server peak RSS | {value['peak_rss_mb'] / 1024:.2f} GB |",
+            ]
+    return "\n".join(lines) + "\n"

@@ -244,6 +244,7 @@ class Server:
 
     def _run(self, job: Job, push: zmq.Socket) -> list[bytes]:
         """Run one job, streaming progress; returns its final message (result or error)."""
+
         def progress(fraction: float, stage: str, eta: float | None) -> None:
             fields = {
                 "job": job.id,
