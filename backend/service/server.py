@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import signal
 import sys
 import threading
 import uuid
@@ -56,7 +57,7 @@ class ServerConfig:
 class _State:
     queue: collections.deque[Job] = field(default_factory=collections.deque)
     running: Job | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # re-entrant: stop() may run in a signal handler
     wake: threading.Condition = field(init=False)
     stopping: bool = False
 
@@ -113,6 +114,8 @@ class Server:
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
         poller.register(events, zmq.POLLIN)
+        if threading.current_thread() is threading.main_thread():  # SIGTERM: shut down cleanly, like shutdown
+            signal.signal(signal.SIGTERM, lambda signum, frame: self.stop())
         ready(self.config.endpoint)
         try:
             while not self.state.stopping:
@@ -122,13 +125,11 @@ class Server:
                     else:
                         parts = router.recv_multipart(copy=False)
                         self._handle(router, parts[0].bytes, [p.buffer for p in parts[1:]])
+        finally:
+            self.stop()
+            worker.join(timeout=10)  # a running job stops at its next tile
             while events.poll(0):  # deliver what the worker said before stopping
                 router.send_multipart(events.recv_multipart(copy=False), copy=False)
-        finally:
-            with self.state.lock:
-                self.state.stopping = True
-                self.state.wake.notify_all()
-            worker.join(timeout=10)
             router.close(linger=500)
             events.close(linger=0)
             if self._auth:
@@ -206,12 +207,17 @@ class Server:
         raise ProtocolError(ErrorCode.BAD_OPTION, "style training is not available in this version")
 
     def _on_shutdown(self, send: Send, client: bytes, msg: Message) -> None:
+        self.stop()
+        send(client, encode("ok", msg.id))
+
+    def stop(self) -> None:
+        """Stop accepting work, cancel the running job at its next tile, end queued ones (thread- and
+        signal-safe: it only sets flags)."""
         with self.state.lock:
             self.state.stopping = True
             if self.state.running:
                 self.state.running.cancel.set()
             self.state.wake.notify_all()
-        send(client, encode("ok", msg.id))
 
     # --- worker -----------------------------------------------------------------------------------------------
 
