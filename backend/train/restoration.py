@@ -166,12 +166,12 @@ def train_restoration(
             break
         for group in opt.param_groups:
             group["lr"] = _lr_at(cfg, it, done)
-        clean = sampler.batch(cfg.batch)
+        clean = sampler.batch(cfg.batch).to(device)  # degrade on the device: a GPU is not starved by the CPU
         obs = observe(task, clean, gen)
-        x = net_input(task, obs.image.to(device), None if obs.mask is None else obs.mask.to(device))
+        x = net_input(task, obs.image, obs.mask)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = net(x)
-        loss = torch.mean((pred.float() - clean.to(device)) ** 2)
+        loss = torch.mean((pred.float() - clean) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         value = loss.item()
