@@ -30,7 +30,12 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_eval(args: argparse.Namespace) -> None:
+    import torch
+
     from .evaluate import EvalConfig, evaluate, print_table
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     cfg = EvalConfig(
         sets=args.sets.split(",") if args.sets else None,
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--blur-noise", type=float, default=0.0, help="deblur: added noise sigma on 0..255")
     p.add_argument("--limit", type=int, help="only the first N images of each set (smoke runs)")
     p.add_argument("--manifest", action="store_true", help="record the scores in weights/manifest.json")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("bench", help="benchmarks: bench service measures the service on this machine")
