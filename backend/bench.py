@@ -131,7 +131,12 @@ def service_markdown(report: dict) -> str:
     """The service figures as a Markdown section (docs/benchmarks.md is written from this, never by hand)."""
     noop = report["noop_round_trip_s"]
     lines = [
-        "## Service (`python -m backend bench service`)",
+        "# Benchmarks",
+        "",
+        "Every figure here is written by the command named in its section; restoration quality scores are in",
+        "[`weights/README.md`](../weights/README.md).",
+        "",
+        "## Service (`python -m backend bench service --markdown docs/benchmarks.md`)",
         "",
         f"Device: {report['device']}, {report['machine']['threads']} CPU threads, torch {report['machine']['torch']}.",
         "",
