@@ -20,13 +20,12 @@ import torch
 from .degrade import DegradeParams, observe, quantize
 from .errors import RetexError
 from .imaging.colour import rgb_to_y
-from .imaging.io import read_image
+from .imaging.io import list_images, read_image
 from .imaging.metrics import psnr, ssim
 from .nets.restoration import RestorationNet
 from .paths import BENCHMARK_DIR
 from .pipeline import net_input, restore
 from .tasks import Task
-from .train.data import list_images
 from .weights import default_path, load_restoration, read_tensors, update_manifest
 
 DEFAULT_SETS = {

@@ -43,6 +43,14 @@ class LoadedImage:
     format: str  # Pillow's name for the file format, e.g. "PNG"
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files below ``folder``, in a stable order (data sets, benchmark sets)."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def read_image(path: Path) -> LoadedImage:
     """Decode an 8- or 16-bit image file of any mode Pillow can turn into RGB(A)."""
     path = Path(path)

@@ -9,12 +9,7 @@ import torch
 from PIL import Image
 
 from ..errors import RetexError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
-
-
-def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+from ..imaging.io import list_images
 
 
 def load_rgb_u8(path: Path) -> torch.Tensor:
