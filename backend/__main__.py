@@ -105,11 +105,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         curve_clients=Path(args.curve_clients) if args.curve_clients else None,
         weights_dir=Path(args.weights_dir) if args.weights_dir else WEIGHTS_DIR,
     )
-    try:
-        server = Server(config)
-        server.serve(ready=lambda ep: print(f"READY {ep}", flush=True))
-    except OSError as e:  # zmq.ZMQError is an OSError: address in use, bad endpoint, no permission
-        raise RetexError(f"cannot listen on {endpoint}: {e}") from None
+    Server(config).serve(ready=lambda ep: print(f"READY {ep}", flush=True))
 
 
 def build_parser() -> argparse.ArgumentParser:

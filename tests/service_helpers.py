@@ -3,8 +3,10 @@ deterministic and independent of the shipped weights."""
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +63,18 @@ def start_server(endpoint: str, weights: Path, *extra: str, timeout: float = 60)
         *extra,
     ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     deadline = time.monotonic() + timeout
     line = ""
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("READY "):
-            return ServerProcess(proc, line.split(" ", 1)[1].strip())
-        if proc.poll() is not None:
-            break
+    while time.monotonic() < deadline and not line.startswith("READY "):
+        try:  # never block on a server that hangs without printing: the deadline holds
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+    if line.startswith("READY "):
+        return ServerProcess(proc, line.split(" ", 1)[1].strip())
     proc.kill()
+    proc.wait()
     raise RuntimeError(f"server did not start: {line!r} {proc.stderr.read()}")

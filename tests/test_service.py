@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -254,8 +255,8 @@ def test_fuzzed_messages_never_break_the_server(server) -> None:
 def test_loopback_tcp_needs_the_token(weights, tmp_path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
-    port = 20000 + os.getpid() % 20000
-    srv = start_server(f"tcp://127.0.0.1:{port}", weights, "--token-file", str(token_file))
+    srv = start_server("tcp://127.0.0.1:0", weights, "--token-file", str(token_file))  # READY names the port
+    assert srv.endpoint.startswith("tcp://127.0.0.1:") and not srv.endpoint.endswith(":0")
     try:
         frame = random_frame(16, 16, "RGBA", "u8")
         with Client(srv.endpoint, token="wrong") as client:
@@ -270,6 +271,37 @@ def test_loopback_tcp_needs_the_token(weights, tmp_path) -> None:
             assert client.run("denoise", frame).specs[0].width == 16
     finally:
         srv.stop()
+
+
+def test_address_in_use_is_one_clear_line_and_the_process_exits(weights, tmp_path) -> None:
+    from zmq.auth import create_certificates
+
+    server_pub, server_secret = create_certificates(tmp_path, "server")
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(  # with CURVE, so the authenticator thread must not keep the process alive
+            [
+                sys.executable,
+                "-m",
+                "backend",
+                "serve",
+                "--endpoint",
+                f"tcp://0.0.0.0:{port}",
+                "--weights-dir",
+                str(weights),
+                "--curve-secret",
+                str(server_secret),
+                "--curve-clients",
+                str(tmp_path),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode != 0 and "cannot listen" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_remote_endpoint_requires_curve_and_refuses_unknown_keys(weights, tmp_path) -> None:
@@ -291,11 +323,10 @@ def test_remote_endpoint_requires_curve_and_refuses_unknown_keys(weights, tmp_pa
     client_pub, _ = create_certificates(keys, "client")
     create_certificates(keys, "stranger")
     (allowed / "client.key").write_text(Path(client_pub).read_text())
-    port = 20000 + (os.getpid() + 7) % 20000
     srv = start_server(
-        f"tcp://0.0.0.0:{port}", weights, "--curve-secret", str(server_secret), "--curve-clients", str(allowed)
+        "tcp://0.0.0.0:0", weights, "--curve-secret", str(server_secret), "--curve-clients", str(allowed)
     )
-    srv.endpoint = f"tcp://127.0.0.1:{port}"  # bound on every interface; the test talks over loopback only
+    srv.endpoint = srv.endpoint.replace("0.0.0.0", "127.0.0.1")  # bound on every interface; tested over loopback
     try:
         spub = load_certificate(server_pub)[0]
         cpub, csec = load_certificate(keys / "client.key_secret")

@@ -100,8 +100,19 @@ class Server:
             self._auth.configure_curve(domain="*", location=str(self.config.curve_clients))
             public, secret = load_certificate(str(self.config.curve_secret))
             sock.curve_secretkey, sock.curve_publickey, sock.curve_server = secret, public, True
-        sock.bind(self.config.endpoint)
+        try:
+            sock.bind(self.config.endpoint)
+        except zmq.ZMQError as e:  # address in use, bad endpoint, no permission: leave no thread behind
+            sock.close(linger=0)
+            self._release()
+            raise RetexError(f"cannot listen on {self.config.endpoint}: {e.strerror}") from None
         return sock
+
+    def _release(self) -> None:
+        if self._auth:
+            self._auth.stop()
+            self._auth = None
+        self.ctx.term()
 
     def serve(self, ready=lambda endpoint: None) -> None:
         """Run until a shutdown request; ``ready`` is called once the socket accepts work."""
@@ -116,7 +127,10 @@ class Server:
         poller.register(events, zmq.POLLIN)
         if threading.current_thread() is threading.main_thread():  # SIGTERM: shut down cleanly, like shutdown
             signal.signal(signal.SIGTERM, lambda signum, frame: self.stop())
-        ready(self.config.endpoint)
+        endpoint = self.config.endpoint
+        if endpoint.startswith("tcp://"):  # a wildcard port (tcp://HOST:0 or :*) is resolved: READY names the real one
+            endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
+        ready(endpoint)
         try:
             while not self.state.stopping:
                 for sock, _ in poller.poll(200):
@@ -132,9 +146,7 @@ class Server:
                 router.send_multipart(events.recv_multipart(copy=False), copy=False)
             router.close(linger=500)
             events.close(linger=0)
-            if self._auth:
-                self._auth.stop()
-            self.ctx.term()
+            self._release()
             if self.config.endpoint.startswith("ipc://"):
                 Path(self.config.endpoint[len("ipc://") :]).unlink(missing_ok=True)
 
