@@ -1,4 +1,4 @@
-"""Command line: ``python -m backend {train,eval,restore} ...``.
+"""Command line: ``python -m backend {train,eval,restore,serve,train-style,styles,eval-style,...} ...``.
 
 Expected failures (bad files, unknown tasks, missing weights) print one ``error:`` line and exit with status 2.
 """
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import RetexError
+from .paths import BENCHMARK_DIR
 from .tasks import TASKS, get_task
 
 
@@ -76,15 +77,77 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 
 def _cmd_restore(args: argparse.Namespace) -> None:
-    from .cli_restore import restore_file, restore_file_remote
+    from .cli_restore import RestoreArgs, parse_slots, restore_file, restore_file_remote
 
-    mask = Path(args.mask) if args.mask else None
+    slots, hole = parse_slots(args.slots or [])
+    task = None if args.task == "none" else get_task(args.task)
+    opts = RestoreArgs(task, slots, hole, args.preserve_colours, Path(args.weights) if args.weights else None)
     if args.endpoint:
         token = Path(args.token_file).read_text().strip() if args.token_file else None
-        restore_file_remote(Path(args.input), Path(args.output), get_task(args.task), args.endpoint, mask, token)
+        restore_file_remote(Path(args.input), Path(args.output), opts, args.endpoint, token)
     else:
-        weights = Path(args.weights) if args.weights else None
-        restore_file(Path(args.input), Path(args.output), get_task(args.task), mask=mask, weights=weights)
+        restore_file(Path(args.input), Path(args.output), opts)
+
+
+def _cmd_train_style(args: argparse.Namespace) -> None:
+    from .imaging.io import read_image
+    from .styles import check_name
+    from .train.style import StyleTrainConfig, train_style
+
+    check_name(args.name)
+    cfg = StyleTrainConfig(device=args.device, threads=args.threads, seed=args.seed, precision=args.precision)
+    for name in ("minutes", "iters", "library"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if args.data:
+        cfg.data = args.data
+    exemplar = read_image(Path(args.exemplar)).rgb
+    info = {"exemplar": args.exemplar_label or str(Path(args.exemplar).resolve()), "licence": args.licence}
+    print(json.dumps(train_style(exemplar, args.name, args.scale, cfg, info=info, resume=args.resume)))
+
+
+def _cmd_styles(args: argparse.Namespace) -> None:
+    from .styles import list_styles
+
+    styles = list_styles()
+    if args.json:
+        print(json.dumps({"styles": styles}, indent=2))
+        return
+    for s in styles:
+        print(f"{s['name']:<24} {s['scale']:<7} {s['params']:>7} params  {s.get('exemplar', '')}")
+
+
+def _cmd_eval_style(args: argparse.Namespace) -> None:
+    import torch
+
+    from .evaluate_style import evaluate_styles, write_json
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = args.names
+    if args.all:
+        from .styles import list_styles
+
+        names = [s["name"] for s in list_styles() if s["builtin"]]
+    if not names:
+        raise RetexError("name at least one style (or --all)")
+    reports = evaluate_styles(
+        names,
+        args.task,
+        sets=args.sets.split(",") if args.sets else None,
+        data=Path(args.data) if args.data else BENCHMARK_DIR,
+        limit=args.limit,
+        exemplar=Path(args.exemplar) if args.exemplar else None,
+    )
+    report = reports[names[0]] if len(names) == 1 else {"styles": reports}
+    if args.json:
+        write_json(report, Path(args.json))
+    if args.manifest:
+        from .weights import update_style_manifest
+
+        for name, r in reports.items():
+            update_style_manifest(name, args.task, r)
+    print(json.dumps(report, indent=2))
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
@@ -106,6 +169,15 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         weights_dir=Path(args.weights_dir) if args.weights_dir else WEIGHTS_DIR,
     )
     Server(config).serve(ready=lambda ep: print(f"READY {ep}", flush=True))
+
+
+class _Ordered(argparse.Action):
+    """Collects ``--style`` and ``--mask`` into one list in command-line order, so a mask knows its style."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        items = list(getattr(namespace, self.dest) or [])
+        items.append((option_string.lstrip("-"), values))
+        setattr(namespace, self.dest, items)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,15 +231,64 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="the shipped models and their measured scores (Markdown)")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("restore", help="restore one image file")
+    p = sub.add_parser("restore", help="restore then texture one image file")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--task", required=True, help=tasks)
-    p.add_argument("--mask", help="inpaint: mask image, white = pixels to fill")
-    p.add_argument("--weights", help="weights file (default: weights/TASK.safetensors)")
+    p.add_argument("--task", required=True, help=f"none (texture only), {tasks}")
+    p.add_argument(
+        "--style",
+        dest="slots",
+        action=_Ordered,
+        metavar="NAME[:STRENGTH]",
+        help="add a style (strength 0-2, default 1); repeatable",
+    )
+    p.add_argument(
+        "--mask",
+        dest="slots",
+        action=_Ordered,
+        metavar="MASK",
+        help="after a --style: where it goes (white = full strength, grey = partial); before any --style: the "
+        "inpainting mask (white = pixels to fill)",
+    )
+    p.add_argument("--preserve-colours", action="store_true", help="texture the luminance only")
+    p.add_argument("--weights", help="restoration weights file (default: weights/TASK.safetensors)")
     p.add_argument("--endpoint", help="send the job to a running server (python -m backend serve) instead")
     p.add_argument("--token-file", help="with a tcp:// endpoint: the file holding the server's token")
     p.set_defaults(func=_cmd_restore)
+
+    p = sub.add_parser("train-style", help="train a style network from one exemplar image")
+    p.add_argument("exemplar")
+    p.add_argument("--name", required=True, help="the style's name (letters, digits, - and _)")
+    p.add_argument("--scale", choices=["fine", "coarse"], default="fine")
+    p.add_argument("--minutes", type=float, help="time budget (default 8)")
+    p.add_argument("--iters", type=int)
+    p.add_argument("--resume", action="store_true", help="continue from runs/styles/NAME/checkpoint.safetensors")
+    p.add_argument("--library", help="where the style is written (default: the user's style folder)")
+    p.add_argument("--data", nargs="+", help="folders of content images (default: T91 and BSD200)")
+    p.add_argument("--exemplar-label", help="how the manifest names the exemplar (default: its absolute path)")
+    p.add_argument("--licence", default="unknown", help="the exemplar's licence, recorded with the style")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
+    p.set_defaults(func=_cmd_train_style)
+
+    p = sub.add_parser("styles", help="list the installed styles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_styles)
+
+    p = sub.add_parser("eval-style", help="measure styles on benchmark content (texture and content ratios)")
+    p.add_argument("names", nargs="*")
+    p.add_argument("--all", action="store_true", help="every shipped style")
+    p.add_argument("--task", default="sr4", help=f"restoration before the style: none, {tasks}")
+    p.add_argument("--sets", help="comma-separated benchmark sets (default BSD100)")
+    p.add_argument("--data", help="benchmark root holding NAME/HR/*.png")
+    p.add_argument("--exemplar", help="the exemplar image, if the style does not record where it is")
+    p.add_argument("--limit", type=int, help="only the first N images of each set")
+    p.add_argument("--json", help="write the report here")
+    p.add_argument("--manifest", action="store_true", help="record the scores in weights/manifest.json")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    p.set_defaults(func=_cmd_eval_style)
 
     p = sub.add_parser("serve", help="run the backend service (prints READY <endpoint> once it accepts work)")
     p.add_argument("--endpoint", help="ipc://PATH or tcp://HOST:PORT (default: a private ipc socket)")

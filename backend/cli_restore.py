@@ -1,7 +1,10 @@
-"""``python -m backend restore``: one image file in, one restored file out, with its alpha and bit depth kept."""
+"""``python -m backend restore``: one image file in, one file out (restored, then textured), alpha and bit depth
+kept. ``--style NAME[:STRENGTH]`` may repeat; a ``--mask`` right after a ``--style`` is that style's mask, a
+``--mask`` before any ``--style`` is the inpainting mask."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -9,38 +12,89 @@ import torch
 from .errors import RetexError
 from .imaging.io import output_format, read_image, read_mask, write_image
 from .imaging.resize import imresize
-from .pipeline import restore
+from .pipeline import process
+from .styles import load_style
+from .stylize import StyleSlot, check_strength
 from .tasks import Task
 from .weights import default_path, load_restoration
 
 
-def restore_file(input: Path, output: Path, task: Task, mask: Path | None = None, weights: Path | None = None) -> None:
-    """Restore ``input`` into ``output`` (format from its suffix, same bit depth as the input).
+@dataclass
+class SlotArg:
+    """One ``--style NAME[:STRENGTH]`` and the ``--mask`` that followed it, if any."""
 
-    Cheap checks come first (output suffix, weights, then the image and mask) so a bad argument fails before the
-    network runs; the output is written atomically, so on any failure no output file appears.
+    style: str
+    strength: float = 1.0
+    mask: Path | None = None
+
+
+@dataclass
+class RestoreArgs:
+    task: Task | None  # None: texture only
+    slots: list[SlotArg] = field(default_factory=list)
+    inpaint_mask: Path | None = None
+    preserve_colours: bool = False
+    weights: Path | None = None
+
+
+def parse_slots(items: list[tuple[str, str]]) -> tuple[list[SlotArg], Path | None]:
+    """``[("style", "brick:0.8"), ("mask", "m.png"), ...]`` in command-line order -> slots and inpainting mask."""
+    slots: list[SlotArg] = []
+    hole = None
+    for kind, value in items:
+        if kind == "style":
+            name, _, strength = value.partition(":")
+            try:
+                s = float(strength) if strength else 1.0
+            except ValueError:
+                raise RetexError(f"--style {value}: the strength after ':' must be a number in [0, 2]") from None
+            slots.append(SlotArg(name, check_strength(s)))
+        elif slots:
+            if slots[-1].mask is not None:
+                raise RetexError(f"--style {slots[-1].style} has two masks")
+            slots[-1].mask = Path(value)
+        elif hole is None:
+            hole = Path(value)
+        else:
+            raise RetexError("only one inpainting mask (--mask before any --style)")
+    return slots, hole
+
+
+def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
+    """Restore-then-texture ``input`` into ``output`` (format from its suffix, same bit depth as the input).
+
+    Cheap checks come first (output suffix, weights, styles, then the image and masks) so a bad argument fails
+    before any network runs; the output is written atomically, so on any failure no output file appears.
     """
     output_format(output)
-    if mask is not None and not task.uses_mask:
-        raise RetexError(f"--mask is only for inpainting, not for task '{task.name}'")
-    net = load_restoration(weights if weights is not None else default_path(task), task)
+    task = args.task
+    if args.inpaint_mask is not None and not (task and task.uses_mask):
+        raise RetexError(
+            f"--mask before any --style is the inpainting mask, but task '{task.name if task else 'none'}'"
+            " does not inpaint (put --mask after the --style it belongs to)"
+        )
+    net = load_restoration(args.weights or default_path(task), task) if task else None
+    styles = [load_style(slot.style)[0] for slot in args.slots]
     image = read_image(input)
+    size = tuple(image.rgb.shape[-2:])
     hole = None
-    if task.uses_mask:
-        if mask is None:
+    if task and task.uses_mask:
+        if args.inpaint_mask is None:
             raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
-        hole = read_mask(mask, tuple(image.rgb.shape[-2:]))
+        hole = read_mask(args.inpaint_mask, size)
+    slots = [
+        StyleSlot(style, slot.strength, None if slot.mask is None else read_mask(slot.mask, size, soft=True))
+        for style, slot in zip(styles, args.slots, strict=True)
+    ]
     with torch.no_grad():
-        rgb = restore(net, task, image.rgb, hole)
+        rgb = process(image.rgb, (task, net) if task else None, slots, hole, preserve_colours=args.preserve_colours)
         alpha = image.alpha
-        if alpha is not None and task.scale > 1:  # alpha follows the picture's new size, smoothly
+        if alpha is not None and task and task.scale > 1:  # alpha follows the picture's new size, smoothly
             alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
     write_image(output, rgb, alpha, bits=image.bits)
 
 
-def restore_file_remote(
-    input: Path, output: Path, task: Task, endpoint: str, mask: Path | None = None, token: str | None = None
-) -> None:
+def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: str, token: str | None) -> None:
     """Like ``restore_file`` but through a running server: the pixels travel as protocol frames in the file's own
     depth, so the output is byte-identical to the in-process command."""
     from plugin.common.client import BackendError, Client
@@ -49,20 +103,35 @@ def restore_file_remote(
     from .service.frames import from_image, to_image
 
     output_format(output)
+    task = args.task
     image = read_image(input)
     h, w = image.rgb.shape[-2:]
     sample = "u16" if image.bits == 16 else "u8"
     spec = FrameSpec(w, h, "RGBA" if image.alpha is not None else "RGB", sample, "image")
     frame = from_image(spec, image.rgb, image.alpha)
+
+    def mask_frame(path: Path, soft: bool) -> tuple[FrameSpec, bytes]:
+        m = read_mask(path, (h, w), soft=soft)
+        return from_image(FrameSpec(w, h, "Y", "u16", "mask"), m.expand(-1, 3, -1, -1), None)
+
     hole = None
-    if task.uses_mask:
-        if mask is None:
+    if task and task.uses_mask:
+        if args.inpaint_mask is None:
             raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
-        m = read_mask(mask, (h, w))
-        hole = from_image(FrameSpec(w, h, "Y", "u8", "mask"), m.expand(-1, 3, -1, -1), None)
+        hole = mask_frame(args.inpaint_mask, soft=False)
+    slots = [
+        {"style": s.style, "strength": s.strength, "mask": None if s.mask is None else mask_frame(s.mask, soft=True)}
+        for s in args.slots
+    ]
     try:
         with Client(endpoint, token=token, timeout_s=60) as client:
-            result = client.run(task.name, frame, inpaint_mask=hole)
+            result = client.run(
+                task.name if task else "none",
+                frame,
+                inpaint_mask=hole,
+                slots=slots,
+                options={"preserve_colours": args.preserve_colours},
+            )
     except BackendError as e:
         raise RetexError(e.message) from None
     rgb, alpha = to_image(result.specs[0], result.frames[0])

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from .errors import RetexError
 from .imaging.resize import imresize
 from .nets.restoration import RestorationNet
+from .nets.style import StyleNet
+from .stylize import StyleSlot, check_mask, check_strength, compose
 from .tasks import Task
 
 MIN_SIDE = 8  # smaller inputs carry too little context for the network
@@ -61,35 +63,65 @@ def run_padded(
     return run_tiled(net, x, tile, on_tile)[..., :h, :w]
 
 
+def tile_grid(h: int, w: int, tile: int) -> list[tuple[int, int]]:
+    return [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
+
+
+def tiled_map(
+    fn: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor],
+    x: torch.Tensor,
+    halo: int,
+    multiple: int,
+    tile: int = TILE,
+    on_step: Callable[[], None] | None = None,
+) -> torch.Tensor:
+    """``fn(crop, origin)`` over ``x`` tile by tile, each tile read with ``halo`` pixels of context (rounded up to
+    ``multiple`` so pooling and pixel folds stay on the global grid); equals ``fn(x, (0, 0))`` up to float rounding
+    when ``halo`` covers fn's receptive field. Memory is bounded by the tile size, not the image."""
+    h, w = x.shape[-2:]
+    if h % multiple or w % multiple:
+        raise ValueError(f"input sides must be multiples of {multiple}")
+    tile = max(multiple, tile - tile % multiple)
+    halo = -(-halo // multiple) * multiple
+    out = None
+    for y0, x0 in tile_grid(h, w, tile):
+        y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+        ry0, rx0 = max(0, y0 - halo), max(0, x0 - halo)
+        r = fn(x[..., ry0 : min(h, y1 + halo), rx0 : min(w, x1 + halo)], (ry0, rx0))
+        if out is None:
+            out = r.new_empty(x.shape[0], r.shape[1], h, w)
+        out[..., y0:y1, x0:x1] = r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+        if on_step is not None:
+            on_step()
+    return out
+
+
+def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if on_tile is not None:
+            on_tile(done, total)
+
+    return step
+
+
 def run_tiled(
     net: RestorationNet, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
 ) -> torch.Tensor:
     """The network's output computed tile by tile, equal to ``net(x)`` up to float rounding.
 
-    Each branch reads its own halo around each tile (its receptive field, rounded up to the network's multiple so
-    pooling and pixel folds stay on the global grid): the fine branches, where the compute is, need a few dozen
-    pixels, and only the cheap coarse branches need wide context. Memory is bounded by the tile size, not the image.
-    ``on_tile(done, total)`` is called after each unit of work; raising from it (e.g. on cancel) stops the run.
+    Each branch reads its own halo around each tile (its receptive field): the fine branches, where the compute is,
+    need a few dozen pixels, and only the cheap coarse branches need wide context. ``on_tile(done, total)`` is
+    called after each unit of work; raising from it (e.g. on cancel) stops the run.
     """
     m = net.config.multiple
-    h, w = x.shape[-2:]
-    if h % m or w % m:
-        raise ValueError(f"input sides must be multiples of {m}")
-    tile = max(m, tile - tile % m)
+    step = _counter(len(tile_grid(*x.shape[-2:], max(m, tile - tile % m))) * len(net.branches), on_tile)
     out = x[:, : net.config.out_channels].clone()
-    grid = [(y, xx) for y in range(0, h, tile) for xx in range(0, w, tile)]
-    total, done = len(grid) * len(net.branches), 0
     for weight, branch in zip(net.mix, net.branches, strict=True):
-        halo = -(-branch.halo // m) * m
-        for y0, x0 in grid:
-            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-            ry0, rx0 = max(0, y0 - halo), max(0, x0 - halo)
-            ry1, rx1 = min(h, y1 + halo), min(w, x1 + halo)
-            r = branch(x[..., ry0:ry1, rx0:rx1])
-            out[..., y0:y1, x0:x1] += weight * r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
-            done += 1
-            if on_tile is not None:
-                on_tile(done, total)
+        out += weight * tiled_map(lambda t, _origin, b=branch: b(t), x, branch.halo, m, tile, step)
     return out
 
 
@@ -143,3 +175,99 @@ def restore_region(
     out = restore(net, task, image[..., y0:y1, x0:x1], sub_mask, on_tile)
     s = task.scale
     return out[..., (y - y0) * s : (y - y0 + h) * s, (x - x0) * s : (x - x0 + w) * s]
+
+
+def style_residual(
+    net: StyleNet,
+    image: torch.Tensor,
+    origin: tuple[int, int] = (0, 0),
+    tile: int = TILE,
+    on_step: Callable[[], None] | None = None,
+) -> torch.Tensor:
+    """A style network's raw residual over ``image`` of any size, tile by tile; ``origin`` places ``image`` in the
+    full picture so a preview crop gets the same texture as the whole image."""
+    m = net.config.multiple
+    h, w = image.shape[-2:]
+    x = F.pad(image, (0, (-w) % m, 0, (-h) % m), mode="replicate")
+    out = tiled_map(lambda t, o: net(t, (origin[0] + o[0], origin[1] + o[1])), x, net.halo, m, tile, on_step)
+    return out[..., :h, :w]
+
+
+def style_tiles(h: int, w: int, net: StyleNet, tile: int = TILE) -> int:
+    m = net.config.multiple
+    return len(tile_grid(h + (-h) % m, w + (-w) % m, max(m, tile - tile % m)))
+
+
+@torch.no_grad()
+def process(
+    image: torch.Tensor,
+    restoration: tuple[Task, RestorationNet] | None,
+    slots: list[StyleSlot],
+    inpaint_mask: torch.Tensor | None = None,
+    region: tuple[int, int, int, int] | None = None,
+    preserve_colours: bool = False,
+    on_tile: TileCallback | None = None,
+) -> torch.Tensor:
+    """Restore then texture: the one entry point of the command line, the service and evaluation.
+
+    ``image`` is N x 3 x H x W on [0, 1]; ``restoration`` None means texture only; each slot's mask is given at the
+    input's size (None: everywhere); ``region`` = (x, y, width, height) limits the work to that box plus the context
+    the networks need. Returns the region's result at the output scale, clamped to [0, 1].
+    """
+    H, W = image.shape[-2:]
+    if min(H, W) < MIN_SIDE:
+        raise RetexError(f"image is {W}x{H}: the smallest side must be at least {MIN_SIDE} px")
+    x, y, w, h = region or (0, 0, W, H)
+    if not (0 <= x < W and 0 <= y < H and 0 < w <= W - x and 0 < h <= H - y):
+        raise RetexError(f"region {w}x{h}+{x}+{y} is not inside the {W}x{H} image")
+    for slot in slots:
+        check_strength(slot.strength)
+        if slot.mask is not None:
+            check_mask(slot.mask, (H, W))
+    task, net = restoration or (None, None)
+    s = task.scale if task else 1
+    live = [slot for slot in slots if slot.strength > 0]
+    # context for the style networks, on their coarsest grid so noise and pooling line up with the whole image's
+    grid = max([8, *(slot.net.config.multiple for slot in live)])
+    margin = -(-max([0, *(slot.net.halo for slot in live)]) // s)
+    cx0, cy0 = max(0, x - margin) // grid * grid, max(0, y - margin) // grid * grid
+    cx1, cy1 = min(W, x + w + margin), min(H, y + h + margin)
+    ctx = (cx0, cy0, cx1 - cx0, cy1 - cy0)
+
+    style_total = sum(style_tiles((cy1 - cy0) * s, (cx1 - cx0) * s, slot.net) for slot in live)
+    rest_total = 0
+
+    def on_restore(done: int, total: int) -> None:
+        nonlocal rest_total
+        rest_total = total
+        if on_tile is not None:
+            on_tile(done, total + style_total)
+
+    if task is not None:
+        base = restore_region(net, task, image, ctx, inpaint_mask, on_restore)
+    else:
+        base = image[..., cy0:cy1, cx0:cx1]
+    styled_done = 0
+
+    def on_style() -> None:
+        nonlocal styled_done
+        styled_done += 1
+        if on_tile is not None:
+            on_tile(rest_total + styled_done, rest_total + style_total)
+
+    inner = (..., slice((y - cy0) * s, (y - cy0 + h) * s), slice((x - cx0) * s, (x - cx0 + w) * s))
+    ctx_slots = []
+    for slot in slots:
+        mask = None
+        if slot.mask is not None:
+            mask = slot.mask[..., cy0:cy1, cx0:cx1]
+            if s > 1:
+                mask = imresize(mask, float(s)).clamp(0, 1)
+            mask = mask[inner]
+        ctx_slots.append(StyleSlot(slot.net, slot.strength, mask))
+    return compose(
+        base[inner],
+        ctx_slots,
+        lambda sn: style_residual(sn, base, (cy0 * s, cx0 * s), on_step=on_style)[inner],
+        preserve_colours,
+    )

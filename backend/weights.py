@@ -95,3 +95,28 @@ def update_manifest(name: str, entry: dict) -> None:
     manifest.setdefault("models", {}).setdefault(name, {}).update(entry)
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     atomic_write(MANIFEST, lambda tmp: tmp.write_text(text))
+
+
+def update_style_manifest(name: str, task: str, report: dict) -> None:
+    """Record a style's measured scores (per restoration task) under ``styles`` in the manifest."""
+    from .styles import find_style, load_style_file
+
+    net, info = load_style_file(find_style(name))
+    manifest = read_manifest()
+    entry = manifest.setdefault("styles", {}).setdefault(name, {})
+    entry.update(
+        {
+            "file": f"styles/{name}.safetensors",
+            "thumbnail": f"styles/{name}.png",
+            "scale": net.config.scale,
+            "params": net.parameter_count(),
+            "macs_per_pixel": net.macs_per_pixel(),
+            "exemplar": info.get("exemplar"),
+            "licence": info.get("licence"),
+            "train_minutes": info.get("train_minutes"),
+            "iterations": info.get("iterations"),
+        }
+    )
+    entry.setdefault("eval", {})[task] = report["sets"]
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    atomic_write(MANIFEST, lambda tmp: tmp.write_text(text))

@@ -79,11 +79,11 @@ def read_image(path: Path) -> LoadedImage:
     raise RetexError(f"{path} has pixel mode {mode}, which is not supported (use 8- or 16-bit RGB, RGBA or grey)")
 
 
-def read_mask(path: Path, size: tuple[int, int]) -> torch.Tensor:
-    """Read an inpainting mask as 1 x 1 x H x W of 0/1 (1 = pixel to fill) for an image of ``size`` (height, width).
-
-    White (luminance > 0.5) marks holes. A uniform colour layer whose alpha carries the strokes (a mask painted on
-    a transparent layer) is read from its alpha instead.
+def read_mask(path: Path, size: tuple[int, int], soft: bool = False) -> torch.Tensor:
+    """Read a mask as 1 x 1 x H x W for an image of ``size`` (height, width): 0/1 for inpainting (white, luminance
+    > 0.5, = pixel to fill), or the soft weight on [0, 1] with ``soft`` (style masks: grey = partial strength).
+    A uniform colour layer whose alpha carries the strokes (a mask painted on a transparent layer) is read from its
+    alpha instead.
     """
     img = read_image(path)
     h, w = img.rgb.shape[-2:]
@@ -93,7 +93,7 @@ def read_mask(path: Path, size: tuple[int, int]) -> torch.Tensor:
         value = img.alpha
     else:
         value = sum(c * img.rgb[:, i : i + 1] for i, c in enumerate(_LUMA))
-    return (value > 0.5).to(torch.float32)
+    return value.clamp(0, 1) if soft else (value > 0.5).to(torch.float32)
 
 
 def output_format(path: Path) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from plugin.common.protocol import CHANNELS, FrameSpec
+from plugin.common.protocol import CHANNELS, ErrorCode, FrameSpec, ProtocolError
 
 from ..imaging.io import to_codes
 
@@ -39,7 +39,9 @@ def to_mask(spec: FrameSpec, data: bytes) -> torch.Tensor:
     else:
         rgb, alpha = to_image(spec, data)
         m = (rgb.mean(1)[0] * (alpha[0, 0] if alpha is not None else 1)).numpy()
-    return torch.from_numpy(np.clip(np.ascontiguousarray(m), 0, 1))[None, None]
+    if spec.sample in ("f16", "f32") and not (np.isfinite(m).all() and m.min() >= 0 and m.max() <= 1):
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"mask frame '{spec.name}' has values outside [0, 1]")
+    return torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None]
 
 
 def from_image(spec: FrameSpec, rgb: torch.Tensor, alpha: torch.Tensor | None) -> tuple[FrameSpec, bytes]:

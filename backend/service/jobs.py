@@ -14,7 +14,9 @@ from plugin.common.protocol import ErrorCode, FrameSpec, Message, ProtocolError
 
 from ..errors import RetexError
 from ..imaging.resize import imresize
-from ..pipeline import restore_region
+from ..pipeline import process
+from ..styles import check_name
+from ..stylize import StyleSlot, check_strength
 from .frames import from_image, to_image, to_mask
 from .registry import Registry
 
@@ -34,8 +36,12 @@ class Job:
     cancel: Event = field(default_factory=Event)
 
 
-def _frame(msg: Message, key: str, required: bool) -> tuple[FrameSpec, bytes] | None:
-    index = msg.header.get(key)
+def _frame(
+    msg: Message | dict, key: str, required: bool, parent: Message | None = None
+) -> tuple[FrameSpec, bytes] | None:
+    """The frame whose index is ``msg[key]`` (``msg`` may be a slot of ``parent``)."""
+    fields, msg = (msg, parent) if parent is not None else (msg.header, msg)
+    index = fields.get(key)
     if index is None and not required:
         return None
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(msg.frames):
@@ -56,8 +62,23 @@ def validate_run(msg: Message, registry: Registry) -> None:
     if not isinstance(slots, list):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "'slots' must be a list")
     for slot in slots:
-        style = slot.get("style") if isinstance(slot, dict) else None
-        raise ProtocolError(ErrorCode.UNKNOWN_STYLE, f"unknown style {style!r} (no styles are installed)")
+        if not isinstance(slot, dict):
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, "each slot must be an object")
+        try:
+            registry.style(slot.get("style"))
+            check_strength(slot.get("strength", 1.0))
+        except RetexError as e:
+            code = ErrorCode.BAD_OPTION if "strength" in str(e) else ErrorCode.UNKNOWN_STYLE
+            raise ProtocolError(code, str(e)) from None
+        except TypeError:
+            raise ProtocolError(ErrorCode.BAD_OPTION, "a slot's strength must be a number in [0, 2]") from None
+        if slot.get("mask") is not None:
+            mspec, _ = _frame(slot, "mask", True, msg)
+            if (mspec.width, mspec.height) != (spec.width, spec.height):
+                raise ProtocolError(ErrorCode.BAD_FRAME, "a slot's mask must have the image's size")
+    options = msg.header.get("options", {})
+    if not isinstance(options, dict) or not isinstance(options.get("preserve_colours", False), bool):
+        raise ProtocolError(ErrorCode.BAD_OPTION, "'options' must be an object; preserve_colours a boolean")
     if task == "inpaint":
         mspec, _ = _frame(msg, "inpaint_mask", True)
         if (mspec.width, mspec.height) != (spec.width, spec.height):
@@ -85,6 +106,7 @@ def run_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[st
     rgb, alpha = to_image(spec, data)
     crop = msg.header.get("crop") or [0, 0, spec.width, spec.height]
     task_name = msg.header["task"]
+    device = registry.device
     started = time.monotonic()
 
     def on_tile(done: int, total: int) -> None:
@@ -94,25 +116,37 @@ def run_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[st
         elapsed = time.monotonic() - started
         progress(fraction, task_name, elapsed * (1 - fraction) / fraction if fraction > 0 else None)
 
-    scale = 1
-    if task_name == "none":
-        x, y, w, h = crop
-        out = rgb[..., y : y + h, x : x + w]
-    else:
-        task, net = registry.net(task_name)
-        scale = task.scale
-        mask = None
-        if task.uses_mask:
+    restoration, mask = None, None
+    if task_name != "none":
+        restoration = registry.net(task_name)
+        if restoration[0].uses_mask:
             mspec, mdata = _frame(msg, "inpaint_mask", True)
             mask = (to_mask(mspec, mdata) > 0.5).float()
-        device = registry.device
-        try:
-            with torch.no_grad():
-                out = restore_region(
-                    net, task, rgb.to(device), tuple(crop), None if mask is None else mask.to(device), on_tile
-                ).cpu()
-        except RetexError as e:
-            raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
+    scale = restoration[0].scale if restoration else 1
+    slots = []
+    for slot in msg.header.get("slots", []):
+        found = _frame(slot, "mask", False, msg)
+        slots.append(
+            StyleSlot(
+                registry.style(slot["style"]),
+                float(slot.get("strength", 1.0)),
+                None if found is None else to_mask(*found).to(device),
+            )
+        )
+    preserve = bool(msg.header.get("options", {}).get("preserve_colours", False))
+    try:
+        with torch.no_grad():
+            out = process(
+                rgb.to(device),
+                restoration,
+                slots,
+                None if mask is None else mask.to(device),
+                tuple(crop),
+                preserve,
+                on_tile,
+            ).cpu()
+    except RetexError as e:
+        raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
     if alpha is not None:  # resized whole, then cropped, so a region's alpha matches the whole image's
         x, y, w, h = crop
         if scale > 1:
@@ -121,3 +155,65 @@ def run_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[st
     progress(1.0, "done", 0.0)
     out_spec, out_bytes = from_image(spec, out, alpha)
     return {"job": job.id, "origin": [crop[0] * scale, crop[1] * scale], "scale": scale}, [(out_spec, out_bytes)]
+
+
+def validate_train_style(msg: Message, registry: Registry) -> None:
+    from ..train.style import MIN_EXEMPLAR
+
+    try:
+        check_name(msg.header.get("name"))
+    except RetexError as e:
+        raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
+    scale = msg.header.get("scale", "fine")
+    if scale not in MIN_EXEMPLAR:
+        raise ProtocolError(ErrorCode.BAD_OPTION, "'scale' must be 'fine' or 'coarse'")
+    minutes = msg.header.get("minutes", 8.0)
+    if not isinstance(minutes, int | float) or isinstance(minutes, bool) or not 0 < minutes <= 60:
+        raise ProtocolError(ErrorCode.BAD_OPTION, "'minutes' must be a number in (0, 60]")
+    spec, _ = _frame(msg, "exemplar", True)
+    if min(spec.width, spec.height) < MIN_EXEMPLAR[scale]:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME,
+            f"the exemplar is {spec.width}x{spec.height}: a {scale} style needs {MIN_EXEMPLAR[scale]} px a side",
+        )
+
+
+def train_style_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[str, Any], list]:
+    """Train a style from the exemplar frame into the user's library, streaming progress; cancel stops it
+    between steps (the library is unchanged and a checkpoint remains)."""
+    from ..train.style import StyleTrainConfig, train_style
+
+    msg = job.message
+    spec, data = _frame(msg, "exemplar", True)
+    rgb, _ = to_image(spec, data)
+    cfg = StyleTrainConfig(minutes=float(msg.header.get("minutes", 8.0)), device=str(registry.device))
+    cfg.library = str(registry.style_dirs[-1])
+    name = msg.header["name"]
+    started = time.monotonic()
+
+    def on_step(fraction: float, loss: float) -> None:
+        if job.cancel.is_set():
+            raise Cancelled
+        elapsed = time.monotonic() - started
+        progress(min(fraction, 0.999), "learning texture", elapsed * (1 - fraction) / fraction if fraction else None)
+
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            summary = train_style(
+                rgb,
+                name,
+                msg.header.get("scale", "fine"),
+                cfg,
+                {"exemplar": "from the editor"},
+                progress=False,
+                on_step=on_step,
+            )
+    except RetexError as e:
+        raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
+    progress(1.0, "done", 0.0)
+    record = next(s for s in registry.styles() if s["name"] == name)
+    return {
+        "job": job.id,
+        "style": {k: record[k] for k in ("name", "scale", "params")},
+        "minutes": summary["minutes"],
+    }, []

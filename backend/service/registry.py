@@ -9,7 +9,9 @@ import torch
 
 from ..errors import RetexError
 from ..nets.restoration import RestorationNet
+from ..nets.style import StyleNet
 from ..paths import WEIGHTS_DIR
+from ..styles import find_style, library_dirs, list_styles, load_style_file
 from ..tasks import TASKS, Task, get_task
 from ..weights import load_restoration
 
@@ -17,8 +19,23 @@ from ..weights import load_restoration
 class Registry:
     def __init__(self, device: torch.device, weights_dir: Path = WEIGHTS_DIR) -> None:
         self.device, self.weights_dir = device, weights_dir
+        self.style_dirs = library_dirs(weights_dir / "styles")
         self._nets: dict[str, RestorationNet] = {}
+        self._styles: dict[str, tuple[float, StyleNet]] = {}  # name -> (file mtime, net): a retrained style reloads
         self._lock = threading.Lock()
+
+    def styles(self) -> list[dict]:
+        return list_styles(self.style_dirs)
+
+    def style(self, name: str) -> StyleNet:
+        path = find_style(name, self.style_dirs)
+        mtime = path.stat().st_mtime
+        with self._lock:
+            cached = self._styles.get(name)
+            if cached is None or cached[0] != mtime:
+                net, _ = load_style_file(path)
+                self._styles[name] = (mtime, net.to(self.device))
+            return self._styles[name][1]
 
     def available_tasks(self) -> list[str]:
         """Tasks whose weights are installed."""

@@ -21,12 +21,14 @@ from pathlib import Path
 import torch
 import zmq
 
-from plugin.common.protocol import REQUESTS, ErrorCode, Message, ProtocolError, decode, encode, error_parts
+from plugin.common.protocol import REQUESTS, ErrorCode, FrameSpec, Message, ProtocolError, decode, encode, error_parts
 
 from .. import __version__
 from ..errors import RetexError
+from ..imaging.io import read_image
 from ..paths import WEIGHTS_DIR
-from .jobs import Cancelled, Job, run_job, validate_run
+from .frames import from_image
+from .jobs import Cancelled, Job, run_job, train_style_job, validate_run, validate_train_style
 from .registry import Registry
 from .security import is_loopback_tcp, needs_curve
 
@@ -186,13 +188,33 @@ class Server:
         }
 
     def _on_hello(self, send: Send, client: bytes, msg: Message) -> None:
-        send(client, encode("info", msg.id, self._info()))
+        """``info`` plus the styles, each with its thumbnail as an RGB u8 frame (the picker shows them)."""
+        info, frames = self._info(), []
+        for style in self.registry.styles():
+            entry = {k: style.get(k) for k in ("name", "scale", "params", "builtin", "exemplar", "licence")}
+            entry["thumbnail"] = None
+            thumb = Path(style["thumbnail"])
+            if thumb.is_file():
+                rgb = read_image(thumb).rgb
+                frames.append(
+                    from_image(FrameSpec(rgb.shape[-1], rgb.shape[-2], "RGB", "u8", style["name"]), rgb, None)
+                )
+                entry["thumbnail"] = len(frames) - 1
+            info["styles"].append(entry)
+        send(client, encode("info", msg.id, info, frames))
 
     def _on_status(self, send: Send, client: bytes, msg: Message) -> None:
         send(client, encode("info", msg.id, self._info()))
 
     def _on_run(self, send: Send, client: bytes, msg: Message) -> None:
         validate_run(msg, self.registry)
+        self._enqueue(send, client, msg)
+
+    def _on_train_style(self, send: Send, client: bytes, msg: Message) -> None:
+        validate_train_style(msg, self.registry)
+        self._enqueue(send, client, msg)
+
+    def _enqueue(self, send: Send, client: bytes, msg: Message) -> None:
         job = Job(id=f"j{next(self._ids)}", client=client, request_id=msg.id, message=msg)
         with self.state.lock:
             self.state.queue.append(job)
@@ -214,9 +236,6 @@ class Server:
         if queued is not None:
             send(queued.client, error_parts(queued.request_id, ErrorCode.CANCELLED, "cancelled"))
         send(client, encode("ok", msg.id, {"job": job_id}))
-
-    def _on_train_style(self, send: Send, client: bytes, msg: Message) -> None:
-        raise ProtocolError(ErrorCode.BAD_OPTION, "style training is not available in this version")
 
     def _on_shutdown(self, send: Send, client: bytes, msg: Message) -> None:
         self.stop()
@@ -273,7 +292,8 @@ class Server:
             push.send_multipart([job.client, *encode("progress", job.request_id, fields)])
 
         try:
-            fields, frames = run_job(job, self.registry, progress)
+            execute = train_style_job if job.message.type == "train_style" else run_job
+            fields, frames = execute(job, self.registry, progress)
             return encode("result", job.request_id, fields, frames)
         except Cancelled:
             return error_parts(job.request_id, ErrorCode.CANCELLED, "cancelled")

@@ -22,11 +22,12 @@ def load_rgb_u8(path: Path) -> torch.Tensor:
 class PatchSampler:
     """Random crops with random flips and 90-degree rotations (the 8 symmetries of the square)."""
 
-    def __init__(self, folders: list[Path], patch: int, seed: int = 0) -> None:
+    def __init__(self, folders: list[Path], patch: int, seed: int = 0, images: list[torch.Tensor] = ()) -> None:
+        """Crops of the images in ``folders`` plus ``images`` (3 x H x W uint8 tensors)."""
         paths = [p for f in folders for p in list_images(f)]
-        if not paths:
+        if not paths and not images:
             raise RetexError(f"no training images in {', '.join(map(str, folders))}")
-        self.images = [im for im in map(load_rgb_u8, paths) if min(im.shape[1:]) >= patch]
+        self.images = [im for im in [*map(load_rgb_u8, paths), *images] if min(im.shape[1:]) >= patch]
         if not self.images:
             raise RetexError(f"no training image is at least {patch}x{patch}")
         self.patch = patch

@@ -145,17 +145,42 @@ class Client:
         image: tuple[FrameSpec, bytes],
         *,
         inpaint_mask: tuple[FrameSpec, bytes] | None = None,
+        slots: list[dict[str, Any]] | None = None,
         crop: tuple[int, int, int, int] | None = None,
         options: dict[str, Any] | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Message:
-        """Restore ``image`` with ``task``; returns the result message (its frame has the input's layout)."""
+        """Restore ``image`` with ``task`` (``none``: texture only), then texture it: each slot is
+        ``{"style": name, "strength": 0..2, "mask": (FrameSpec, bytes) or None}``. Returns the result message (its
+        frame has the input's layout)."""
         frames = [image]
         fields: dict[str, Any] = {"task": task, "image": 0, "slots": [], "options": options or {}}
         if inpaint_mask is not None:
             frames.append(inpaint_mask)
             fields["inpaint_mask"] = 1
+        for slot in slots or []:
+            entry = {k: v for k, v in slot.items() if k != "mask"}
+            if slot.get("mask") is not None:
+                frames.append(slot["mask"])
+                entry["mask"] = len(frames) - 1
+            fields["slots"].append(entry)
         if crop is not None:
             fields["crop"] = list(crop)
         return self.request("run", fields, frames, on_progress, cancel)
+
+    def train_style(
+        self,
+        exemplar: tuple[FrameSpec, bytes],
+        name: str,
+        *,
+        scale: str = "fine",
+        minutes: float | None = None,
+        on_progress: ProgressFn | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Message:
+        """Learn a new style from ``exemplar`` (e.g. the selected pixels); the result names the new style."""
+        fields: dict[str, Any] = {"exemplar": 0, "name": name, "scale": scale}
+        if minutes is not None:
+            fields["minutes"] = minutes
+        return self.request("train_style", fields, [exemplar], on_progress, cancel)

@@ -1,0 +1,124 @@
+"""A style network: a tiny CNN that turns the restored image into a zero-mean texture residual for one style.
+
+It sees the *restored* image (so one network serves every restoration task) plus deterministic noise, folds pixels
+into channels, and ends in a fixed band filter: a high-pass (sigma < 2 px) for a fine texture, a band-pass
+(2..8 px, computed on a 4x downsampled grid) for a coarse, painting-like style. The raw residual it returns is then
+normalized over the image by ``backend.stylize`` (zero mean, standard deviation = strength x ``nominal``).
+
+The noise is a hash of absolute pixel coordinates, not a random draw: the same pixel gets the same texture whether
+the image is processed whole, tile by tile or as a cropped preview, and runs are reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..imaging.filters import band_pass
+
+SCALES = ("fine", "coarse")
+BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, sigma_hi) per scale, full-res px
+_M32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """Everything that fixes the shape of a style network (stored next to its weights)."""
+
+    scale: str = "fine"
+    width: int = 32
+    blocks: int = 4  # 3x3 convolutions between head and tail
+    noise: int = 4  # noise channels fed with the image
+    fold: int = 2  # pixel fold: convolutions run at 1/fold of the working resolution
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}")
+
+    @property
+    def down(self) -> int:
+        """Working resolution 1/down: a coarse style sees 4x further for the same cost."""
+        return 1 if self.scale == "fine" else 4
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """(sigma_lo, sigma_hi) of the residual's band, in full-resolution pixels."""
+        return BANDS[self.scale]
+
+    @property
+    def multiple(self) -> int:
+        return self.down * self.fold
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StyleConfig:
+        return cls(**{k: (str(v) if k == "scale" else int(v)) for k, v in d.items()})
+
+
+def coordinate_noise(channels: int, h: int, w: int, origin: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """1 x C x h x w uniform noise on [-1, 1], a hash (lowbias32) of (channel, row, column) from ``origin``."""
+    y = torch.arange(origin[0], origin[0] + h, device=device, dtype=torch.int64).view(1, h, 1)
+    x = torch.arange(origin[1], origin[1] + w, device=device, dtype=torch.int64).view(1, 1, w)
+    c = torch.arange(channels, device=device, dtype=torch.int64).view(channels, 1, 1)
+    v = (x * 0x27D4EB2D + y * 0x165667B1 + c * 0x9E3779B9 + 0x5BD1E995) & _M32
+    v = v ^ (v >> 16)
+    v = (v * 0x7FEB352D) & _M32
+    v = v ^ (v >> 15)
+    v = (v * 0x846CA68B) & _M32
+    v = v ^ (v >> 16)
+    return (v.to(torch.float32) * (2.0 / 2**32) - 1.0).unsqueeze(0)
+
+
+class StyleNet(nn.Module):
+    def __init__(self, config: StyleConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, f2 = config.width, config.fold**2
+        self.head = nn.Conv2d((3 + config.noise) * f2, c, 3, padding=1)
+        self.body = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in range(config.blocks))
+        self.tail = nn.Conv2d(c, 3 * f2, 3, padding=1)
+        # strength 1 gives a residual of this standard deviation (log-parametrized: always positive)
+        self.log_nominal = nn.Parameter(torch.tensor(-3.0))
+
+    @property
+    def nominal(self) -> float:
+        return float(self.log_nominal.detach().exp())
+
+    @property
+    def halo(self) -> int:
+        """Input pixels of context each output pixel depends on (receptive field + upsampling + band filter)."""
+        cfg = self.config
+        convs = cfg.blocks + 2
+        return (convs + 1) * cfg.fold * cfg.down + 3 * int(cfg.band[1]) + cfg.down
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def macs_per_pixel(self) -> int:
+        """Multiply-accumulates per output pixel (convolutions only)."""
+        per_site = sum(m.weight.numel() for m in (self.head, *self.body, self.tail))
+        return per_site // (self.config.fold * self.config.down) ** 2
+
+    def forward(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """Raw (un-normalized) band-limited residual for an N x 3 x H x W restored image on [0, 1] whose sides are
+        multiples of ``config.multiple``; ``origin`` = the image's top-left pixel in the full picture."""
+        cfg = self.config
+        n, _, h, w = image.shape
+        x = F.avg_pool2d(image, cfg.down) if cfg.down > 1 else image
+        noise = coordinate_noise(
+            cfg.noise, x.shape[-2], x.shape[-1], (origin[0] // cfg.down, origin[1] // cfg.down), image.device
+        )
+        x = torch.cat([x * 2 - 1, noise.to(x.dtype).expand(n, -1, -1, -1)], dim=1)
+        h_ = F.relu(self.head(F.pixel_unshuffle(x, cfg.fold)))
+        for conv in self.body:
+            h_ = h_ + F.relu(conv(h_))
+        r = F.pixel_shuffle(self.tail(h_), cfg.fold)
+        if cfg.down > 1:
+            r = F.interpolate(r, size=(h, w), mode="bilinear", align_corners=False)
+        lo, hi = cfg.band
+        return band_pass(r.float(), lo, hi)

@@ -1,0 +1,384 @@
+"""Stylization: losses, the style network's normalized residual, composition with masks, the library, training and
+the command line. Style networks here are small random ones made by the tests (the shipped ones are measured by
+``eval-style``); the VGG-16 features are the shipped ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageFilter
+
+from backend.errors import RetexError
+from backend.nets.restoration import RestorationNet
+from backend.nets.style import StyleConfig, StyleNet, coordinate_noise
+from backend.pipeline import process, style_residual
+from backend.styles import check_name, list_styles, load_style_file, save_style
+from backend.stylize import StyleSlot, compose, effective_masks, normalize
+from backend.tasks import get_task
+from backend.train.losses import gram, perceptual_loss, texture_loss
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def style_net(scale: str = "fine", seed: int = 0, nominal: float = 0.02) -> StyleNet:
+    torch.manual_seed(seed)
+    net = StyleNet(StyleConfig(scale=scale))
+    with torch.no_grad():
+        net.log_nominal.fill_(float(np.log(nominal)))
+    return net.eval()
+
+
+def image(h: int = 40, w: int = 52, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (0.25 + 0.5 * torch.rand(1, 3, h, w, generator=g)).clamp(0, 1)
+
+
+# --- losses --------------------------------------------------------------------------------------------------------
+
+
+def test_gram_and_texture_loss_match_hand_computed_values() -> None:
+    f = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # 1 x 2 x 1 x 2
+    g = gram(f)
+    assert torch.allclose(g, torch.tensor([[[5.0, 11.0], [11.0, 25.0]]]) / 4)
+    target = torch.tensor([[1.0, 2.0], [2.0, 6.0]])
+    # (1.25-1)^2 + 2 (2.75-2)^2 + (6.25-6)^2 = 0.0625 + 1.125 + 0.0625
+    assert torch.allclose(texture_loss({2: g}, {2: target}), torch.tensor([1.25]))
+
+
+def test_perceptual_loss_is_the_mean_squared_feature_difference() -> None:
+    a = {7: torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])}
+    b = {7: torch.tensor([[[[1.0, 0.0], [3.0, 8.0]]]])}
+    assert torch.allclose(perceptual_loss(a, b), torch.tensor([(4.0 + 16.0) / 4]))
+
+
+# --- the residual --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", ["fine", "coarse"])
+def test_residual_is_zero_mean_and_its_std_is_strength_times_nominal(scale: str) -> None:
+    net, base = style_net(scale, nominal=0.02), torch.full((1, 3, 64, 80), 0.5)
+    stds = []
+    for s in (0.0, 0.5, 1.0, 2.0):
+        z = process(base, None, [StyleSlot(net, s)])
+        r = (z - base).double()
+        assert r.mean(dim=(2, 3)).abs().max() < 1e-6
+        stds.append(float(r.std(unbiased=False)))
+    assert stds[0] == 0.0
+    assert np.allclose(stds, [0.0, 0.01, 0.02, 0.04], rtol=1e-4)
+
+
+def test_normalize_weights_its_statistics_by_the_mask() -> None:
+    raw = torch.randn(1, 3, 20, 20)
+    mask = torch.zeros(1, 1, 20, 20)
+    mask[..., 5:15, 5:15] = 1
+    r = normalize(raw, mask, 0.1)[..., 5:15, 5:15]
+    assert r.mean(dim=(2, 3)).abs().max() < 1e-6
+    assert abs(float(r.pow(2).mean().sqrt()) - 0.1) < 1e-5
+
+
+def test_strength_zero_and_empty_masks_give_back_the_restoration_exactly() -> None:
+    task = get_task("denoise")
+    torch.manual_seed(1)
+    restoration = (task, RestorationNet(task.net).eval())
+    x = image()
+    plain = process(x, restoration, [])
+    mask = torch.rand(1, 1, *x.shape[-2:])
+    for slots in (
+        [StyleSlot(style_net(), 0.0)],
+        [StyleSlot(style_net(), 0.0, mask), StyleSlot(style_net("coarse"), 0.0)],
+        [StyleSlot(style_net(), 1.0, torch.zeros_like(mask))],
+    ):
+        assert torch.equal(process(x, restoration, slots), plain)
+    # where the mask is 0 the pixels are the restoration's, bit for bit
+    half = torch.zeros_like(mask)
+    half[..., :, :20] = 1
+    z = process(x, restoration, [StyleSlot(style_net(), 1.5, half)])
+    assert torch.equal(z[..., 20:], plain[..., 20:]) and not torch.equal(z[..., :20], plain[..., :20])
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (torch.full((1, 1, 40, 52), 1.5), "[0, 1]"),
+        (torch.full((1, 1, 40, 52), -0.1), "[0, 1]"),
+        (torch.full((1, 1, 40, 52), float("nan")), "[0, 1]"),
+        (torch.ones(1, 1, 39, 52), "52x39"),
+    ],
+)
+def test_bad_masks_are_refused(mask: torch.Tensor, message: str) -> None:
+    with pytest.raises(RetexError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        process(image(), None, [StyleSlot(style_net(), 1.0, mask)])
+
+
+@pytest.mark.parametrize("strength", [-0.1, 2.01, float("nan")])
+def test_strength_outside_zero_two_is_refused(strength: float) -> None:
+    with pytest.raises(RetexError, match="strength"):
+        process(image(), None, [StyleSlot(style_net(), strength)])
+
+
+@pytest.mark.parametrize("scale", ["fine", "coarse"])
+def test_tiled_residual_equals_the_whole_image_one(scale: str) -> None:
+    net, x = style_net(scale), image(150, 170, seed=3)
+    whole = style_residual(net, x, tile=4096)
+    tiled = style_residual(net, x, tile=64)
+    assert (whole - tiled).abs().max() < 1e-5
+
+
+def test_a_region_gets_the_same_texture_as_the_whole_image() -> None:
+    """A preview of a selection's box equals the same pixels of a whole-image run (the noise follows absolute
+    coordinates; statistics come from the mask, which lies inside the box)."""
+    net, x = style_net(), image(120, 136, seed=4)
+    mask = torch.zeros(1, 1, 120, 136)
+    mask[..., 40:90, 50:110] = torch.linspace(0.2, 1.0, 60)
+    slots = [StyleSlot(net, 1.2, mask)]
+    whole = process(x, None, slots)
+    part = process(x, None, slots, region=(50, 40, 60, 50))
+    assert (whole[..., 40:90, 50:110] - part).abs().max() < 1e-5
+
+
+def test_coordinate_noise_is_a_function_of_position() -> None:
+    a = coordinate_noise(2, 16, 16, (0, 0), torch.device("cpu"))
+    b = coordinate_noise(2, 8, 8, (4, 8), torch.device("cpu"))
+    assert torch.equal(a[..., 4:12, 8:16], b)
+    assert -1 <= float(a.min()) and float(a.max()) <= 1 and abs(float(a.mean())) < 0.1
+
+
+def test_overlapping_styles_of_one_scale_share_coarse_and_fine_stack() -> None:
+    ones = torch.ones(1, 1, 8, 8)
+    fine_a, fine_b, coarse = (
+        StyleSlot(style_net(), 1, ones),
+        StyleSlot(style_net(seed=1), 1, ones),
+        StyleSlot(style_net("coarse"), 1, ones),
+    )
+    a, b, c = effective_masks([fine_a, fine_b, coarse], torch.zeros(1, 3, 8, 8))
+    assert torch.allclose(a, ones / 2) and torch.allclose(b, ones / 2) and torch.equal(c, ones)
+
+
+def test_preserve_colours_adds_the_same_value_to_r_g_and_b() -> None:
+    base = image(64, 64, seed=6) * 0.5 + 0.25
+    z = compose(base, [StyleSlot(style_net(nominal=0.01), 1.0)], lambda n: style_residual(n, base), True)
+    r = z - base
+    assert torch.allclose(r[:, 0], r[:, 1], atol=1e-6) and torch.allclose(r[:, 1], r[:, 2], atol=1e-6)
+    assert float(r.abs().max()) > 1e-3
+
+
+# --- the library ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", ".hidden", "", "x" * 49, "sp ace", "nul\x00"])
+def test_style_names_are_identifiers_never_paths(name: str) -> None:
+    with pytest.raises(RetexError, match="not allowed"):
+        check_name(name)
+
+
+def test_library_round_trip(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RETEX_USER_STYLES", str(tmp_path / "user"))
+    net = style_net("coarse", seed=3, nominal=0.031)
+    path = save_style(tmp_path, "dots", net, {"exemplar": "x.png", "licence": "CC0"}, torch.rand(1, 3, 96, 96))
+    loaded, info = load_style_file(path)
+    assert loaded.config == net.config and abs(loaded.nominal - 0.031) < 1e-6 and info["licence"] == "CC0"
+    x = image(64, 64)
+    assert torch.equal(style_residual(loaded, x), style_residual(net, x))
+    (record,) = list_styles([tmp_path])
+    assert record["name"] == "dots" and record["scale"] == "coarse" and record["params"] == net.parameter_count()
+    assert Path(record["thumbnail"]).is_file()
+
+
+# --- the command line ----------------------------------------------------------------------------------------------
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "backend", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_error_line(proc: subprocess.CompletedProcess, *words: str) -> None:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode != 0, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in proc.stderr, proc.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> dict:
+    """A user style folder with one trained style, a content folder, a gray exemplar and an input photo."""
+    root = tmp_path_factory.mktemp("lab")
+    rng = np.random.default_rng(0)
+    content = root / "content"
+    content.mkdir()
+    for i in range(3):
+        arr = (rng.random((140, 150, 3)) * 255).astype(np.uint8)
+        Image.fromarray(arr).filter(ImageFilter.GaussianBlur(2)).save(content / f"{i}.png")
+    stripes = (np.indices((96, 96)).sum(0) % 8 < 4).astype(np.uint8) * 200 + 20
+    Image.fromarray(stripes, mode="L").save(root / "stripes.png")  # grayscale: converted to RGB
+    Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).save(root / "photo.png")
+    env = {"RETEX_USER_STYLES": str(root / "styles"), "RETEX_RUNS": str(root / "runs")}
+    proc = cli(
+        "train-style",
+        str(root / "stripes.png"),
+        "--name",
+        "stripes",
+        "--iters",
+        "3",
+        "--data",
+        str(content),
+        "--threads",
+        "1",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {"root": root, "env": env, "content": content, "summary": json.loads(proc.stdout.strip().splitlines()[-1])}
+
+
+def test_train_style_smoke_adds_the_style_to_the_library(lab) -> None:
+    assert lab["summary"]["iterations"] == 3
+    proc = cli("styles", "--json", env=lab["env"])
+    styles = {s["name"]: s for s in json.loads(proc.stdout)["styles"]}
+    assert styles["stripes"]["scale"] == "fine" and styles["stripes"]["params"] < 60_000
+    assert (lab["root"] / "styles" / "stripes.png").is_file()
+
+
+def test_restore_with_styles_and_masks_on_the_command_line(lab) -> None:
+    root = lab["root"]
+    mask = np.zeros((48, 64), np.uint8)
+    mask[:, :32] = 255
+    Image.fromarray(mask).save(root / "left.png")
+    out = root / "out.png"
+    proc = cli(
+        "restore",
+        str(root / "photo.png"),
+        "-o",
+        str(out),
+        "--task",
+        "none",
+        "--style",
+        "stripes:1.5",
+        "--mask",
+        str(root / "left.png"),
+        env=lab["env"],
+    )
+    assert proc.returncode == 0, proc.stderr
+    before = np.asarray(Image.open(root / "photo.png"), dtype=np.int16)
+    after = np.asarray(Image.open(out), dtype=np.int16)
+    assert np.array_equal(before[:, 32:], after[:, 32:]) and not np.array_equal(before[:, :32], after[:, :32])
+    zero = root / "zero.png"
+    assert (
+        cli(
+            "restore",
+            str(root / "photo.png"),
+            "-o",
+            str(zero),
+            "--task",
+            "none",
+            "--style",
+            "stripes:0",
+            env=lab["env"],
+        ).returncode
+        == 0
+    )
+    assert np.array_equal(np.asarray(Image.open(zero)), np.asarray(Image.open(root / "photo.png")))
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--style", "nosuch"], ["unknown style 'nosuch'"]),
+        (["--style", "../stripes"], ["not allowed"]),
+        (["--style", "stripes:2.5"], ["outside [0, 2]"]),
+        (["--style", "stripes:x"], ["strength"]),
+        (["--style", "stripes", "--mask", "MASK_SMALL"], ["is 10x10 but the image is 64x48"]),
+    ],
+)
+def test_restore_bad_style_arguments(lab, args: list[str], words: list[str]) -> None:
+    root = lab["root"]
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(root / "small.png")
+    args = [str(root / "small.png") if a == "MASK_SMALL" else a for a in args]
+    out = root / "bad.png"
+    proc = cli("restore", str(root / "photo.png"), "-o", str(out), "--task", "none", *args, env=lab["env"])
+    assert_one_error_line(proc, *words)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: Image.fromarray(np.zeros((40, 80, 3), np.uint8)).save(p), ["at least 64 px"]),
+        (lambda p: p.write_text("not an image"), ["not"]),
+    ],
+)
+def test_train_style_bad_exemplars(lab, make, words: list[str]) -> None:
+    path = lab["root"] / "bad_exemplar.png"
+    make(path)
+    proc = cli("train-style", str(path), "--name", "bad", "--iters", "2", "--data", str(lab["content"]), env=lab["env"])
+    assert_one_error_line(proc, *words)
+    assert not (lab["root"] / "styles" / "bad.safetensors").exists()
+
+
+def test_train_style_refuses_path_names(lab) -> None:
+    proc = cli("train-style", str(lab["root"] / "stripes.png"), "--name", "../../x", env=lab["env"])
+    assert_one_error_line(proc, "not allowed")
+
+
+def test_interrupted_training_leaves_the_library_and_a_checkpoint_that_resumes(lab) -> None:
+    root, env = lab["root"], lab["env"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "backend",
+        "train-style",
+        str(root / "stripes.png"),
+        "--name",
+        "slow",
+        "--minutes",
+        "10",
+        "--data",
+        str(lab["content"]),
+        "--threads",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    checkpoint = root / "runs" / "styles" / "slow" / "checkpoint.safetensors"
+    time.sleep(20)  # past start-up (VGG and content loading), into the training loop
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert checkpoint.is_file()
+    assert not (root / "styles" / "slow.safetensors").exists()
+    from backend.weights import read_tensors
+
+    done = int(read_tensors(checkpoint)[1]["iteration"])
+    resumed = cli(
+        "train-style",
+        str(root / "stripes.png"),
+        "--name",
+        "slow",
+        "--resume",
+        "--iters",
+        str(done + 2),
+        "--data",
+        str(lab["content"]),
+        "--threads",
+        "1",
+        env=env,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["iterations"] == done + 2
+    assert (root / "styles" / "slow.safetensors").is_file()
