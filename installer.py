@@ -67,6 +67,13 @@ models = read_manifest().get("models", {})
 for name, entry in sorted(models.items()):
     net = load_restoration(WEIGHTS_DIR / entry["file"], get_task(entry["task"]))
     print(f"  {name}: {net.parameter_count()} parameters, loads")
+from backend.nets.vgg import load_vgg
+from backend.styles import list_styles, load_style
+load_vgg()
+styles = list_styles()
+for s in styles:
+    load_style(s["name"])
+print(f"  {len(styles)} styles and the VGG-16 loss features load")
 print(f"  torch {torch.__version__}, cuda available: {torch.cuda.is_available()}")
 """
 

@@ -59,9 +59,24 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 
 def _cmd_models(args: argparse.Namespace) -> None:
     from .evaluate import manifest_markdown
+    from .evaluate_style import styles_markdown
     from .weights import read_manifest
 
-    print(manifest_markdown(read_manifest()))
+    manifest = read_manifest()
+    tables = {"scores": manifest_markdown(manifest), "styles": styles_markdown(manifest)}
+    if args.readme:
+        from .paths import WEIGHTS_DIR
+        from .weights import atomic_write
+
+        path = WEIGHTS_DIR / "README.md"
+        text = path.read_text()
+        for key, table in tables.items():
+            head, tail = f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
+            if head not in text or tail not in text:
+                raise RetexError(f"{path} lacks the {head} ... {tail} markers")
+            text = text[: text.index(head) + len(head)] + "\n" + table + "\n" + text[text.index(tail) :]
+        atomic_write(path, lambda tmp: tmp.write_text(text))
+    print("\n\n".join(tables.values()))
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
@@ -115,6 +130,12 @@ def _cmd_styles(args: argparse.Namespace) -> None:
         return
     for s in styles:
         print(f"{s['name']:<24} {s['scale']:<7} {s['params']:>7} params  {s.get('exemplar', '')}")
+
+
+def _cmd_sheet(args: argparse.Namespace) -> None:
+    from .sheet import make_sheet
+
+    print(make_sheet(Path(args.output)))
 
 
 def _cmd_eval_style(args: argparse.Namespace) -> None:
@@ -228,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="also write the figures as Markdown (e.g. docs/benchmarks/service.md)")
     p.set_defaults(func=_cmd_bench)
 
-    p = sub.add_parser("models", help="the shipped models and their measured scores (Markdown)")
+    p = sub.add_parser("models", help="the shipped models and styles with their measured scores (Markdown)")
+    p.add_argument("--readme", action="store_true", help="also rewrite the tables in weights/README.md")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("restore", help="restore then texture one image file")
@@ -276,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("styles", help="list the installed styles")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_styles)
+
+    p = sub.add_parser("sheet", help="draw the style contact sheet (content x styles, multi-mask, bi-scale)")
+    p.add_argument("-o", "--output", default="docs/styles.png")
+    p.set_defaults(func=_cmd_sheet)
 
     p = sub.add_parser("eval-style", help="measure styles on benchmark content (texture and content ratios)")
     p.add_argument("names", nargs="*")

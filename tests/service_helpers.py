@@ -3,6 +3,7 @@ deterministic and independent of the shipped weights."""
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 import torch
 
 from backend.nets.restoration import RestorationNet
+from backend.nets.style import StyleConfig, StyleNet
+from backend.styles import save_style
 from backend.tasks import get_task
 from backend.weights import save_restoration
 
@@ -21,7 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def make_weights(folder: Path, tasks: tuple[str, ...] = ("denoise", "sr2", "inpaint")) -> Path:
+    """Tiny random restoration networks, plus two random styles (fine "dots", coarse "paint") in ``styles/``."""
     folder.mkdir(parents=True, exist_ok=True)
+    for seed, (name, scale) in enumerate((("dots", "fine"), ("paint", "coarse"))):
+        torch.manual_seed(seed)
+        net = StyleNet(StyleConfig(scale=scale))
+        with torch.no_grad():
+            net.log_nominal.fill_(-4.0)
+        save_style(folder / "styles", name, net, {"exemplar": "test", "licence": "CC0"}, torch.rand(1, 3, 96, 96))
     for i, name in enumerate(tasks):
         torch.manual_seed(i)
         net = RestorationNet(get_task(name).net)
@@ -47,7 +57,9 @@ class ServerProcess:
                 self.proc.wait()
 
 
-def start_server(endpoint: str, weights: Path, *extra: str, timeout: float = 60) -> ServerProcess:
+def start_server(
+    endpoint: str, weights: Path, *extra: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> ServerProcess:
     """Start ``python -m backend serve`` and wait for its READY line, as a plug-in does."""
     cmd = [
         sys.executable,
@@ -62,7 +74,9 @@ def start_server(endpoint: str, weights: Path, *extra: str, timeout: float = 60)
         "1",
         *extra,
     ]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     deadline = time.monotonic() + timeout

@@ -33,7 +33,7 @@ def weights(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(weights, tmp_path_factory):
     sock = tmp_path_factory.mktemp("sock") / "retex.sock"
-    srv = start_server(f"ipc://{sock}", weights)
+    srv = start_server(f"ipc://{sock}", weights, env={"RETEX_USER_STYLES": str(sock.parent / "user-styles")})
     yield srv
     srv.stop()
 

@@ -382,3 +382,36 @@ def test_interrupted_training_leaves_the_library_and_a_checkpoint_that_resumes(l
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout.strip().splitlines()[-1])["iterations"] == done + 2
     assert (root / "styles" / "slow.safetensors").is_file()
+
+
+def test_eval_style_writes_the_report(lab) -> None:
+    root = lab["root"]
+    bench = root / "bench" / "Tiny" / "HR"
+    bench.mkdir(parents=True)
+    for i in range(2):
+        Image.open(lab["content"] / f"{i}.png").save(bench / f"{i}.png")
+    out = root / "eval.json"
+    proc = cli(
+        "eval-style",
+        "stripes",
+        "--task",
+        "none",
+        "--sets",
+        "Tiny",
+        "--data",
+        str(root / "bench"),
+        "--json",
+        str(out),
+        env=lab["env"],
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    tiny = report["sets"]["Tiny"]
+    assert report["style"] == "stripes" and tiny["images"] == 2
+    assert set(tiny) >= {"gram_ratio", "perc_ratio", "residual_mean", "residual_std"}
+    assert list(tiny["residual_std"]) == ["0.0", "0.5", "1.0", "2.0"]
+    assert max(tiny["residual_mean"].values()) <= 1e-3 and tiny["std_linearity_r2"] >= 0.99
+    missing = cli(
+        "eval-style", "stripes", "--task", "none", "--sets", "Nope", "--data", str(root / "bench"), env=lab["env"]
+    )
+    assert_one_error_line(missing, "Nope")

@@ -1,0 +1,160 @@
+"""Styles through the real service: the picker's list with thumbnails, runs with texture slots (byte-identical to
+the in-process pipeline), bad slots refused with stable codes, and learning a style from an exemplar frame."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from backend.pipeline import process
+from backend.service.frames import from_image, to_image, to_mask
+from backend.styles import library_dirs, load_style
+from backend.stylize import StyleSlot
+from backend.tasks import get_task
+from backend.weights import load_restoration
+from plugin.common.client import BackendError, Client
+from plugin.common.protocol import ErrorCode, FrameSpec
+from tests.service_helpers import make_weights, start_server
+from tests.test_service import random_frame
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    weights = make_weights(tmp_path_factory.mktemp("weights"))
+    root = tmp_path_factory.mktemp("svc")
+    user = root / "user-styles"
+    env = {"RETEX_USER_STYLES": str(user), "RETEX_RUNS": str(root / "runs")}
+    srv = start_server(f"ipc://{root / 's.sock'}", weights, env=env)
+    yield srv, weights, user
+    srv.stop()
+
+
+def mask_frame(w: int, h: int, sample: str = "u8", value: float | None = None) -> tuple[FrameSpec, bytes]:
+    if value is not None:
+        arr = np.full((h, w, 1), value, "<f4")
+        return FrameSpec(w, h, "Y", "f32", "mask"), arr.tobytes()
+    arr = np.zeros((h, w, 1), np.uint8)
+    arr[:, : w // 2] = 255
+    arr[:, w // 2 : w // 2 + 4] = 128  # a soft edge
+    return FrameSpec(w, h, "Y", sample, "mask"), arr.tobytes()
+
+
+def test_hello_lists_styles_with_thumbnails(setup) -> None:
+    srv, _, _ = setup
+    with Client(srv.endpoint) as client:
+        msg = client.request("hello")
+    styles = {s["name"]: s for s in msg.header["styles"]}
+    assert styles["dots"]["scale"] == "fine" and styles["paint"]["scale"] == "coarse"
+    spec = msg.specs[styles["dots"]["thumbnail"]]
+    assert (spec.width, spec.height, spec.channels, spec.sample) == (96, 96, "RGB", "u8")
+    assert len(msg.frames[styles["dots"]["thumbnail"]]) == 96 * 96 * 3
+
+
+def test_run_with_slots_matches_the_in_process_pipeline(setup) -> None:
+    srv, weights, _ = setup
+    frame = random_frame(70, 50, "BGRA", "u16", seed=11)
+    mask = mask_frame(70, 50)
+    slots = [{"style": "dots", "strength": 1.3, "mask": mask}, {"style": "paint", "strength": 0.7}]
+    with Client(srv.endpoint) as client:
+        got = client.run("denoise", frame, slots=slots, options={"preserve_colours": True})
+    task = get_task("denoise")
+    rgb, alpha = to_image(*frame)
+    dirs = library_dirs(weights / "styles")
+    want = process(
+        rgb,
+        (task, load_restoration(weights / "denoise.safetensors", task)),
+        [StyleSlot(load_style("dots", dirs)[0], 1.3, to_mask(*mask)), StyleSlot(load_style("paint", dirs)[0], 0.7)],
+        preserve_colours=True,
+    )
+    assert got.frames[0] == from_image(frame[0], want, alpha)[1]
+
+
+def test_strength_zero_slots_give_back_the_restoration(setup) -> None:
+    srv, _, _ = setup
+    frame = random_frame(40, 30, "RGBA", "u8", seed=2)
+    with Client(srv.endpoint) as client:
+        plain = client.run("denoise", frame)
+        zero = client.run("denoise", frame, slots=[{"style": "dots", "strength": 0.0, "mask": mask_frame(40, 30)}])
+    assert plain.frames[0] == zero.frames[0]
+
+
+@pytest.mark.parametrize(
+    "slot, code",
+    [
+        ({"style": "nosuch"}, ErrorCode.UNKNOWN_STYLE),
+        ({"style": "../dots"}, ErrorCode.UNKNOWN_STYLE),
+        ({"style": "dots", "strength": 3}, ErrorCode.BAD_OPTION),
+        ({"style": "dots", "strength": "high"}, ErrorCode.BAD_OPTION),
+        ({"style": "dots", "mask": "WRONG_SIZE"}, ErrorCode.BAD_FRAME),
+        ({"style": "dots", "mask": "OUT_OF_RANGE"}, ErrorCode.BAD_FRAME),
+    ],
+)
+def test_bad_slots_are_refused(setup, slot: dict, code: str) -> None:
+    srv, _, _ = setup
+    frame = random_frame(32, 24, "RGBA", "u8")
+    if slot.get("mask") == "WRONG_SIZE":
+        slot = {**slot, "mask": mask_frame(30, 24)}
+    elif slot.get("mask") == "OUT_OF_RANGE":
+        slot = {**slot, "mask": mask_frame(32, 24, value=1.5)}
+    with Client(srv.endpoint) as client:
+        with pytest.raises(BackendError) as e:
+            client.run("none", frame, slots=[slot])
+        assert e.value.code == code
+        assert client.hello()["server"] == "retex"  # and the server is fine
+
+
+def exemplar_frame(size: int = 96) -> tuple[FrameSpec, bytes]:
+    yy, xx = np.indices((size, size))
+    arr = np.stack([(np.sin(xx / 2.0) * 100 + 128), (np.cos(yy / 3.0) * 100 + 128), np.full((size, size), 90.0)], -1)
+    return FrameSpec(size, size, "RGB", "u8", "exemplar"), arr.astype(np.uint8).tobytes()
+
+
+def test_learning_a_style_from_an_exemplar_frame(setup) -> None:
+    srv, _, user = setup
+    events: list[float] = []
+    with Client(srv.endpoint, timeout_s=120) as client:
+        result = client.train_style(
+            exemplar_frame(), "learned", minutes=0.1, on_progress=lambda f, s, e: events.append(f)
+        )
+        assert result.header["style"]["name"] == "learned" and result.header["style"]["scale"] == "fine"
+        assert events and events[-1] == 1.0 and events == sorted(events)
+        assert "learned" in {s["name"] for s in client.request("hello").header["styles"]}
+        out = client.run("none", random_frame(40, 40, "RGBA", "u8"), slots=[{"style": "learned", "strength": 1.0}])
+        assert out.specs[0].width == 40
+    assert (user / "learned.safetensors").is_file() and (user / "learned.png").is_file()
+
+
+def test_cancelled_learning_leaves_the_library_unchanged(setup) -> None:
+    srv, _, user = setup
+    started = threading.Event()
+    with Client(srv.endpoint, timeout_s=120) as client:
+        with pytest.raises(BackendError) as e:
+            client.train_style(
+                exemplar_frame(),
+                "abandoned",
+                minutes=5,
+                on_progress=lambda f, s, eta: started.set(),
+                cancel=lambda: started.is_set(),
+            )
+        assert e.value.code == ErrorCode.CANCELLED
+    assert not (user / "abandoned.safetensors").exists()
+
+
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"name": "../x"}, ErrorCode.BAD_OPTION),
+        ({"name": "ok", "scale": "medium"}, ErrorCode.BAD_OPTION),
+        ({"name": "ok", "minutes": 0}, ErrorCode.BAD_OPTION),
+        ({"name": "tiny", "size": 32}, ErrorCode.BAD_FRAME),
+    ],
+)
+def test_bad_train_style_requests(setup, fields: dict, code: str) -> None:
+    srv, _, _ = setup
+    size = fields.pop("size", 96)
+    with Client(srv.endpoint) as client:
+        with pytest.raises(BackendError) as e:
+            client.request("train_style", {"exemplar": 0, **fields}, [exemplar_frame(size)])
+        assert e.value.code == code
