@@ -198,6 +198,23 @@ def style_tiles(h: int, w: int, net: StyleNet, tile: int = TILE) -> int:
     return len(tile_grid(h + (-h) % m, w + (-w) % m, max(m, tile - tile % m)))
 
 
+class _Progress:
+    """One (done, total) count over the restoration's tiles, then the styles' tiles."""
+
+    def __init__(self, on_tile: TileCallback | None, style_total: int) -> None:
+        self.on_tile, self.style_total, self.rest_total, self.styled = on_tile, style_total, 0, 0
+
+    def restoration(self, done: int, total: int) -> None:
+        self.rest_total = total
+        if self.on_tile is not None:
+            self.on_tile(done, total + self.style_total)
+
+    def style(self) -> None:
+        self.styled += 1
+        if self.on_tile is not None:
+            self.on_tile(self.rest_total + self.styled, self.rest_total + self.style_total)
+
+
 @torch.no_grad()
 def process(
     image: torch.Tensor,
@@ -234,27 +251,11 @@ def process(
     cx1, cy1 = min(W, x + w + margin), min(H, y + h + margin)
     ctx = (cx0, cy0, cx1 - cx0, cy1 - cy0)
 
-    style_total = sum(style_tiles((cy1 - cy0) * s, (cx1 - cx0) * s, slot.net) for slot in live)
-    rest_total = 0
-
-    def on_restore(done: int, total: int) -> None:
-        nonlocal rest_total
-        rest_total = total
-        if on_tile is not None:
-            on_tile(done, total + style_total)
-
+    progress = _Progress(on_tile, sum(style_tiles((cy1 - cy0) * s, (cx1 - cx0) * s, slot.net) for slot in live))
     if task is not None:
-        base = restore_region(net, task, image, ctx, inpaint_mask, on_restore)
+        base = restore_region(net, task, image, ctx, inpaint_mask, progress.restoration)
     else:
         base = image[..., cy0:cy1, cx0:cx1]
-    styled_done = 0
-
-    def on_style() -> None:
-        nonlocal styled_done
-        styled_done += 1
-        if on_tile is not None:
-            on_tile(rest_total + styled_done, rest_total + style_total)
-
     inner = (..., slice((y - cy0) * s, (y - cy0 + h) * s), slice((x - cx0) * s, (x - cx0 + w) * s))
     ctx_slots = []
     for slot in slots:
@@ -268,6 +269,6 @@ def process(
     return compose(
         base[inner],
         ctx_slots,
-        lambda sn: style_residual(sn, base, (cy0 * s, cx0 * s), on_step=on_style)[inner],
+        lambda sn: style_residual(sn, base, (cy0 * s, cx0 * s), on_step=progress.style)[inner],
         preserve_colours,
     )

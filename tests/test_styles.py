@@ -34,7 +34,7 @@ def style_net(scale: str = "fine", seed: int = 0, nominal: float = 0.02) -> Styl
     net = StyleNet(StyleConfig(scale=scale))
     with torch.no_grad():
         net.log_nominal.fill_(float(np.log(nominal)))
-    return net.eval()
+    return net.eval().requires_grad_(False)
 
 
 def image(h: int = 40, w: int = 52, seed: int = 0) -> torch.Tensor:

@@ -58,10 +58,14 @@ class StyleLosses:
             feats = vgg(exemplar, layers.texture)
             self.target = {k: gram(v).mean(0) for k, v in feats.items()}
 
+    def texture(self, feats: dict[int, torch.Tensor]) -> torch.Tensor:
+        """Per-image texture loss of already computed features (``vgg(z, layers.all)``)."""
+        return texture_loss({k: gram(feats[k]) for k in self.layers.texture}, self.target)
+
     def __call__(self, z: torch.Tensor, content: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(texture loss, perceptual loss) per image of ``z``; the perceptual term is 0 without ``content``."""
         feats = self.vgg(z, self.layers.all)
-        tex = texture_loss({k: gram(feats[k]) for k in self.layers.texture}, self.target)
+        tex = self.texture(feats)
         if content is None:
             return tex, torch.zeros_like(tex)
         with torch.no_grad():
