@@ -14,7 +14,18 @@ from typing import Any
 
 import zmq
 
-from .protocol import REPLIES, ErrorCode, FrameSpec, Message, ProtocolError, decode, encode
+from .protocol import (
+    REPLIES,
+    ErrorCode,
+    Frame,
+    FrameSpec,
+    Message,
+    ProtocolError,
+    decode,
+    encode,
+    run_request,
+    train_style_request,
+)
 
 ProgressFn = Callable[[float, str, "float | None"], None]
 
@@ -142,36 +153,23 @@ class Client:
     def run(
         self,
         task: str,
-        image: tuple[FrameSpec, bytes],
+        image: Frame,
         *,
-        inpaint_mask: tuple[FrameSpec, bytes] | None = None,
+        inpaint_mask: Frame | None = None,
         slots: list[dict[str, Any]] | None = None,
         crop: tuple[int, int, int, int] | None = None,
         options: dict[str, Any] | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Message:
-        """Restore ``image`` with ``task`` (``none``: texture only), then texture it: each slot is
-        ``{"style": name, "strength": 0..2, "mask": (FrameSpec, bytes) or None}``. Returns the result message (its
-        frame has the input's layout)."""
-        frames = [image]
-        fields: dict[str, Any] = {"task": task, "image": 0, "slots": [], "options": options or {}}
-        if inpaint_mask is not None:
-            frames.append(inpaint_mask)
-            fields["inpaint_mask"] = 1
-        for slot in slots or []:
-            entry = {k: v for k, v in slot.items() if k != "mask"}
-            if slot.get("mask") is not None:
-                frames.append(slot["mask"])
-                entry["mask"] = len(frames) - 1
-            fields["slots"].append(entry)
-        if crop is not None:
-            fields["crop"] = list(crop)
+        """Restore ``image`` with ``task`` (``none``: texture only), then texture it (see ``run_request``). Returns
+        the result message (its frame has the input's layout)."""
+        fields, frames = run_request(task, image, inpaint_mask=inpaint_mask, slots=slots, crop=crop, options=options)
         return self.request("run", fields, frames, on_progress, cancel)
 
     def train_style(
         self,
-        exemplar: tuple[FrameSpec, bytes],
+        exemplar: Frame,
         name: str,
         *,
         scale: str = "fine",
@@ -180,7 +178,5 @@ class Client:
         cancel: Callable[[], bool] | None = None,
     ) -> Message:
         """Learn a new style from ``exemplar`` (e.g. the selected pixels); the result names the new style."""
-        fields: dict[str, Any] = {"exemplar": 0, "name": name, "scale": scale}
-        if minutes is not None:
-            fields["minutes"] = minutes
-        return self.request("train_style", fields, [exemplar], on_progress, cancel)
+        fields, frames = train_style_request(exemplar, name, scale=scale, minutes=minutes)
+        return self.request("train_style", fields, frames, on_progress, cancel)

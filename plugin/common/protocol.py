@@ -94,6 +94,9 @@ class FrameSpec:
         return spec
 
 
+Frame = tuple[FrameSpec, bytes]
+
+
 @dataclass
 class Message:
     """A decoded message: its header (a dict with at least v, id, type) and its frames with their specs."""
@@ -172,3 +175,40 @@ def decode(parts: list[bytes], allowed_types: tuple[str, ...], max_pixels: int =
 
 def error_parts(msg_id: str, code: str, message: str) -> list[bytes]:
     return encode("error", msg_id, {"code": code, "message": message})
+
+
+def run_request(
+    task: str,
+    image: Frame,
+    *,
+    inpaint_mask: Frame | None = None,
+    slots: list[dict[str, Any]] | None = None,
+    crop: tuple[int, int, int, int] | None = None,
+    options: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[Frame]]:
+    """The fields and frames of a ``run`` request, for ``Client.submit`` (polling hosts) and ``Client.run``. Each
+    slot is ``{"style": name, "strength": 0..2, "mask": (FrameSpec, bytes) or None}``."""
+    frames = [image]
+    fields: dict[str, Any] = {"task": task, "image": 0, "slots": [], "options": options or {}}
+    if inpaint_mask is not None:
+        frames.append(inpaint_mask)
+        fields["inpaint_mask"] = 1
+    for slot in slots or []:
+        entry = {k: v for k, v in slot.items() if k != "mask"}
+        if slot.get("mask") is not None:
+            frames.append(slot["mask"])
+            entry["mask"] = len(frames) - 1
+        fields["slots"].append(entry)
+    if crop is not None:
+        fields["crop"] = list(crop)
+    return fields, frames
+
+
+def train_style_request(
+    exemplar: Frame, name: str, *, scale: str = "fine", minutes: float | None = None
+) -> tuple[dict[str, Any], list[Frame]]:
+    """The fields and frames of a ``train_style`` request."""
+    fields: dict[str, Any] = {"exemplar": 0, "name": name, "scale": scale}
+    if minutes is not None:
+        fields["minutes"] = minutes
+    return fields, [exemplar]

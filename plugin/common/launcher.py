@@ -1,0 +1,112 @@
+"""Start the backend (``python -m backend serve``) and learn when it is ready, without ever blocking the editor.
+
+The backend's stdout and stderr go to a log file rather than a pipe: a pipe nobody drains can stall the backend, and
+reading a pipe without blocking is not portable. ``ready()`` reads what was appended since the last call and looks
+for the ``READY <endpoint>`` line; the log's last lines explain a failed start in the backend's own words.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .config import BackendConfig
+
+
+def log_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "retex"
+
+
+class LaunchError(Exception):
+    """The backend could not be started; the message says why in plain words."""
+
+
+class BackendProcess:
+    def __init__(self, config: BackendConfig, endpoint: str, log_path: Path) -> None:
+        self.config, self.endpoint, self.log_path = config, endpoint, log_path
+        self.proc: subprocess.Popen | None = None
+        self._offset = 0
+        self._pending = b""
+
+    def start(self) -> None:
+        python, repo = self.config.python, self.config.repo
+        if not python or not Path(python).is_file():
+            raise LaunchError(
+                f"Retex cannot find the backend's Python ({python or 'not set'}). Set it in the Retex docker's "
+                "Backend settings, or run the installer."
+            )
+        if not repo or not (Path(repo) / "backend").is_dir():
+            raise LaunchError(
+                f"Retex cannot find the backend ({repo or 'folder not set'} has no 'backend' folder). Set the "
+                "Retex folder in the docker's Backend settings."
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [python, "-m", "backend", "serve", "--endpoint", self.endpoint, *self.config.args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
+        with open(self.log_path, "wb") as log:
+            try:
+                self.proc = subprocess.Popen(
+                    cmd, cwd=repo, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                    creationflags=flags,
+                )  # fmt: skip
+            except OSError as e:
+                raise LaunchError(f"Retex could not start its backend ({python}: {e.strerror}).") from None
+        self._offset, self._pending = 0, b""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def exit_code(self) -> int | None:
+        """None while the process runs (or was never started)."""
+        return self.proc.poll() if self.proc else None
+
+    def ready(self) -> str | None:
+        """The endpoint from the backend's READY line once it has printed it (reads only what is new)."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._offset)
+                chunk = log.read()
+        except OSError:
+            return None
+        self._offset += len(chunk)
+        lines = (self._pending + chunk).split(b"\n")
+        self._pending = lines.pop()
+        for line in lines:
+            text = line.decode("utf-8", "replace").strip()
+            if text.startswith("READY "):
+                return text.split(" ", 1)[1].strip()
+        return None
+
+    def last_words(self) -> str:
+        """The backend's own explanation of a failure: its ``error:`` line, else the last line of its log after the
+        READY line (which explains nothing)."""
+        try:
+            lines = [ln.strip() for ln in self.log_path.read_text("utf-8", "replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        lines = [ln for ln in lines if not ln.startswith("READY ")]
+        errors = [ln for ln in lines if ln.startswith("error:") or "Error:" in ln]
+        return (errors or lines or [""])[-1][:300]
+
+    def ending(self) -> str:
+        """How the process ended, in words: "killed by signal 9", or the exit status and the backend's last words."""
+        code = self.exit_code()
+        if code is not None and code < 0:
+            return f"killed by signal {-code}"
+        words = self.last_words()
+        return f"exit status {code}" + (f": {words}" if words else "")
+
+    def stop(self) -> None:
+        """Ask the backend to finish (on POSIX, SIGTERM shuts it down cleanly), then make sure it is gone."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,95 @@
+"""What the user asked for, whatever the editor: a restoration task, texture slots and options; the request that
+carries them and the name of the layer that shows the result."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from .protocol import Frame, run_request
+
+TASKS = {
+    "none": "No restoration",
+    "sr2": "Super-resolution ×2",
+    "sr4": "Super-resolution ×4",
+    "denoise": "Denoise",
+    "deblur": "Deblur",
+    "inpaint": "Inpaint (fill a mask)",
+}
+SCALES = {"sr2": 2, "sr4": 4}
+PREVIEW_NAME = "Retex preview"
+
+
+class UserError(Exception):
+    """Something the user can put right; the message says what, in plain words."""
+
+
+@dataclass
+class Slot:
+    style: str
+    strength: float = 1.0
+    mask: Frame | None = None  # None: the whole image
+
+
+@dataclass
+class Recipe:
+    task: str
+    slots: list[Slot] = field(default_factory=list)
+    preserve_colours: bool = False
+
+    @property
+    def scale(self) -> int:
+        return SCALES.get(self.task, 1)
+
+    def name(self) -> str:
+        """The result layer's name, e.g. ``Retex: denoise + straw 0.8``: what was done, readable in the layer list."""
+        parts = [] if self.task == "none" else [self.task]
+        parts += [f"{slot.style} {round(slot.strength, 2):g}" for slot in self.slots]
+        suffix = " (colours kept)" if self.preserve_colours and self.slots else ""
+        return "Retex: " + " + ".join(parts) + suffix
+
+    def check(self, styles: Collection[str] | None = None, tasks: Collection[str] | None = None) -> None:
+        """Refuse what the backend would refuse, before any pixels are read or sent; ``styles`` and ``tasks`` (from
+        the backend's hello) are checked when known."""
+        if self.task not in TASKS:
+            raise UserError(f"Unknown restoration '{self.task}'.")
+        if self.task == "none" and not self.slots:
+            raise UserError("Nothing to do: choose a restoration or add a texture.")
+        for slot in self.slots:
+            if not 0 <= slot.strength <= 2:
+                raise UserError(f"The strength of '{slot.style}' must be between 0 and 2.")
+            if styles is not None and slot.style not in styles:
+                raise UserError(f"The style '{slot.style}' no longer exists. Pick another one for that texture.")
+        if tasks is not None and self.task != "none" and self.task not in tasks:
+            raise UserError(
+                f"The backend has no model for '{TASKS[self.task]}'. Run the installer again to get it, "
+                "or choose another restoration."
+            )
+
+    def request(
+        self, image: Frame, inpaint_mask: Frame | None = None, crop: tuple[int, int, int, int] | None = None
+    ) -> tuple[dict[str, Any], list[Frame]]:
+        """The ``run`` request's fields and frames."""
+        if self.task == "inpaint" and inpaint_mask is None:
+            raise UserError("Inpainting needs a mask: choose what to fill (e.g. the current selection).")
+        slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
+        options = {"preserve_colours": self.preserve_colours}
+        return run_request(self.task, image, inpaint_mask=inpaint_mask, slots=slots, crop=crop, options=options)
+
+
+def mask_coverage(mask: bytes) -> str:
+    """``empty``, ``full`` or ``partial`` for a one-byte-per-pixel mask (a selection); C-speed, no numpy."""
+    if mask.count(0) == len(mask):
+        return "empty"
+    return "full" if mask.count(255) == len(mask) else "partial"
+
+
+def channel(data: bytes, channels: int, sample_bytes: int, index: int) -> bytes:
+    """One channel (e.g. alpha) of interleaved pixels, as the bytes of a one-channel frame of the same sample type:
+    one strided slice per byte of a sample, so it runs at C speed without numpy."""
+    pixel = channels * sample_bytes
+    out = bytearray(len(data) // channels)
+    for b in range(sample_bytes):
+        out[b::sample_bytes] = data[index * sample_bytes + b :: pixel]
+    return bytes(out)

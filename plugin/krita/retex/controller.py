@@ -1,0 +1,133 @@
+"""What Apply, Preview and Learn do: check the inputs, read pixels and masks, send one job, and write its result
+where it belongs. No widgets here: the docker shows ``message``, ``job`` and the session's status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+from krita import Document, Node
+
+from . import document, masks
+from .common.protocol import train_style_request
+from .common.recipe import Recipe, Slot, UserError
+from .masks import MaskSource
+from .pump import Pump
+from .qt import QObject, pyqtSignal
+
+if TYPE_CHECKING:  # the session imports pyzmq, which the pump loads late to explain its absence
+    from .common.session import Job
+
+
+@dataclass
+class SlotChoice:
+    source: MaskSource
+    style: str
+    strength: float
+
+
+@dataclass
+class Choice:
+    """The docker's settings, as plain data."""
+
+    task: str
+    slots: list[SlotChoice] = field(default_factory=list)
+    preserve_colours: bool = False
+    inpaint_source: MaskSource = masks.SELECTION
+
+
+class Controller(QObject):
+    changed = pyqtSignal()  # a job started or ended, or the message changed
+
+    def __init__(self, pump: Pump) -> None:
+        super().__init__()
+        self.pump = pump
+        self.job: Job | None = None
+        self.message, self.failed = "", False
+        self.preview_doc: Document | None = None  # super-resolution previews open as a document, replaced each time
+        self.opened: list[Document] = []  # Krita closes a script-made document once no Python object refers to it
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def run(self, doc: Document | None, node: Node | None, choice: Choice, preview: bool = False) -> None:
+        """Apply (a new layer, or a new document for super-resolution) or Preview (the selection's bounding box,
+        into the preview layer). Any problem is reported in ``message`` and the document is left as it was."""
+        try:
+            t = document.target(doc, node)
+            session = self.pump.session
+            recipe = Recipe(choice.task, [Slot(s.style, s.strength) for s in choice.slots], choice.preserve_colours)
+            styles = {s.name for s in session.styles} if session.state == "ready" else None
+            recipe.check(styles, session.info.get("tasks") if styles is not None else None)
+            for slot, wanted in zip(recipe.slots, choice.slots, strict=True):
+                slot.mask = masks.read(t.doc, wanted.source)
+            hole = masks.read(t.doc, choice.inpaint_source) if recipe.task == "inpaint" else None
+            crop = document.selection_rect(t.doc) if preview else None
+            fields, frames = recipe.request(t.frame(), hole, crop)
+            self._start(session.submit("run", fields, frames, partial(self._run_done, t, recipe, preview)))
+        except UserError as e:
+            self._say(str(e), failed=True)
+
+    def learn(self, doc: Document | None, node: Node | None, name: str, scale: str, minutes: float) -> None:
+        """Learn a new style from the selected pixels of the layer."""
+        try:
+            t = document.target(doc, node)
+            rect = document.selection_rect(t.doc)
+            if rect is None:
+                raise UserError("Select an area of the texture to learn first.")
+            if not name.strip():
+                raise UserError("Give the new texture a name.")
+            fields, frames = train_style_request(t.frame(rect), name.strip(), scale=scale, minutes=minutes)
+            self._start(self.pump.session.submit("train_style", fields, frames, self._learn_done))
+        except UserError as e:
+            self._say(str(e), failed=True)
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.pump.session.cancel(self.job)
+
+    def _start(self, job: Job) -> None:
+        self.job = job
+        self.pump.wake()
+        self._say("Working…")
+
+    def _run_done(self, t: document.Target, recipe: Recipe, preview: bool, job: Job) -> None:
+        self.job = None
+        if job.error or job.result is None:
+            self._say(job.error or "The backend sent no result.", failed=True)
+            return
+        source = document.find_node(t.doc, document.node_id(t.node))
+        if source is None:
+            self._say("The layer was closed or deleted before the result arrived; nothing was changed.", failed=True)
+            return
+        spec, data = job.result.specs[0], bytes(job.result.frames[0])
+        origin = tuple(job.result.header.get("origin", (0, 0)))
+        t = document.Target(t.doc, source)
+        if recipe.scale > 1:
+            if preview and self.preview_doc is not None:
+                self.preview_doc.setModified(False)
+                self.preview_doc.close()
+            made = document.open_document(t, recipe.name(), spec, data)
+            self.opened.append(made)
+            self.preview_doc = made if preview else self.preview_doc
+            self._say(f"Opened a new {spec.width}×{spec.height} image: {recipe.name()}.")
+        elif preview:
+            document.replace_preview(t, spec, data, origin)
+            self._say(f"Preview updated: {recipe.name()}.")
+        else:
+            document.add_layer(t, recipe.name(), spec, data, origin)
+            self._say(f"Added the layer '{recipe.name()}'.")
+
+    def _learn_done(self, job: Job) -> None:
+        self.job = None
+        if job.error or job.result is None:
+            self._say(job.error or "The backend sent no result.", failed=True)
+            return
+        style = job.result.header.get("style", {})
+        self._say(f"Learned the texture '{style.get('name')}' ({style.get('scale')}); it is now in the style lists.")
+
+    def _say(self, message: str, failed: bool = False) -> None:
+        self.message, self.failed = message, failed
+        self.changed.emit()

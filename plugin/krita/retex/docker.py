@@ -1,0 +1,21 @@
+"""The dockable panel Krita creates for each main window."""
+
+from __future__ import annotations
+
+from krita import DockWidget
+
+from .panel import Panel
+from .pump import pump
+
+DOCKER_ID = "retex_docker"
+
+
+class RetexDocker(DockWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("Retex")
+        self.panel = Panel(pump())
+        self.setWidget(self.panel)
+
+    def canvasChanged(self, canvas) -> None:  # noqa: N802 (Krita's name): the panel reads the active view when used
+        pass

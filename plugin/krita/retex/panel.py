@@ -1,0 +1,242 @@
+"""The Retex docker's contents: restoration, texture slots, Preview/Apply, progress with Cancel, learning a texture
+and the backend settings. Widgets only: the work is the controller's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from krita import Document, Krita, Node
+
+from .common.config import BackendConfig
+from .common.recipe import TASKS, UserError
+from .controller import Choice, Controller
+from .pump import Pump
+from .qt import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    Qt,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from .slots import MaskCombo, SlotRow
+
+Target = Callable[[], "tuple[Document | None, Node | None]"]
+
+
+def active_target() -> tuple[Document | None, Node | None]:
+    doc = Krita.instance().activeDocument()
+    return doc, doc.activeNode() if doc is not None else None
+
+
+def section(title: str, body: QWidget) -> QWidget:
+    """A collapsed-by-default block with a clickable title."""
+    toggle = QToolButton()
+    toggle.setText(title)
+    toggle.setCheckable(True)
+    toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+    toggle.setArrowType(Qt.RightArrow)
+    toggle.setStyleSheet("QToolButton { border: none; }")
+    body.setVisible(False)
+
+    def flip(on: bool) -> None:
+        toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+        body.setVisible(on)
+
+    toggle.toggled.connect(flip)
+    box = QWidget()
+    rows = QVBoxLayout(box)
+    rows.setContentsMargins(0, 0, 0, 0)
+    rows.addWidget(toggle)
+    rows.addWidget(body)
+    return box
+
+
+class Panel(QWidget):
+    def __init__(self, pump: Pump, target: Target = active_target) -> None:
+        super().__init__()
+        self.pump, self.target = pump, target
+        self.controller = Controller(pump)
+        self._generation = -1
+        self.rows: list[SlotRow] = []
+
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.task = QComboBox()
+        for key, label in TASKS.items():
+            self.task.addItem(label, key)
+        self.task.setCurrentIndex(self.task.findData("denoise"))
+        self.hole = MaskCombo(self._document)
+        self.hole_label = QLabel("Fill")
+        self.task.currentIndexChanged.connect(lambda _: self._show_hole())
+        self.slot_box = QVBoxLayout()
+        add = QPushButton("Add texture")
+        add.clicked.connect(lambda: self.add_slot())
+        self.preserve = QCheckBox("Preserve colours (texture the lightness only)")
+        self.preview_button, self.apply_button = QPushButton("Preview"), QPushButton("Apply")
+        self.preview_button.setToolTip("Run on the selection's bounding box into the 'Retex preview' layer")
+        self.apply_button.setToolTip("A new layer above this one (super-resolution: a new image)")
+        self.preview_button.clicked.connect(self.preview)
+        self.apply_button.clicked.connect(self.apply)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Restoration", self.task)
+        form.addRow(self.hole_label, self.hole)
+        buttons, bar = QHBoxLayout(), QHBoxLayout()
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.apply_button)
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Textures"))
+        layout.addLayout(self.slot_box)
+        layout.addWidget(add)
+        layout.addWidget(self.preserve)
+        layout.addLayout(buttons)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(section("Learn texture from selection", self._learn_form()))
+        layout.addWidget(section("Backend settings", self._settings_form()))
+        layout.addStretch(1)
+
+        self.controller.changed.connect(self.refresh)
+        pump.ticked.connect(self.refresh)
+        self._show_hole()
+        self.refresh()
+
+    # --- actions ------------------------------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        self.controller.run(*self.target(), self.choice())
+
+    def preview(self) -> None:
+        self.controller.run(*self.target(), self.choice(), preview=True)
+
+    def learn(self) -> None:
+        name, scale = self.style_name.text(), self.style_scale.currentText()
+        self.controller.learn(*self.target(), name, scale, self.minutes.value())
+
+    def add_slot(self) -> SlotRow:
+        row = SlotRow(self._document, self._remove_slot)
+        row.set_styles(self._styles())
+        self.rows.append(row)
+        self.slot_box.addWidget(row)
+        return row
+
+    def choice(self) -> Choice:
+        return Choice(
+            self.task.currentData(), [r.choice() for r in self.rows], self.preserve.isChecked(), self.hole.source()
+        )
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): start the backend once the docker is seen
+        super().showEvent(event)
+        try:
+            self.pump.session.connect()
+            self.pump.wake()
+        except UserError as e:
+            self.status.setText(str(e))
+
+    # --- display ----------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        try:
+            session = self.pump.session
+        except UserError as e:
+            self.status.setText(str(e))
+            return
+        self.status.setText(session.status())
+        if session.generation != self._generation:
+            self._generation = session.generation
+            for row in self.rows:
+                row.set_styles(session.styles)
+        job = self.controller.job
+        for button in (self.preview_button, self.apply_button, self.learn_button):
+            button.setEnabled(job is None)
+        self.cancel_button.setEnabled(job is not None)
+        self.progress.setValue(int(job.fraction * 1000) if job else 0)
+        eta = f" · about {job.eta:.0f} s left" if job and job.eta is not None else ""
+        self.progress.setFormat(f"%p%{eta}" if job else "")
+        self.message.setText(self.controller.message)
+        self.message.setStyleSheet("color: #d04040;" if self.controller.failed else "")
+
+    def _show_hole(self) -> None:
+        inpaint = self.task.currentData() == "inpaint"
+        self.hole.setVisible(inpaint)
+        self.hole_label.setVisible(inpaint)
+
+    # --- helpers ------------------------------------------------------------------------------------------------
+
+    def _document(self) -> Document | None:
+        return self.target()[0]
+
+    def _styles(self) -> list:
+        try:
+            return self.pump.session.styles
+        except UserError:
+            return []
+
+    def _remove_slot(self, row: SlotRow) -> None:
+        self.rows.remove(row)
+        row.setParent(None)
+        row.deleteLater()
+
+    def _learn_form(self) -> QWidget:
+        body = QWidget()
+        form = QFormLayout(body)
+        self.style_name = QLineEdit()
+        self.style_name.setPlaceholderText("my-texture")
+        self.style_scale = QComboBox()
+        self.style_scale.addItems(["fine", "coarse"])
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setRange(0.05, 60)
+        self.minutes.setValue(8)
+        self.minutes.setSuffix(" min")
+        self.learn_button = QPushButton("Learn")
+        self.learn_button.setToolTip("The selected pixels of this layer become a new style (about 8 min on a CPU)")
+        self.learn_button.clicked.connect(self.learn)
+        form.addRow("Name", self.style_name)
+        form.addRow("Scale", self.style_scale)
+        form.addRow("Time", self.minutes)
+        form.addRow(self.learn_button)
+        return body
+
+    def _settings_form(self) -> QWidget:
+        body = QWidget()
+        form = QFormLayout(body)
+        config = BackendConfig.load()
+        self.python_edit, self.repo_edit = QLineEdit(config.python), QLineEdit(config.repo)
+        self.endpoint_edit = QLineEdit(config.endpoint)
+        self.endpoint_edit.setPlaceholderText("default: a private socket")
+        save = QPushButton("Save and restart the backend")
+        save.clicked.connect(self._save_settings)
+        form.addRow("Python", self.python_edit)
+        form.addRow("Retex folder", self.repo_edit)
+        form.addRow("Endpoint", self.endpoint_edit)
+        form.addRow(save)
+        return body
+
+    def _save_settings(self) -> None:
+        config = BackendConfig.load()
+        config.python, config.repo = self.python_edit.text().strip(), self.repo_edit.text().strip()
+        config.endpoint = self.endpoint_edit.text().strip()
+        config.save()
+        try:
+            self.pump.session.restart(config)
+            self.pump.wake()
+        except UserError as e:
+            self.status.setText(str(e))

@@ -1,0 +1,50 @@
+"""Every Qt name the plug-in uses, imported once: a Krita 6 (Qt 6) port changes this file and little else."""
+
+from PyQt5.QtCore import QEventLoop, QObject, QSize, Qt, QTimer, pyqtSignal
+from PyQt5.QtGui import QIcon, QImage, QPixmap
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+__all__ = [
+    "QCheckBox",
+    "QComboBox",
+    "QDoubleSpinBox",
+    "QEventLoop",
+    "QFormLayout",
+    "QFrame",
+    "QGroupBox",
+    "QHBoxLayout",
+    "QIcon",
+    "QImage",
+    "QLabel",
+    "QLineEdit",
+    "QObject",
+    "QPixmap",
+    "QProgressBar",
+    "QPushButton",
+    "QScrollArea",
+    "QSize",
+    "QSlider",
+    "QTimer",
+    "QToolButton",
+    "QVBoxLayout",
+    "QWidget",
+    "Qt",
+    "pyqtSignal",
+]

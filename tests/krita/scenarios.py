@@ -1,0 +1,368 @@
+"""Scenarios run inside the real Krita by kritarunner (``kritarunner -s scenarios SPEC.json``): each drives the Retex
+docker's real widgets on a real document, against the backend the plug-in starts itself, and records what happened
+(messages, document fingerprints, raw pixels). tests/test_krita_plugin.py checks the records; nothing is asserted
+here, so one failing scenario never hides the others.
+
+Krita's ``kritarunner`` always exits 0, so this script ends with ``os._exit`` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from krita import Document, Krita, Node
+from kutil import add_layer_from, document_from_raw, nodes, open_image, paint_layer, select, snapshot, spin_until
+
+SCENARIOS: dict[str, Callable[[dict], dict]] = {}
+
+
+def scenario(fn: Callable[[dict], dict]) -> Callable[[dict], dict]:
+    SCENARIOS[fn.__name__] = fn
+    return fn
+
+
+def panel_for(doc: Document | None, node: Node | None):
+    """A docker panel whose 'active' document and layer are these (kritarunner has no views)."""
+    from retex.panel import Panel
+    from retex.pump import pump
+
+    panel = Panel(pump(), target=lambda: (doc, node))
+    panel.show()  # connects the backend, as showing the docker does
+    return panel
+
+
+def configure(panel, task: str, slots: list[tuple[str, str, float]] = (), preserve: bool = False):
+    """Set the widgets: ``slots`` are (mask source label, style, strength)."""
+    panel.task.setCurrentIndex(panel.task.findData(task))
+    spin_until(lambda: panel.pump.session.state not in ("starting", "connecting"), 120)
+    for label, style, strength in slots:
+        row = panel.add_slot()
+        row.mask.refresh()
+        row.mask.setCurrentIndex(row.mask.findText(label))
+        row.style.setCurrentIndex(row.style.findData(style))
+        row.strength.setValue(round(strength * 100))
+    panel.preserve.setChecked(preserve)
+
+
+def press(panel, button) -> dict:
+    """Click ``button``, wait for the job, and report the message."""
+    button.click()
+    spin_until(lambda: not panel.controller.busy, 300)
+    return {"message": panel.controller.message, "failed": panel.controller.failed, "busy": panel.controller.busy}
+
+
+def dump(ctx: dict, name: str, node: Node, doc: Document) -> dict:
+    path = Path(ctx["out"]) / f"{name}.bin"
+    path.write_bytes(bytes(node.pixelData(0, 0, doc.width(), doc.height())))
+    return {"file": str(path), "width": doc.width(), "height": doc.height(), "depth": node.colorDepth()}
+
+
+def applied(ctx: dict, name: str, doc: Document, panel, source: Node) -> dict:
+    """Apply, then describe the document: the layer stack, and the new layer's pixels."""
+    out = press(panel, panel.apply_button)
+    stack = [[n.name(), n.type()] for n in nodes(doc)]
+    out["layers"] = stack
+    new = [n for n in nodes(doc) if n.name().startswith("Retex:")]
+    if new:
+        out["result"] = dump(ctx, name, new[0], doc)
+        out["input"] = dump(ctx, name + "-input", source, doc)
+        out["above_source"] = nodes(doc).index(new[0]) + 1 == nodes(doc).index(source)
+    return out
+
+
+def refused(doc: Document | None, node: Node | None, task: str, slots=(), button: str = "apply") -> dict:
+    """Press a button on bad input; the record holds the message and whether the document stayed the same."""
+    panel = panel_for(doc, node)
+    configure(panel, task, slots)
+    before = snapshot(doc) if doc is not None else None
+    out = press(panel, getattr(panel, f"{button}_button"))
+    out["unchanged"] = before == (snapshot(doc) if doc is not None else None)
+    return out
+
+
+# --- results equal the command line's ---------------------------------------------------------------------------
+
+
+@scenario
+def selection_u8(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "denoise", [("Current selection", "dots", 0.8)])
+    return applied(ctx, "selection_u8", doc, panel, source)
+
+
+@scenario
+def two_masks(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    add_layer_from(doc, ctx["strokes"], "strokes")
+    panel = panel_for(doc, source)
+    configure(panel, "none", [("Current selection", "dots", 1.3), ("Alpha of strokes", "paint", 0.7)], preserve=True)
+    return applied(ctx, "two_masks", doc, panel, source)
+
+
+@scenario
+def selection_u16(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba16"])
+    select(doc, *ctx["rect16"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "denoise", [("Current selection", "paint", 1.5)])
+    return applied(ctx, "selection_u16", doc, panel, source)
+
+
+@scenario
+def sr2_u8(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "sr2")
+    out = press(panel, panel.apply_button)
+    made = [d for d in panel.controller.opened if d.name() == "Retex: sr2"]
+    if made:
+        out["result"] = dump(ctx, "sr2_u8", paint_layer(made[-1]), made[-1])
+        out["layers"] = [[n.name(), n.type()] for n in nodes(made[-1])]
+    out["source_layers"] = [[n.name(), n.type()] for n in nodes(doc)]
+    return out
+
+
+def float_doc(ctx: dict, depth: str) -> dict:
+    w, h = ctx["float_size"]
+    doc = document_from_raw(ctx[depth.lower()], w, h, depth)
+    select(doc, *ctx["rect_float"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "denoise", [("Current selection", "dots", 1.0)])
+    return applied(ctx, depth.lower(), doc, panel, source)
+
+
+@scenario
+def f16(ctx: dict) -> dict:
+    return float_doc(ctx, "F16")
+
+
+@scenario
+def f32(ctx: dict) -> dict:
+    return float_doc(ctx, "F32")
+
+
+@scenario
+def preview(ctx: dict) -> dict:
+    """Preview twice: one preview layer, holding the selection's bounding box; then Apply for reference."""
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "denoise", [("Current selection", "dots", 0.5)])
+    first = press(panel, panel.preview_button)
+    panel.rows[0].strength.setValue(80)
+    out = press(panel, panel.preview_button)
+    out["first"] = first
+    previews = [n for n in nodes(doc) if n.name() == "Retex preview"]
+    out["previews"] = len(previews)
+    if previews:
+        out["preview"] = dump(ctx, "preview", previews[0], doc)
+        out["preview_above_source"] = nodes(doc).index(previews[0]) + 1 == nodes(doc).index(source)
+    return out
+
+
+# --- bad input: a message, the document unchanged -----------------------------------------------------------------
+
+
+@scenario
+def no_document(ctx: dict) -> dict:
+    return refused(None, None, "denoise")
+
+
+@scenario
+def no_paint_layer(ctx: dict) -> dict:
+    doc = Krita.instance().createDocument(32, 32, "groups only", "RGBA", "U8", "", 72.0)
+    group = doc.createGroupLayer("only a group")
+    doc.rootNode().addChildNode(group, None)
+    paint_layer(doc).remove()
+    return refused(doc, group, "denoise")
+
+
+@scenario
+def group_layer(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    group = doc.createGroupLayer("Group 1")
+    doc.rootNode().addChildNode(group, None)
+    return refused(doc, group, "denoise")
+
+
+@scenario
+def locked_layer(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    paint_layer(doc).setLocked(True)
+    return refused(doc, paint_layer(doc), "denoise")
+
+
+@scenario
+def grey_document(ctx: dict) -> dict:
+    doc = Krita.instance().createDocument(32, 24, "grey", "GRAYA", "U8", "", 72.0)
+    return refused(doc, paint_layer(doc), "denoise")
+
+
+@scenario
+def cmyk_document(ctx: dict) -> dict:
+    doc = Krita.instance().createDocument(32, 24, "cmyk", "CMYKA", "U8", "", 72.0)
+    return refused(doc, paint_layer(doc), "denoise")
+
+
+@scenario
+def empty_selection(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    select(doc, 0, 0, 0, 0)
+    return refused(doc, paint_layer(doc), "denoise", [("Current selection", "dots", 1.0)])
+
+
+@scenario
+def full_selection(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    select(doc, 0, 0, doc.width(), doc.height())
+    return refused(doc, paint_layer(doc), "denoise", [("Current selection", "dots", 1.0)])
+
+
+@scenario
+def mask_layer_deleted(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    strokes = add_layer_from(doc, ctx["strokes"], "strokes")
+    panel = panel_for(doc, paint_layer(doc, "Background"))
+    configure(panel, "none", [("Alpha of strokes", "paint", 1.0)])
+    strokes.remove()
+    before = snapshot(doc)
+    out = press(panel, panel.apply_button)
+    out["unchanged"] = before == snapshot(doc)
+    return out
+
+
+@scenario
+def learn(ctx: dict) -> dict:
+    """Learn a style from the selection; it joins the style lists."""
+    doc = open_image(ctx["texture"])
+    select(doc, 0, 0, 96, 96)
+    panel = panel_for(doc, paint_layer(doc))
+    spin_until(lambda: panel.pump.session.state == "ready", 120)
+    row = panel.add_slot()
+    panel.style_name.setText("learned")
+    panel.minutes.setValue(0.05)
+    out = press(panel, panel.learn_button)
+    spin_until(lambda: "learned" in [s.name for s in panel.pump.session.styles], 30)
+    out["styles"] = [s.name for s in panel.pump.session.styles]
+    out["in_picker"] = row.style.findData("learned") >= 0
+    return out
+
+
+@scenario
+def style_gone(ctx: dict) -> dict:
+    """A style deleted from the library after the docker listed it."""
+    doc = open_image(ctx["rgba8"])
+    panel = panel_for(doc, paint_layer(doc))
+    configure(panel, "none", [("Whole image", "learned", 1.0)])
+    for suffix in (".safetensors", ".png"):
+        Path(ctx["user_styles"], "learned" + suffix).unlink(missing_ok=True)
+    before = snapshot(doc)
+    out = press(panel, panel.apply_button)
+    out["unchanged"] = before == snapshot(doc)
+    return out
+
+
+def big_document() -> Document:
+    w, h = 1600, 1200
+    doc = Krita.instance().createDocument(w, h, "big", "RGBA", "U8", "", 72.0)
+    paint_layer(doc).setPixelData(bytes(range(256)) * (w * h * 4 // 256), 0, 0, w, h)
+    return doc
+
+
+@scenario
+def cancel(ctx: dict) -> dict:
+    doc = big_document()
+    panel = panel_for(doc, paint_layer(doc))
+    configure(panel, "denoise")
+    before = snapshot(doc)
+    panel.apply_button.click()
+    out = {"started": spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0, 60)}
+    panel.cancel_button.click()
+    spin_until(lambda: not panel.controller.busy, 60)
+    out.update(message=panel.controller.message, failed=panel.controller.failed, unchanged=before == snapshot(doc))
+    return out
+
+
+@scenario
+def killed(ctx: dict) -> dict:
+    """The backend dies mid-job: a message, nothing changed; the next Apply starts a new backend and works."""
+    doc = big_document()
+    panel = panel_for(doc, paint_layer(doc))
+    configure(panel, "denoise")
+    before = snapshot(doc)
+    session = panel.pump.session
+    panel.apply_button.click()
+    out = {"started": spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0, 60)}
+    out["pid"] = session.pid
+    os.kill(session.pid, signal.SIGKILL)
+    spin_until(lambda: not panel.controller.busy, 60)
+    out.update(message=panel.controller.message, failed=panel.controller.failed, unchanged=before == snapshot(doc))
+    small = open_image(ctx["rgba8"])
+    again = panel_for(small, paint_layer(small))
+    configure(again, "denoise")
+    out["again"] = press(again, again.apply_button)
+    out["again"]["pid"] = session.pid
+    out["again"]["layers"] = [n.name() for n in nodes(small)]
+    return out
+
+
+@scenario
+def other_protocol(ctx: dict) -> dict:
+    """A backend that speaks protocol version 2: a message, nothing changed. The real backend is restored after."""
+    from retex.common.config import BackendConfig
+    from retex.pump import pump
+
+    session = pump().session
+    real = session.config
+    session.restart(BackendConfig(python=real.python, repo=ctx["fake_repo"], endpoint=real.endpoint))
+    doc = open_image(ctx["rgba8"])
+    out = refused(doc, paint_layer(doc), "denoise")
+    out["status"] = session.status()
+    session.restart(real)
+    return out
+
+
+def main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text())
+    Krita.instance().setBatchmode(True)
+    sys.path.insert(0, spec["plugins"])
+    import retex  # noqa: F401  (registers the extension and the docker, as Krita does at start-up)
+    from retex.pump import pump
+
+    results: dict[str, dict] = {}
+    for name in spec["scenarios"]:
+        started = time.monotonic()
+        try:
+            results[name] = SCENARIOS[name](spec)
+        except Exception:
+            results[name] = {"crash": traceback.format_exc()}
+        results[name]["seconds"] = round(time.monotonic() - started, 2)
+        Path(spec["results"]).write_text(json.dumps(results, indent=1))  # what ran survives a later hang
+    pump().close()
+    return 0
+
+
+def __main__(args: list[str]) -> None:
+    try:
+        code = main(args[0])
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    os._exit(code)

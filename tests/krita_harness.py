@@ -1,0 +1,104 @@
+"""Run the real Krita for the tests and the docker screenshot: a throw-away HOME with the plug-in installed (as a user
+would) and a backend config, then kritarunner (headless) or the full GUI under Xvfb.
+
+Krita quirks handled here (see ../shared/notes/host-testing.md): kritarunner always exits 0, so results travel in
+JSON files; the GUI needs X, so it runs under xvfb-run; Krita leaves files in TMPDIR, so each run gets its own; and
+a run is started in its own process group so that a hung Krita is killed together with the backend it started.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "tests" / "krita"
+PACKAGES = "krita python3-pyqt5 python3-zmq xvfb xauth"
+
+
+def missing_tools(*tools: str) -> str | None:
+    """None when every tool is installed, else a sentence saying what is missing and how to get it."""
+    absent = [t for t in tools if shutil.which(t) is None]
+    if not absent:
+        return None
+    return f"{', '.join(absent)} not installed (apt-get install --no-install-recommends {PACKAGES})"
+
+
+def _install_plugin(pykrita: Path) -> None:
+    spec = importlib.util.spec_from_file_location("retex_install", REPO / "plugin" / "krita" / "install.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install(pykrita)
+
+
+def krita_env(root: Path, config: dict, gui: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A fresh HOME under ``root`` with the plug-in installed and ``config`` as the Retex backend config; returns the
+    environment to run Krita with. ``gui`` also installs and enables the test-driver plug-in in kritarc."""
+    home = root / "home"
+    pykrita = home / ".local" / "share" / "krita" / "pykrita"
+    _install_plugin(pykrita)
+    (home / ".config" / "retex").mkdir(parents=True, exist_ok=True)
+    (home / ".config" / "retex" / "config.json").write_text(json.dumps(config))
+    if gui:
+        shutil.copytree(SCRIPTS / "retex_testdriver", pykrita / "retex_testdriver", dirs_exist_ok=True)
+        shutil.copy2(SCRIPTS / "retex_testdriver.desktop", pykrita)
+        (home / ".config" / "kritarc").write_text("[python]\nenable_retex=true\nenable_retex_testdriver=true\n")
+    runtime = root / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    (root / "tmp").mkdir(exist_ok=True)
+    drop = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "RETEX_CONFIG_DIR", "RETEX_BACKEND_PYTHON", "DISPLAY")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(HOME=str(home), TMPDIR=str(root / "tmp"), XDG_RUNTIME_DIR=str(runtime), PYTHONPATH=str(SCRIPTS))
+    if not gui:
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    env.update(extra or {})
+    return env
+
+
+def plugins_dir(env: dict[str, str]) -> str:
+    return str(Path(env["HOME"]) / ".local" / "share" / "krita" / "pykrita")
+
+
+def run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Run Krita in its own process group; whatever is left of the group afterwards (a hung Krita, the backend it
+    started) is killed, so no test leaves processes behind."""
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        out += f"\n[killed after {timeout:.0f} s]"
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, "")
+
+
+def kritarunner(env: dict[str, str], module: str, args: list[str], timeout: float = 280) -> subprocess.CompletedProcess:
+    return run(["kritarunner", "-s", module, *args], env, timeout)
+
+
+def krita_gui(env: dict[str, str], script: Path, out: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Full Krita under Xvfb; the test-driver plug-in runs ``script`` once the window is up and writes ``out``."""
+    env = {**env, "KRITA_TEST_SCRIPT": str(script), "KRITA_TEST_OUT": str(out)}
+    return run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "krita", "--nosplash"], env, timeout)
+
+
+def backend_config(weights: Path, socket_dir: Path) -> dict:
+    """The config a test HOME gets: this interpreter and checkout, tiny test weights, one thread."""
+    return {
+        "python": sys.executable,
+        "repo": str(REPO),
+        "endpoint": f"ipc://{socket_dir / 'krita.sock'}",
+        "args": ["--weights-dir", str(weights), "--threads", "1"],
+    }

@@ -1,0 +1,304 @@
+"""The Krita plug-in inside the real Krita (kritarunner, headless), against the backend the plug-in starts itself
+over real ZeroMQ, with tiny random networks: results equal the command line's for the same inputs, in every depth,
+alpha kept; bad input gives a message and leaves the document as it was; a killed backend is restarted.
+
+All scenarios run in one Krita session (tests/krita/scenarios.py) to pay Krita's and the backend's start once;
+each test checks one scenario's record. Without Krita the tests are skipped, except in CI (CI=true), where that is
+a failure: .ci/run installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests import krita_harness as kh
+from tests.service_helpers import make_weights
+
+RECT = (20, 12, 40, 30)  # x, y, w, h of the selection on the 96 x 80 image
+RECT16 = (8, 6, 30, 20)  # on the 64 x 48 16-bit image
+RECT_FLOAT = (10, 10, 20, 16)  # on the 48 x 40 float images
+FLOAT_SIZE = (48, 40)
+
+
+@dataclass
+class Run:
+    results: dict
+    output: str
+    data: Path
+    weights: Path
+    user_styles: Path
+
+
+def _image(w: int, h: int, seed: int, top: int) -> np.ndarray:
+    """RGBA with smooth content, noise and varied alpha (transparent corner, a half-transparent band)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    rgb = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), 0.3 + 0.5 * xx * yy], -1)
+    rgb = np.clip(rgb + rng.normal(0, 0.06, rgb.shape), 0, 1)
+    alpha = np.ones((h, w))
+    alpha[: h // 5, : w // 5] = 0
+    alpha[h // 2 : h // 2 + 6] = np.linspace(0.2, 0.9, w)
+    return np.round(np.concatenate([rgb, alpha[..., None]], -1) * top)
+
+
+def make_inputs(folder: Path) -> dict[str, str]:
+    """The images the scenarios open, and the masks the command line gets for the same selections."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {k: str(folder / f"{k}.png") for k in ("rgba8", "rgba16", "strokes", "sel", "sel16", "texture")}
+    rgba8 = _image(96, 80, 0, 255).astype(np.uint8)
+    cv2.imwrite(paths["rgba8"], rgba8[..., [2, 1, 0, 3]])
+    cv2.imwrite(paths["rgba16"], _image(64, 48, 1, 65535).astype(np.uint16)[..., [2, 1, 0, 3]])
+    yy, xx = np.mgrid[0:80, 0:96]
+    strokes = np.full((80, 96, 4), 128, np.uint8)  # uniform grey: the command line reads such a mask by its alpha
+    strokes[..., 3] = np.clip(255 - np.hypot(xx - 60, yy - 45) * 8, 0, 255).astype(np.uint8)
+    cv2.imwrite(paths["strokes"], strokes)
+    for key, (w, h), (x, y, rw, rh) in (("sel", (96, 80), RECT), ("sel16", (64, 48), RECT16)):
+        mask = np.zeros((h, w), np.uint8)
+        mask[y : y + rh, x : x + rw] = 255
+        cv2.imwrite(paths[key], mask)
+    ty, tx = np.mgrid[0:128, 0:128]
+    texture = (np.sin(tx / 2.0) * np.cos(ty / 3.0) + 1) * 120
+    cv2.imwrite(paths["texture"], np.dstack([texture, texture[::-1], np.full_like(texture, 90)]).astype(np.uint8))
+    rng = np.random.default_rng(2)
+    w, h = FLOAT_SIZE
+    floats = np.concatenate([rng.uniform(0, 1, (h, w, 3)), rng.uniform(0.1, 1, (h, w, 1))], -1)  # B, G, R, A
+    for depth, dtype in (("f16", "<f2"), ("f32", "<f4")):
+        paths[depth] = str(folder / f"{depth}.bin")
+        Path(paths[depth]).write_bytes(floats.astype(dtype).tobytes())
+    return paths
+
+
+@pytest.fixture(scope="module")
+def krita(tmp_path_factory) -> Run:
+    missing = kh.missing_tools("kritarunner")
+    if missing:
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(missing)
+    root = tmp_path_factory.mktemp("krita")
+    weights = make_weights(root / "weights")
+    user_styles = root / "user-styles"
+    socket_dir = Path(tempfile.mkdtemp(prefix="rk", dir=root))  # ipc paths must stay short
+    env = kh.krita_env(
+        root,
+        kh.backend_config(weights, socket_dir),
+        extra={"RETEX_USER_STYLES": str(user_styles), "RETEX_RUNS": str(root / "runs")},
+    )
+    (root / "out").mkdir()
+    spec = {
+        **make_inputs(root / "data"),
+        "rect": RECT,
+        "rect16": RECT16,
+        "rect_float": RECT_FLOAT,
+        "float_size": FLOAT_SIZE,
+        "fake_repo": str(kh.SCRIPTS / "fake_backend"),
+        "user_styles": str(user_styles),
+        "plugins": kh.plugins_dir(env),
+        "out": str(root / "out"),
+        "results": str(root / "results.json"),
+        "scenarios": [
+            "selection_u8",
+            "two_masks",
+            "selection_u16",
+            "sr2_u8",
+            "f16",
+            "f32",
+            "preview",
+            "no_document",
+            "no_paint_layer",
+            "group_layer",
+            "locked_layer",
+            "grey_document",
+            "cmyk_document",
+            "empty_selection",
+            "full_selection",
+            "mask_layer_deleted",
+            "learn",
+            "style_gone",
+            "cancel",
+            "killed",
+            "other_protocol",
+        ],  # fmt: skip
+    }
+    (root / "spec.json").write_text(json.dumps(spec))
+    proc = kh.kritarunner(env, "scenarios", [str(root / "spec.json")])
+    results = json.loads((root / "results.json").read_text()) if (root / "results.json").exists() else {}
+    return Run(results, proc.stdout, root / "data", weights, user_styles)
+
+
+def record(run: Run, name: str) -> dict:
+    rec = run.results.get(name)
+    if rec is None:
+        pytest.fail(f"scenario {name} did not run; Krita's output ends with:\n{run.output[-3000:]}")
+    if "crash" in rec:
+        pytest.fail(f"scenario {name} raised inside Krita:\n{rec['crash']}")
+    return rec
+
+
+def pixels(info: dict) -> np.ndarray:
+    """A dumped layer as H x W x 4 in Krita's BGRA order."""
+    dtype = {"U8": "<u1", "U16": "<u2", "F16": "<f2", "F32": "<f4"}[info["depth"]]
+    return np.fromfile(info["file"], dtype).reshape(info["height"], info["width"], 4)
+
+
+def command_line(run: Run, image: str, args: list[str]) -> np.ndarray:
+    """``python -m backend restore`` on the same input: the output PNG as BGRA (OpenCV's order, Krita's too)."""
+    out = run.data / f"cli-{abs(hash((image, *args)))}.png"
+    env = {**os.environ, "RETEX_USER_STYLES": str(run.weights / "styles")}
+    cmd = [sys.executable, "-m", "backend", "restore", image, "-o", str(out), *args]
+    done = subprocess.run(cmd, cwd=kh.REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+
+
+def weights_of(run: Run, task: str) -> list[str]:
+    return ["--task", task, "--weights", str(run.weights / f"{task}.safetensors")]
+
+
+def check_applied(rec: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    assert not rec["failed"], rec["message"]
+    assert rec["message"] == f"Added the layer '{name}'."
+    assert [name, "paintlayer"] in rec["layers"] and rec["above_source"]
+    return pixels(rec["result"]), pixels(rec["input"])
+
+
+# --- results equal the command line's -----------------------------------------------------------------------------
+
+
+def test_krita_selection_as_mask_equals_the_command_line(krita: Run) -> None:
+    got, source = check_applied(record(krita, "selection_u8"), "Retex: denoise + dots 0.8")
+    args = [*weights_of(krita, "denoise"), "--style", "dots:0.8", "--mask", str(krita.data / "sel.png")]
+    want = command_line(krita, str(krita.data / "rgba8.png"), args)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got[..., 3], source[..., 3])  # alpha kept
+
+
+def test_krita_two_masks_two_styles_equal_the_command_line(krita: Run) -> None:
+    got, source = check_applied(record(krita, "two_masks"), "Retex: dots 1.3 + paint 0.7 (colours kept)")
+    args = ["--task", "none", "--style", "dots:1.3", "--mask", str(krita.data / "sel.png")]
+    args += ["--style", "paint:0.7", "--mask", str(krita.data / "strokes.png"), "--preserve-colours"]
+    want = command_line(krita, str(krita.data / "rgba8.png"), args)
+    np.testing.assert_array_equal(got, want)
+    inside = np.zeros(got.shape[:2], bool)
+    x, y, w, h = RECT
+    inside[y : y + h, x : x + w] = True
+    assert (got[inside] != source[inside]).any()  # the textures did something where they were asked to
+
+
+def test_krita_16_bit_document_equals_the_command_line(krita: Run) -> None:
+    got, source = check_applied(record(krita, "selection_u16"), "Retex: denoise + paint 1.5")
+    assert got.dtype == np.uint16
+    args = [*weights_of(krita, "denoise"), "--style", "paint:1.5", "--mask", str(krita.data / "sel16.png")]
+    np.testing.assert_array_equal(got, command_line(krita, str(krita.data / "rgba16.png"), args))
+    np.testing.assert_array_equal(got[..., 3], source[..., 3])
+
+
+def test_krita_super_resolution_opens_a_new_document_equal_to_the_command_line(krita: Run) -> None:
+    rec = record(krita, "sr2_u8")
+    assert not rec["failed"], rec["message"]
+    assert "result" in rec, rec
+    got = pixels(rec["result"])
+    assert got.shape == (160, 192, 4) and rec["layers"] == [["Retex: sr2", "paintlayer"]]
+    assert rec["source_layers"] == [["Background", "paintlayer"]]  # the source image is left alone
+    np.testing.assert_array_equal(got, command_line(krita, str(krita.data / "rgba8.png"), weights_of(krita, "sr2")))
+
+
+@pytest.mark.parametrize("depth", ["f16", "f32"])
+def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str) -> None:
+    """The command line reads 8/16-bit files only, so float results are checked against the pipeline it runs."""
+    import torch
+
+    from backend.pipeline import process
+    from backend.service.frames import from_image, to_image, to_mask
+    from backend.styles import library_dirs, load_style
+    from backend.stylize import StyleSlot
+    from backend.tasks import get_task
+    from backend.weights import load_restoration
+    from plugin.common.protocol import FrameSpec
+
+    got, source = check_applied(record(krita, depth), "Retex: denoise + dots 1")
+    w, h = FLOAT_SIZE
+    spec = FrameSpec(w, h, "BGRA", depth)
+    rgb, alpha = to_image(spec, source.tobytes())
+    mask = np.zeros((h, w), np.uint8)
+    x, y, rw, rh = RECT_FLOAT
+    mask[y : y + rh, x : x + rw] = 255
+    task = get_task("denoise")
+    style = load_style("dots", library_dirs(krita.weights / "styles"))[0]
+    with torch.no_grad():
+        out = process(
+            rgb,
+            (task, load_restoration(krita.weights / "denoise.safetensors", task)),
+            [StyleSlot(style, 1.0, to_mask(FrameSpec(w, h, "Y", "u8"), mask.tobytes()))],
+        )
+    assert got.tobytes() == from_image(spec, out, alpha)[1]
+    np.testing.assert_array_equal(got[..., 3], source[..., 3])
+
+
+def test_krita_preview_replaces_one_layer_with_the_selection_box(krita: Run) -> None:
+    rec = record(krita, "preview")
+    assert not rec["failed"] and not rec["first"]["failed"], rec
+    assert rec["previews"] == 1 and rec["preview_above_source"]
+    preview = pixels(rec["preview"])
+    x, y, w, h = RECT
+    outside = np.ones(preview.shape[:2], bool)
+    outside[y : y + h, x : x + w] = False
+    assert not preview[outside].any()  # only the selection's bounding box was computed
+    args = [*weights_of(krita, "denoise"), "--style", "dots:0.8", "--mask", str(krita.data / "sel.png")]
+    want = command_line(krita, str(krita.data / "rgba8.png"), args)
+    np.testing.assert_array_equal(preview[y : y + h, x : x + w], want[y : y + h, x : x + w])
+
+
+# --- bad input ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("no_document", "Open an image first"),
+        ("no_paint_layer", "no paint layer"),
+        ("group_layer", "'Group 1' is a group layer"),
+        ("locked_layer", "is locked"),
+        ("grey_document", "is GRAYA U8"),
+        ("cmyk_document", "is CMYKA U8"),
+        ("empty_selection", "There is no selection"),
+        ("full_selection", "covers the whole image"),
+        ("mask_layer_deleted", "no longer exists"),
+        ("style_gone", "no longer installed"),
+        ("other_protocol", "another protocol version"),
+    ],
+)
+def test_krita_bad_input_gives_a_message_and_changes_nothing(krita: Run, name: str, words: str) -> None:
+    rec = record(krita, name)
+    assert rec["failed"] and words in rec["message"], rec["message"]
+    assert not rec["busy"] and rec["unchanged"]
+
+
+def test_krita_learns_a_texture_from_the_selection(krita: Run) -> None:
+    rec = record(krita, "learn")
+    assert not rec["failed"], rec["message"]
+    assert "learned" in rec["styles"] and rec["in_picker"]
+    assert "Learned the texture 'learned'" in rec["message"]
+
+
+def test_krita_cancel_stops_the_job_and_changes_nothing(krita: Run) -> None:
+    rec = record(krita, "cancel")
+    assert rec["started"]
+    assert rec["failed"] and rec["message"] == "Cancelled; nothing was changed." and rec["unchanged"]
+
+
+def test_krita_killed_backend_gives_a_message_and_the_next_run_restarts_it(krita: Run) -> None:
+    rec = record(krita, "killed")
+    assert rec["started"]
+    assert rec["failed"] and "stopped unexpectedly" in rec["message"] and rec["unchanged"], rec["message"]
+    again = rec["again"]
+    assert not again["failed"], again["message"]
+    assert again["pid"] != rec["pid"] and again["layers"][0] == "Retex: denoise"
