@@ -25,6 +25,7 @@ class LoopConfig:
     threads: int = 0  # 0: torch's default
     minutes: float = 0.0  # > 0: also end (and anneal the learning rate) by wall-clock time
     precision: str = "auto"  # "bf16" autocast, "fp32", or "auto": bf16 where the hardware does it natively
+    warmup: int = 200  # steps of linear learning-rate warm-up (at most 5 % of ``iters``)
 
     def use_bf16(self, device: torch.device) -> bool:
         """bf16 autocast trains about 1.5x faster on CPUs with AVX-512 BF16 and on recent GPUs; the residual
@@ -48,7 +49,7 @@ class LoopConfig:
         return min(done, 1.0)
 
     def lr_at(self, it: int, done: float) -> float:
-        warm = min(1.0, (it + 1) / min(200, max(1, self.iters // 20)))  # a short warm-up keeps Adam's first steps sane
+        warm = min(1.0, (it + 1) / min(self.warmup, max(1, self.iters // 20)))  # keeps Adam's first steps sane
         cos = 0.5 * (1 + math.cos(math.pi * done))
         return warm * (self.min_lr + (self.lr - self.min_lr) * cos)
 

@@ -25,7 +25,7 @@ from ..nets.vgg import load_vgg
 from ..paths import RUNS_DIR, TRAIN_DIRS, USER_STYLES_DIR
 from ..styles import THUMBNAIL, check_name, save_style
 from ..stylize import normalize
-from .common import LoopConfig, clip_spikes, load_checkpoint, save_checkpoint
+from .common import LoopConfig, load_checkpoint, save_checkpoint
 from .data import PatchSampler
 from .losses import LossLayers, StyleLosses
 
@@ -38,10 +38,12 @@ class StyleTrainConfig(LoopConfig):
     iters: int = 100000  # normally ended by ``minutes``
     minutes: float = 8.0
     lr: float = 1e-3
-    min_lr: float = 1e-5
+    min_lr: float = 1e-4
+    warmup: int = 20  # a style run is a few hundred steps: a long warm-up would eat most of it
     batch: int = 4
     patch: int = 0  # 0: 128 px for fine styles, 192 px for coarse ones
-    perceptual_weight: float = 0.05
+    perceptual_weight: float = 0.01
+    max_grad_norm: float = 10.0
     max_blur: float = 1.5  # content blur sigma drawn from [0, max_blur]
     checkpoint_minutes: float = 1.0
     data: list[str] = field(default_factory=lambda: [str(d) for d in TRAIN_DIRS])
@@ -123,7 +125,7 @@ def train_style(
     )
     gen = torch.Generator().manual_seed(cfg.seed * 7919 + start)
     t0 = time.monotonic() - elapsed0
-    last_save, loss_avg, grad_avg = time.monotonic(), float("nan"), 0.0
+    last_save, loss_avg = time.monotonic(), float("nan")
     bar = tqdm(total=100, disable=not progress, desc=f"train-style {name}", dynamic_ncols=True, unit="%")
     completed = start
     try:  # interrupted (Ctrl-C, cancel): keep what was learned in the checkpoint, leave the library alone
@@ -148,7 +150,9 @@ def train_style(
             value = loss.item()
             if not math.isfinite(value):
                 continue
-            grad_avg = clip_spikes(net, grad_avg)
+            # a fixed ceiling, not clip_spikes: the loss falls fast in a few hundred steps and a clip relative to
+            # the running norm held it back (Brodatz grass: Gram ratio 0.55 vs 0.36 on BSD100)
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
             opt.step()
             completed = it + 1
             loss_avg = value if math.isnan(loss_avg) else 0.95 * loss_avg + 0.05 * value
