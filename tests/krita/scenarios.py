@@ -346,13 +346,16 @@ def main(spec_path: str) -> int:
     from retex.pump import pump
 
     results: dict[str, dict] = {}
+    errors: list[str] = []  # exceptions in Qt slots: recorded, not shown in Krita's (modal) error dialog
+    sys.excepthook = lambda *exc: errors.append("".join(traceback.format_exception(*exc)))
     for name in spec["scenarios"]:
         started = time.monotonic()
         try:
             results[name] = SCENARIOS[name](spec)
         except Exception:
             results[name] = {"crash": traceback.format_exc()}
-        results[name]["seconds"] = round(time.monotonic() - started, 2)
+        results[name].update(seconds=round(time.monotonic() - started, 2), slot_errors=errors[:])
+        errors.clear()
         Path(spec["results"]).write_text(json.dumps(results, indent=1))  # what ran survives a later hang
     pump().close()
     return 0

@@ -7,10 +7,12 @@ from krita import Extension, Krita, Window
 
 from .docker import RetexDocker
 from .pump import pump
+from .qt import QDockWidget
 
 
 def docker_of(window: Window) -> RetexDocker | None:
-    return next((d for d in window.dockers() if isinstance(d, RetexDocker)), None)
+    """The Retex docker Krita made for ``window`` (it makes one per window, shown or not)."""
+    return next((d for d in window.qwindow().findChildren(QDockWidget) if isinstance(d, RetexDocker)), None)
 
 
 def show_docker(window: Window) -> RetexDocker | None:
@@ -26,14 +28,22 @@ class RetexExtension(Extension):
         Krita.instance().notifier().applicationClosing.connect(pump().close)
 
     def createActions(self, window: Window) -> None:  # noqa: N802 (Krita's name)
-        window.createAction("retex_docker", "Retex…", "tools/scripts").triggered.connect(lambda: show_docker(window))
-        apply = window.createAction("retex_apply", "Retex: Apply", "tools/scripts")
-        apply.triggered.connect(lambda: self._with_docker(window, preview=False))
-        preview = window.createAction("retex_preview", "Retex: Preview", "tools/scripts")
-        preview.triggered.connect(lambda: self._with_docker(window, preview=True))
+        # ``window`` is deleted after this call: the actions look up the active window when triggered
+        window.createAction("retex_docker", "Retex…", "tools/scripts").triggered.connect(self._show)
+        window.createAction("retex_apply", "Retex: Apply", "tools/scripts").triggered.connect(self._apply)
+        window.createAction("retex_preview", "Retex: Preview", "tools/scripts").triggered.connect(self._preview)
 
     @staticmethod
-    def _with_docker(window: Window, preview: bool) -> None:
-        docker = show_docker(window)
+    def _show() -> RetexDocker | None:
+        window = Krita.instance().activeWindow()
+        return show_docker(window) if window is not None else None
+
+    def _apply(self) -> None:
+        docker = self._show()
         if docker is not None:
-            (docker.panel.preview if preview else docker.panel.apply)()
+            docker.panel.apply()
+
+    def _preview(self) -> None:
+        docker = self._show()
+        if docker is not None:
+            docker.panel.preview()

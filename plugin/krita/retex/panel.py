@@ -36,27 +36,28 @@ def active_target() -> tuple[Document | None, Node | None]:
     return doc, doc.activeNode() if doc is not None else None
 
 
-def section(title: str, body: QWidget) -> QWidget:
-    """A collapsed-by-default block with a clickable title."""
-    toggle = QToolButton()
-    toggle.setText(title)
-    toggle.setCheckable(True)
-    toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-    toggle.setArrowType(Qt.RightArrow)
-    toggle.setStyleSheet("QToolButton { border: none; }")
-    body.setVisible(False)
+class Section(QWidget):
+    """A block with a clickable title, collapsed until clicked."""
 
-    def flip(on: bool) -> None:
-        toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
-        body.setVisible(on)
+    def __init__(self, title: str, body: QWidget) -> None:
+        super().__init__()
+        self.toggle = QToolButton()
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.RightArrow)
+        self.toggle.setStyleSheet("QToolButton { border: none; }")
+        self.toggle.toggled.connect(self._flip)
+        self.body = body
+        body.setVisible(False)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addWidget(self.toggle)
+        rows.addWidget(body)
 
-    toggle.toggled.connect(flip)
-    box = QWidget()
-    rows = QVBoxLayout(box)
-    rows.setContentsMargins(0, 0, 0, 0)
-    rows.addWidget(toggle)
-    rows.addWidget(body)
-    return box
+    def _flip(self, on: bool) -> None:
+        self.toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+        self.body.setVisible(on)
 
 
 class Panel(QWidget):
@@ -110,8 +111,10 @@ class Panel(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(bar)
         layout.addWidget(self.message)
-        layout.addWidget(section("Learn texture from selection", self._learn_form()))
-        layout.addWidget(section("Backend settings", self._settings_form()))
+        self.learn_section = Section("Learn texture from selection", self._learn_form())
+        self.settings_section = Section("Backend settings", self._settings_form())
+        layout.addWidget(self.learn_section)
+        layout.addWidget(self.settings_section)
         layout.addStretch(1)
 
         self.controller.changed.connect(self.refresh)

@@ -5,6 +5,7 @@ from PyQt5.QtGui import QIcon, QImage, QPixmap
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
@@ -24,6 +25,7 @@ from PyQt5.QtWidgets import (
 __all__ = [
     "QCheckBox",
     "QComboBox",
+    "QDockWidget",
     "QDoubleSpinBox",
     "QEventLoop",
     "QFormLayout",

@@ -1,9 +1,13 @@
 """Installed only into test HOMEs: once Krita's window exists, run the script in $KRITA_TEST_SCRIPT (it sets
-``RESULT``), write RESULT as JSON to $KRITA_TEST_OUT, stop the Retex backend and quit with 0 (1 if it raised)."""
+``RESULT``), write RESULT as JSON to $KRITA_TEST_OUT, stop the Retex backend and quit with 0 (1 if it raised).
+
+Exceptions raised in Qt slots are recorded in RESULT["slot_errors"] instead of going to Krita's error dialog,
+which is modal and would hang a test until its timeout."""
 
 import json
 import os
 import runpy
+import sys
 import traceback
 
 from krita import Extension, Krita
@@ -11,11 +15,13 @@ from PyQt5.QtCore import QTimer
 
 
 def run() -> None:
-    code = 0
+    code, errors = 0, []
+    sys.excepthook = lambda *exc: errors.append("".join(traceback.format_exception(*exc)))
     try:
         result = runpy.run_path(os.environ["KRITA_TEST_SCRIPT"], run_name="krita_test")["RESULT"]
     except Exception:
         result, code = {"crash": traceback.format_exc()}, 1
+    result["slot_errors"] = errors
     with open(os.environ["KRITA_TEST_OUT"], "w") as f:
         json.dump(result, f, indent=1)
     try:
