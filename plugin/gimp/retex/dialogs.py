@@ -1,0 +1,76 @@
+"""The two dialogs, built on GimpUi.ProcedureDialog so their values are the procedures' own arguments (GIMP
+remembers them between runs). Imported only for interactive runs: batch runs never load Gtk."""
+
+from __future__ import annotations
+
+import gi
+
+gi.require_version("GimpUi", "3.0")
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gimp, GimpUi, Gtk  # noqa: E402
+
+
+def _model(rows: list[tuple[str, str]]) -> Gtk.ListStore:
+    """A two-column (value, label) list for GimpUi's string combo boxes."""
+    store = Gtk.ListStore(str, str)
+    for row in rows:
+        store.append(row)
+    return store
+
+
+def _combo(config: Gimp.ProcedureConfig, prop: str, model: Gtk.ListStore) -> Gtk.Widget:
+    return GimpUi.prop_string_combo_box_new(config, prop, model, 0, 1)
+
+
+def restore_dialog(
+    procedure: Gimp.Procedure,
+    config: Gimp.ProcedureConfig,
+    image: Gimp.Image,
+    styles: dict[str, str],
+    slots: int,
+    selection: str,
+) -> bool:
+    """Task and options, then one row per texture slot (style with its fine/coarse kind, where, strength); the
+    style list is the running backend's, the mask list this image's selection and channels."""
+    GimpUi.init("retex")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Restore & Texture")
+    dialog.fill(["task", "sr-output", "preserve-colours"])
+    style_rows = [("", "—")] + [(name, f"{name} ({kind})") for name, kind in sorted(styles.items())]
+    mask_rows = [("", "Whole layer"), (selection, "Selection")]
+    mask_rows += [(c.get_name(), f"Channel “{c.get_name()}”") for c in image.get_channels()]
+    styles_model, masks_model = _model(style_rows), _model(mask_rows)
+
+    grid = Gtk.Grid(column_spacing=8, row_spacing=4, border_width=4)
+    for column, title in enumerate(("Texture", "Where", "Strength")):
+        grid.attach(Gtk.Label(label=title, xalign=0.0), column, 0, 1, 1)
+    for i in range(1, slots + 1):
+        grid.attach(_combo(config, f"style-{i}", styles_model), 0, i, 1, 1)
+        grid.attach(_combo(config, f"mask-{i}", masks_model), 1, i, 1, 1)
+        strength = GimpUi.prop_spin_scale_new(config, f"strength-{i}", 0.05, 0.25, 2)
+        strength.set_hexpand(True)
+        grid.attach(strength, 2, i, 1, 1)
+    textures = GimpUi.Frame.new("Textures")
+    textures.add(grid)
+
+    fill = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=8)
+    fill.pack_start(Gtk.Label(label="Fill (inpainting):"), False, False, 0)
+    fill.pack_start(_combo(config, "inpaint-mask", _model(mask_rows[1:])), True, True, 0)
+
+    content = dialog.get_content_area()
+    content.pack_start(textures, True, True, 0)
+    content.pack_start(fill, False, False, 0)
+    content.show_all()
+    try:
+        return dialog.run()
+    finally:
+        dialog.destroy()
+
+
+def learn_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:
+    GimpUi.init("retex")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Learn Texture from Selection")
+    dialog.fill(None)
+    try:
+        return dialog.run()
+    finally:
+        dialog.destroy()

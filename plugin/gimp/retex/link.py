@@ -1,0 +1,241 @@
+"""How the GIMP plug-in reaches its backend, in plain blocking calls (GIMP's UI lives in another process).
+
+GIMP starts the plug-in afresh for every run and ends it afterwards, so the backend started here outlives the run: a
+cold start imports torch and loads every network, and the next run finds the backend again through a small state
+file (the endpoint it announced). A backend that dies mid-job is noticed at once through ZeroMQ's
+disconnect event. GIMP's Cancel kills the plug-in outright (SIGKILL), so a watchdog process, which learns the job
+id and outlives the plug-in, asks the backend to cancel the job when the plug-in dies before the job ends.
+
+Run as a script (``link.py --cancel-on-exit ENDPOINT``) this module is that watchdog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+# Installed, plugin/common is copied beside this file as ``common`` (plugin/gimp/install.py); in a checkout it is
+# two folders up.
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE if (_HERE / "common").is_dir() else _HERE.parents[1]))
+
+try:
+    import zmq
+    from common.client import BackendError, BackendUnavailable, Client
+    from common.config import BackendConfig, default_endpoint
+    from common.launcher import BackendProcess, LaunchError, log_dir
+    from common.messages import plain
+    from common.protocol import VERSION, ErrorCode, Frame, Message
+    from common.session import SILENCE_TIMEOUT_S, START_TIMEOUT_S, _token_for
+    from zmq.utils.monitor import recv_monitor_message
+except ImportError as _missing:  # pyzmq is not part of every GIMP's Python: say so instead of failing to register
+    MISSING = (
+        f"GIMP's Python cannot load what Retex needs ({_missing}). On Debian or Ubuntu: sudo apt install python3-zmq; "
+        "elsewhere see the Retex README."
+    )
+else:
+    MISSING = ""
+
+HOST = "gimp"
+PROBE_TIMEOUT_S = 1.0  # to see whether anything listens at the backend's address
+HELLO_TIMEOUT_S = 30.0  # for a listening backend to answer hello (it answers while it runs a job)
+PROGRESS = Callable[[float, str], None]
+
+
+class LinkError(Exception):
+    """The backend could not be reached or failed the job; the message says why in plain words."""
+
+
+def _state_path() -> Path:
+    return log_dir() / f"{HOST}-backend.json"
+
+
+def _listening(endpoint: str, timeout_s: float) -> bool:
+    """Whether anything accepts connections at ``endpoint``: a hello to a backend that died would wait out its whole
+    timeout, while a refused connection shows at once. (A process id cannot tell: a dead backend whose parent, an
+    earlier plug-in run, is gone may linger as a zombie where nothing reaps orphans.)"""
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED)
+    try:
+        sock.connect(endpoint)
+        return (
+            bool(monitor.poll(int(timeout_s * 1000))) and recv_monitor_message(monitor)["event"] == zmq.EVENT_CONNECTED
+        )
+    finally:
+        sock.disable_monitor()
+        monitor.close(linger=0)
+        sock.close(linger=0)
+
+
+class Link:
+    """One connection to a backend that answered ``hello`` with this plug-in's protocol version."""
+
+    def __init__(self, client: Client, info: dict[str, Any], log: Path) -> None:
+        self.client, self.info, self.log = client, info, log
+        self.styles: dict[str, str] = {s["name"]: s.get("scale", "fine") for s in info.get("styles", [])}
+        self.tasks: list[str] = list(info.get("tasks", []))
+        # A disconnect means the backend went away: its reply can no longer reach this socket.
+        self._monitor = client.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+
+    @classmethod
+    def open(cls, config: BackendConfig, on_wait: Callable[[str], None]) -> Link:
+        """The backend this plug-in started before if it still answers, else a new one (waiting for READY)."""
+        configured = config.endpoint or default_endpoint(HOST)
+        try:
+            state = json.loads(_state_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            state = {}
+        # Where the backend this configuration last started announced itself, else the configured address itself
+        # (e.g. a backend the user started by hand); a wildcard port is only known once a backend announced it.
+        if isinstance(state, dict) and state.get("configured") == configured and state.get("endpoint"):
+            known = str(state["endpoint"])
+        else:
+            known = "" if "*" in configured else configured
+        log = log_dir() / f"{HOST}-backend.log"
+        if known and _listening(known, PROBE_TIMEOUT_S):
+            link = cls._hello(known, HELLO_TIMEOUT_S, log)
+            if link is not None:
+                return link
+        on_wait("Starting the Retex backend (the first run takes a few seconds)…")
+        proc = BackendProcess(config, configured, log)
+        try:
+            proc.start()
+        except LaunchError as e:
+            raise LinkError(str(e)) from None
+        endpoint = _await_ready(proc)
+        _save_state(configured, endpoint)
+        link = cls._hello(endpoint, HELLO_TIMEOUT_S, log)
+        if link is None:
+            raise LinkError(f"The Retex backend started but does not answer. See {log}.")
+        return link
+
+    @classmethod
+    def _hello(cls, endpoint: str, timeout_s: float, log: Path) -> Link | None:
+        """A link if a backend answers at ``endpoint`` within ``timeout_s``; None if none does."""
+        client = Client(endpoint, token=_token_for(endpoint), timeout_s=timeout_s)
+        try:
+            info = client.hello()
+        except BackendUnavailable:
+            client.close()
+            return None
+        except BackendError as e:  # e.g. a reply in another protocol version
+            client.close()
+            raise LinkError(plain(e.code, e.message)) from None
+        if info.get("protocol") != VERSION:
+            client.close()
+            raise LinkError(plain(ErrorCode.BAD_VERSION, ""))
+        client.timeout_s = SILENCE_TIMEOUT_S
+        return cls(client, info, log)
+
+    def run(self, kind: str, fields: dict[str, Any], frames: list[Frame], on_progress: PROGRESS) -> Message:
+        """Send one request and wait for its result, reporting progress. The job is cancelled if this process dies
+        first (GIMP's Cancel); a backend that dies or falls silent ends it with a LinkError."""
+        watchdog = _Watchdog(self.client.endpoint)
+        request_id = self.client.submit(kind, fields, frames)
+        heard = time.monotonic()
+        try:
+            while True:
+                try:
+                    messages = self.client.poll(100)
+                except BackendError as e:
+                    raise LinkError(plain(e.code, e.message)) from None
+                for msg in messages:
+                    if msg.id != request_id:
+                        continue
+                    heard = time.monotonic()
+                    if msg.type == "accepted":
+                        watchdog.job(str(msg.header.get("job", "")))
+                    elif msg.type == "progress":
+                        on_progress(float(msg.header.get("fraction", 0.0)), str(msg.header.get("stage", "")))
+                    elif msg.type == "error":
+                        code = msg.header.get("code", ErrorCode.INTERNAL)
+                        raise LinkError(plain(code, msg.header.get("message", "")))
+                    else:
+                        return msg
+                if self._monitor.poll(0):
+                    words = BackendProcess(BackendConfig(), "", self.log).last_words()
+                    raise LinkError(
+                        "The Retex backend stopped during the job"
+                        f"{' (' + words + ')' if words else ''}. Nothing was changed; it starts again on the next run."
+                    )
+                if time.monotonic() - heard > SILENCE_TIMEOUT_S:
+                    raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.")
+        finally:
+            watchdog.done()
+
+    def close(self) -> None:
+        self.client.sock.disable_monitor()
+        self._monitor.close(linger=0)
+        self.client.close()
+
+
+def _save_state(configured: str, endpoint: str) -> None:
+    path = _state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"configured": configured, "endpoint": endpoint}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _await_ready(proc: BackendProcess) -> str:
+    """The endpoint of the backend's READY line; a LinkError with the backend's own words if it exits first."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while (endpoint := proc.ready()) is None:
+        if proc.exit_code() is not None:
+            words = proc.last_words() or f"exit status {proc.exit_code()}"
+            raise LinkError(f"The Retex backend could not start: {words}. Check its settings ({proc.log_path}).")
+        if time.monotonic() > deadline:
+            raise LinkError(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {proc.log_path}.")
+        time.sleep(0.1)
+    return endpoint
+
+
+class _Watchdog:
+    """The plug-in's half of the watchdog: tells it the job id, then that the job ended."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--cancel-on-exit", endpoint],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.stdin: IO[str] = self.proc.stdin  # type: ignore[assignment]
+
+    def job(self, job_id: str) -> None:
+        self.stdin.write(f"job {job_id}\n")
+        self.stdin.flush()
+
+    def done(self) -> None:
+        self.stdin.write("done\n")
+        self.stdin.close()
+        self.proc.wait()
+
+
+def _cancel_on_exit(endpoint: str) -> None:
+    """Wait for the plug-in to say the job ended; if its pipe closes first, the plug-in died: cancel the job."""
+    job = ""
+    for line in sys.stdin:
+        word, _, arg = line.strip().partition(" ")
+        if word == "done":
+            return
+        if word == "job":
+            job = arg
+    if job:
+        with Client(endpoint, token=_token_for(endpoint), timeout_s=10) as client:
+            try:
+                client.cancel(job)
+            except BackendError:
+                pass  # the job ended meanwhile, or the backend is gone: nothing left to stop
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--cancel-on-exit"]:
+    _cancel_on_exit(sys.argv[2])

@@ -1,0 +1,330 @@
+"""The GIMP plug-in inside the real GIMP 3 (gimp-console in a Debian 13 chroot), called through the PDB in
+NONINTERACTIVE mode, against a real backend process that the plug-in starts over real ZeroMQ, with tiny random
+networks: results equal the command line's for the same inputs in 8, 16 and 32 bits, alpha kept, one undo step; bad
+input gives a message and leaves the image as it was; a killed backend gives a message and is started again; GIMP's
+Cancel (which kills the plug-in) stops the backend's job.
+
+All scenarios run in one GIMP session (tests/gimp/scenarios.py) so GIMP and the backend start once; each test
+checks one scenario's record. Without the chroot (or root) the tests are skipped, except in CI (CI=true), where
+that is a failure: .ci/run builds the chroot with .ci/gimp-chroot.sh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import zmq
+
+from tests import gimp_harness as gh
+from tests.service_helpers import make_weights
+
+SIZE = (96, 80)  # the 8-bit image, w x h
+ELLIPSE = (20, 12, 44, 36)  # x, y, w, h: the selection (anti-aliased, so the mask has grey edges)
+STRIPE = (0, 50, 96, 14)  # the saved channel "stripe"
+SIZE16 = (64, 48)
+RECT16 = (8, 6, 30, 20)
+RECT_FLOAT = (10, 10, 40, 30)
+SCENARIOS = [
+    "two_masks_u8",
+    "selection_u16",
+    "float_linear",
+    "sr2_new_image",
+    "sr2_scale_image",
+    "learn",
+    "no_image",
+    "no_drawable",
+    "two_drawables",
+    "text_layer",
+    "group_layer",
+    "locked_layer",
+    "empty_selection",
+    "missing_channel",
+    "grayscale",
+    "indexed",
+    "other_protocol",
+    "killed_backend",
+    "cancelled",
+]
+
+
+@dataclass
+class Run:
+    results: dict
+    output: str
+    harness: gh.Harness
+    data: Path
+    weights: Path
+
+
+def _image(w: int, h: int, seed: int, top: int) -> np.ndarray:
+    """RGBA with smooth content, noise and varied alpha (a transparent corner, a half-transparent band)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    rgb = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), 0.3 + 0.5 * xx * yy], -1)
+    rgb = np.clip(rgb + rng.normal(0, 0.06, rgb.shape), 0, 1)
+    alpha = np.ones((h, w))
+    alpha[: h // 5, : w // 5] = 0
+    alpha[h // 2 : h // 2 + 6] = np.linspace(0.2, 0.9, w)
+    return np.round(np.concatenate([rgb, alpha[..., None]], -1) * top)
+
+
+def _other_protocol_server(stop: threading.Event) -> str:
+    """A backend of a future protocol: answers anything with a version-2 header."""
+    sock = zmq.Context.instance().socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    port = sock.bind_to_random_port("tcp://127.0.0.1")
+
+    def serve() -> None:
+        while not stop.is_set():
+            if sock.poll(100):
+                ident, header, *_ = sock.recv_multipart()
+                reply = {"v": 2, "id": json.loads(header)["id"], "type": "info", "frames": [], "protocol": 2}
+                sock.send_multipart([ident, json.dumps(reply).encode()])
+        sock.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"tcp://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def gimp(tmp_path_factory) -> Iterator[Run]:
+    missing = gh.missing()
+    if missing:
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(missing)
+    root = tmp_path_factory.mktemp("gimp")
+    weights = make_weights(root / "weights")
+    env = {**os.environ, "RETEX_USER_STYLES": str(root / "user-styles"), "RETEX_RUNS": str(root / "runs")}
+    harness = gh.Harness(weights, env)
+    harness.start()
+    stop = threading.Event()
+    data = harness.root / "data"
+    data.mkdir()
+    cv2.imwrite(str(data / "rgba8.png"), _image(*SIZE, 0, 255).astype(np.uint8)[..., [2, 1, 0, 3]])
+    cv2.imwrite(str(data / "rgba16.png"), _image(*SIZE16, 1, 65535).astype(np.uint16)[..., [2, 1, 0, 3]])
+    inside = harness.inside
+    spec = {
+        "inputs": {"rgba8": f"{inside}/data/rgba8.png", "rgba16": f"{inside}/data/rgba16.png"},
+        "ellipse": ELLIPSE,
+        "stripe": STRIPE,
+        "rect16": RECT16,
+        "rect_float": RECT_FLOAT,
+        "plugin": f"{inside}/home/.config/GIMP/3.0/plug-ins/retex",
+        "config": f"{inside}/config",
+        "cache": f"{inside}/cache",
+        "out": f"{inside}/out",
+        "spy": f"{inside}/out/spy.log",
+        "results": f"{inside}/out/results.json",
+        "other_protocol": _other_protocol_server(stop),
+        "scenarios": SCENARIOS,
+    }
+    (harness.root / "spec.json").write_text(json.dumps(spec))
+    try:
+        done = harness.gimp(gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/spec.json"})
+        out = harness.root / "out" / "results.json"
+        results = json.loads(out.read_text()) if out.exists() else {}
+        for rec in results.values():  # the dumps' paths, as seen from here
+            for key in ("result", "source"):
+                if isinstance(rec.get(key), dict) and "file" in rec[key]:
+                    rec[key]["file"] = str(harness.path(rec[key]["file"]))
+            for mask in rec.get("masks", {}).values():
+                mask["file"] = str(harness.path(mask["file"]))
+        yield Run(results, done.stdout + done.stderr, harness, data, weights)
+    finally:
+        stop.set()
+        harness.close()
+
+
+def record(run: Run, name: str) -> dict:
+    rec = run.results.get(name)
+    if rec is None:
+        pytest.fail(f"scenario {name} did not run; GIMP's output ends with:\n{run.output[-3000:]}")
+    if "crash" in rec:
+        pytest.fail(f"scenario {name} raised inside GIMP:\n{rec['crash']}")
+    return rec
+
+
+DTYPES = {"u8": np.uint8, "u16": "<u2", "float": "<f4"}
+
+
+def pixels(info: dict) -> np.ndarray:
+    """A dumped layer or mask as H x W x C (RGBA order for layers)."""
+    model, sample = info["format"].split(" ")
+    channels = len(model.replace("'", ""))
+    return np.fromfile(info["file"], DTYPES[sample]).reshape(info["height"], info["width"], channels)
+
+
+def mask_png(info: dict, path: Path) -> str:
+    """A dumped mask as the grey PNG the command line reads (same depth)."""
+    cv2.imwrite(str(path), pixels(info)[..., 0])
+    return str(path)
+
+
+def command_line(run: Run, image: str, args: list[str]) -> np.ndarray:
+    """``python -m backend restore`` on the same input: the output PNG as RGBA (run once per input and arguments)."""
+    out = run.data / f"cli-{abs(hash((image, *args)))}.png"
+    if out.exists():
+        return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
+    env = {**os.environ, "RETEX_USER_STYLES": str(run.weights / "styles")}
+    cmd = [sys.executable, "-m", "backend", "restore", str(run.data / image), "-o", str(out), *args]
+    done = subprocess.run(cmd, cwd=gh.REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
+
+
+def task_args(run: Run, task: str) -> list[str]:
+    return ["--task", task, "--weights", str(run.weights / f"{task}.safetensors")]
+
+
+def check_added(rec: dict, name: str) -> np.ndarray:
+    assert rec["status"] == "success", rec["error"]
+    assert rec["result"]["name"] == name
+    return pixels(rec["result"])
+
+
+def check_one_undo_step(rec: dict) -> None:
+    calls = [name for name, _ in rec["spy"]]
+    assert calls[0] == "undo_group_start" and calls[-1] == "undo_group_end", calls
+    assert calls.count("undo_group_start") == 1 and calls.count("undo_group_end") == 1
+    assert "insert_layer" in calls
+
+
+# --- results equal the command line's -----------------------------------------------------------------------------
+
+
+def test_gimp_selection_and_channel_as_masks_equal_the_command_line(gimp: Run) -> None:
+    rec = record(gimp, "two_masks_u8")
+    name = "Retex: denoise + dots 0.8 + paint 1.3"
+    got = check_added(rec, name)
+    assert rec["layers"] == ["top", name, "Background"]  # above the layer it was run on
+    masks = {k: mask_png(v, gimp.data / f"{k}.png") for k, v in rec["masks"].items()}
+    assert 0 < pixels(rec["masks"]["sel"]).mean() < 255 and len(np.unique(pixels(rec["masks"]["sel"]))) > 2
+    args = [*task_args(gimp, "denoise"), "--style", "dots:0.8", "--mask", masks["sel"]]
+    args += ["--style", "paint:1.3", "--mask", masks["stripe"]]
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", args))
+    np.testing.assert_array_equal(got[..., 3], pixels(rec["source"])[..., 3])  # alpha kept
+    check_one_undo_step(rec)
+
+
+def test_gimp_16_bit_image_equals_the_command_line(gimp: Run) -> None:
+    rec = record(gimp, "selection_u16")
+    assert rec["encoding"] == "R'G'B'A u16"
+    got = check_added(rec, "Retex: denoise + paint 1.5 (colours kept)")
+    assert got.dtype == np.dtype("<u2")
+    mask = mask_png(rec["masks"]["sel"], gimp.data / "sel16.png")
+    args = [*task_args(gimp, "denoise"), "--style", "paint:1.5", "--mask", mask, "--preserve-colours"]
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba16.png", args))
+    np.testing.assert_array_equal(got[..., 3], pixels(rec["source"])[..., 3])
+
+
+def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
+    """The command line reads 8/16-bit files only, so the float result is checked against the pipeline it runs."""
+    import torch
+
+    from backend.pipeline import process
+    from backend.service.frames import from_image, to_image, to_mask
+    from backend.styles import library_dirs, load_style
+    from backend.stylize import StyleSlot
+    from backend.tasks import get_task
+    from backend.weights import load_restoration
+    from plugin.common.protocol import FrameSpec
+
+    rec = record(gimp, "float_linear")
+    assert rec["encoding"] == "RGBA float"  # stored linear; the plug-in reads and writes perceptual floats
+    got = check_added(rec, "Retex: denoise + dots 1")
+    source, mask = pixels(rec["source"]), pixels(rec["masks"]["sel"])
+    h, w = source.shape[:2]
+    spec = FrameSpec(w, h, "RGBA", "f32")
+    rgb, alpha = to_image(spec, source.tobytes())
+    task = get_task("denoise")
+    style = load_style("dots", library_dirs(gimp.weights / "styles"))[0]
+    with torch.no_grad():
+        out = process(
+            rgb,
+            (task, load_restoration(gimp.weights / "denoise.safetensors", task)),
+            [StyleSlot(style, 1.0, to_mask(FrameSpec(w, h, "Y", "f32"), mask.tobytes()))],
+        )
+    want = np.frombuffer(from_image(spec, out, alpha)[1], "<f4").reshape(h, w, 4)
+    np.testing.assert_allclose(got, want, atol=2e-6)  # GIMP stores it linear: one round trip through babl
+    assert np.abs(got * 255 - np.round(got * 255)).max() > 0.01  # not squeezed through 8 bits
+    np.testing.assert_allclose(got[..., 3], source[..., 3], atol=1e-7)
+
+
+def test_gimp_super_resolution_opens_a_new_image_equal_to_the_command_line(gimp: Run) -> None:
+    rec = record(gimp, "sr2_new_image")
+    got = check_added(rec, "Retex: sr2")
+    assert rec["unchanged"]  # the source image is left alone
+    assert rec["new_image"]["size"] == [2 * SIZE[0], 2 * SIZE[1]] and len(rec["new_image"]["layers"]) == 1
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", task_args(gimp, "sr2")))
+
+
+def test_gimp_super_resolution_can_scale_the_image_and_add_the_layer(gimp: Run) -> None:
+    rec = record(gimp, "sr2_scale_image")
+    got = check_added(rec, "Retex: sr2")
+    assert rec["size"] == [2 * SIZE[0], 2 * SIZE[1]] and rec["layers"] == ["Retex: sr2", "Background"]
+    assert rec["new_image"] in (None, "None")
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", task_args(gimp, "sr2")))
+    check_one_undo_step(rec)
+    calls = [name for name, _ in rec["spy"]]
+    assert calls.index("scale") < calls.index("undo_group_end")  # the scaling is part of the same step
+
+
+def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
+    rec = record(gimp, "learn")
+    assert rec["status"] == "success", rec["error"]
+    assert rec["values"][0] == "learned" and rec["unchanged"]
+    assert rec["use"]["status"] == "success", rec["use"]["error"]
+    assert rec["use"]["layers"][0] == "Retex: learned 1"
+
+
+# --- bad input ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("no_image", "Open an image first"),
+        ("no_drawable", "Select a layer first"),
+        ("two_drawables", "2 layers are selected"),
+        ("text_layer", "'Hello' is a text layer"),
+        ("group_layer", "'Group 1' is a layer group"),
+        ("locked_layer", "is locked"),
+        ("empty_selection", "nothing is selected"),
+        ("missing_channel", "the channel 'wall', which this image does not have (its channels: 'stripe')"),
+        ("grayscale", "this one is grayscale"),
+        ("indexed", "this one is indexed"),
+        ("other_protocol", "another protocol version"),
+    ],
+)
+def test_gimp_bad_input_gives_a_message_and_changes_nothing(gimp: Run, name: str, words: str) -> None:
+    rec = record(gimp, name)
+    assert rec["status"] == "execution-error" and words in rec["error"], rec
+    assert f"Restore & Texture-Warning: {rec['error']}" in gimp.output  # shown with Gimp.message
+    assert rec["unchanged"] and not rec["spy"]
+
+
+def test_gimp_killed_backend_gives_a_message_and_the_next_run_restarts_it(gimp: Run) -> None:
+    rec = record(gimp, "killed_backend")
+    assert rec["killed_pid"], "the backend never ran the job"
+    assert rec["status"] == "execution-error" and "stopped during the job" in rec["error"], rec["error"]
+    assert rec["unchanged"] and not rec["spy"]
+    again = rec["again"]
+    assert again["status"] == "success", again["error"]
+    assert again["layers"][0] == "Retex: denoise" and rec["again_pid"] != rec["killed_pid"]
+
+
+def test_gimp_cancel_stops_the_backend_job_and_changes_nothing(gimp: Run) -> None:
+    """GIMP's Cancel kills the plug-in; its watchdog cancels the job, which would take far longer to finish."""
+    rec = record(gimp, "cancelled")
+    assert gimp.harness.killed_plugins, "the plug-in was never killed"
+    assert rec["status"] != "success" and rec["unchanged"]
+    assert rec["idle_after"] is not None and rec["idle_after"] < 10, rec["idle_after"]
