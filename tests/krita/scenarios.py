@@ -28,12 +28,13 @@ def scenario(fn: Callable[[dict], dict]) -> Callable[[dict], dict]:
     return fn
 
 
-def panel_for(doc: Document | None, node: Node | None):
-    """A docker panel whose 'active' document and layer are these (kritarunner has no views)."""
+def panel_for(doc: Document | None, node: Node | None, target: Callable | None = None):
+    """A docker panel whose 'active' document and layer are these, or what ``target()`` says (kritarunner has no
+    views, so nothing is active by itself)."""
     from retex.panel import Panel
     from retex.pump import pump
 
-    panel = Panel(pump(), target=lambda: (doc, node))
+    panel = Panel(pump(), target=target or (lambda: (doc, node)))
     panel.show()  # connects the backend, as showing the docker does
     return panel
 
@@ -248,6 +249,22 @@ def mask_layer_deleted(ctx: dict) -> dict:
 
 
 @scenario
+def mask_from_other_image(ctx: dict) -> dict:
+    """A mask layer picked while another image, of another size, was the active one."""
+    other = open_image(ctx["rgba8"])
+    add_layer_from(other, ctx["strokes"], "strokes")
+    active = [other, paint_layer(other, "Background")]
+    panel = panel_for(None, None, target=lambda: tuple(active))
+    configure(panel, "none", [("Alpha of strokes", "paint", 1.0)])
+    doc = open_image(ctx["rgba16"])
+    active[:] = [doc, paint_layer(doc)]
+    before = snapshot(doc)
+    out = press(panel, panel.apply_button)
+    out["unchanged"] = before == snapshot(doc)
+    return out
+
+
+@scenario
 def learn(ctx: dict) -> dict:
     """Learn a style from the selection; it joins the style lists."""
     doc = open_image(ctx["texture"])
@@ -348,7 +365,7 @@ def main(spec_path: str) -> int:
     results: dict[str, dict] = {}
     errors: list[str] = []  # exceptions in Qt slots: recorded, not shown in Krita's (modal) error dialog
     sys.excepthook = lambda *exc: errors.append("".join(traceback.format_exception(*exc)))
-    for name in spec["scenarios"]:
+    for name in spec.get("scenarios") or SCENARIOS:  # all, in the order of this file, by default
         started = time.monotonic()
         try:
             results[name] = SCENARIOS[name](spec)

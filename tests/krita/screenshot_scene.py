@@ -36,7 +36,7 @@ spin_until(lambda: not panel.controller.busy, 300)
 panel.learn_section.toggle.setChecked(True)
 panel.style_name.setText("bark")
 docker.setFloating(True)
-docker.resize(420, docker.sizeHint().height())
+docker.resize(420, panel.sizeHint().height() + 30)
 spin_until(lambda: False, 1.0)  # let the layout settle
 docker.grab().save(os.environ["RETEX_SCREENSHOT"])
 RESULT = {"message": panel.controller.message, "styles": styles}

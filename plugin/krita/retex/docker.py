@@ -6,6 +6,7 @@ from krita import DockWidget
 
 from .panel import Panel
 from .pump import pump
+from .qt import QScrollArea
 
 DOCKER_ID = "retex_docker"
 
@@ -15,7 +16,11 @@ class RetexDocker(DockWidget):
         super().__init__()
         self.setWindowTitle("Retex")
         self.panel = Panel(pump())
-        self.setWidget(self.panel)
+        scroll = QScrollArea()  # many texture slots must not push the buttons off a small screen
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(self.panel)
+        self.setWidget(scroll)
 
     def canvasChanged(self, canvas) -> None:  # noqa: N802 (Krita's name): the panel reads the active view when used
         pass

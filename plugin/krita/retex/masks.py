@@ -53,7 +53,9 @@ def read(doc: Document, source: MaskSource) -> Frame | None:
         return FrameSpec(w, h, "Y", "u8", "selection"), data
     node = find_node(doc, source.node)
     if node is None:
-        raise UserError(f"The mask '{source.label}' no longer exists: pick another one.")
+        raise UserError(
+            f"The mask '{source.label}' is not in this image (deleted, or picked in another image): pick another one."
+        )
     if source.kind == "selection_mask":
         data = bytes(node.pixelData(0, 0, w, h))
         if mask_coverage(data) == "empty":

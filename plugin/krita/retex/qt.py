@@ -1,6 +1,6 @@
 """Every Qt name the plug-in uses, imported once: a Krita 6 (Qt 6) port changes this file and little else."""
 
-from PyQt5.QtCore import QEventLoop, QObject, QSize, Qt, QTimer, pyqtSignal
+from PyQt5.QtCore import QObject, QSize, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QIcon, QImage, QPixmap
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -9,7 +9,6 @@ from PyQt5.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -27,10 +26,8 @@ __all__ = [
     "QComboBox",
     "QDockWidget",
     "QDoubleSpinBox",
-    "QEventLoop",
     "QFormLayout",
     "QFrame",
-    "QGroupBox",
     "QHBoxLayout",
     "QIcon",
     "QImage",
