@@ -123,6 +123,18 @@ def selection_u16(ctx: dict) -> dict:
 
 
 @scenario
+def inpaint_u8(ctx: dict) -> dict:
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "inpaint")
+    panel.hole.refresh()
+    panel.hole.setCurrentIndex(panel.hole.findText("Current selection"))
+    return applied(ctx, "inpaint_u8", doc, panel, source)
+
+
+@scenario
 def sr2_u8(ctx: dict) -> dict:
     doc = open_image(ctx["rgba8"])
     source = paint_layer(doc)
@@ -341,17 +353,21 @@ def killed(ctx: dict) -> dict:
 
 @scenario
 def other_protocol(ctx: dict) -> dict:
-    """A backend that speaks protocol version 2: a message, nothing changed. The real backend is restored after."""
-    from retex.common.config import BackendConfig
-    from retex.pump import pump
-
-    session = pump().session
-    real = session.config
-    session.restart(BackendConfig(python=real.python, repo=ctx["fake_repo"], endpoint=real.endpoint))
+    """Backend settings pointing at a backend that speaks protocol version 2: a message, nothing changed. The real
+    backend is set back through the same settings afterwards."""
     doc = open_image(ctx["rgba8"])
-    out = refused(doc, paint_layer(doc), "denoise")
-    out["status"] = session.status()
-    session.restart(real)
+    panel = panel_for(doc, paint_layer(doc))
+    real = panel.repo_edit.text()
+    panel.repo_edit.setText(ctx["fake_repo"])
+    panel.save_button.click()
+    configure(panel, "denoise")
+    before = snapshot(doc)
+    out = press(panel, panel.apply_button)
+    out.update(unchanged=before == snapshot(doc), status=panel.status.text())
+    panel.repo_edit.setText(real)
+    panel.save_button.click()
+    configure(panel, "denoise")
+    out["back"] = press(panel, panel.apply_button)
     return out
 
 

@@ -225,12 +225,12 @@ class Panel(QWidget):
         self.python_edit, self.repo_edit = QLineEdit(config.python), QLineEdit(config.repo)
         self.endpoint_edit = QLineEdit(config.endpoint)
         self.endpoint_edit.setPlaceholderText("default: a private socket")
-        save = QPushButton("Save and restart the backend")
-        save.clicked.connect(self._save_settings)
+        self.save_button = QPushButton("Save and restart the backend")
+        self.save_button.clicked.connect(self._save_settings)
         form.addRow("Python", self.python_edit)
         form.addRow("Retex folder", self.repo_edit)
         form.addRow("Endpoint", self.endpoint_edit)
-        form.addRow(save)
+        form.addRow(self.save_button)
         return body
 
     def _save_settings(self) -> None:
