@@ -83,7 +83,7 @@ class Harness(threading.Thread):
                 self._start(spool / request.stem, args)
             if trigger.exists():
                 trigger.unlink()
-                self._kill_plugin()
+                self.kill_plugin()
 
     def _start(self, stem: Path, args: list[str]) -> None:
         proc = subprocess.Popen(
@@ -104,7 +104,7 @@ class Harness(threading.Thread):
             code = proc.wait()
             Path(f"{stem}.status").write_text(str(code if code >= 0 else 128 - code))
 
-    def _kill_plugin(self) -> None:
+    def kill_plugin(self) -> None:
         """SIGKILL this session's plug-in process, found by its script path (no /proc inside the chroot)."""
         script = f"{self.inside}/home/.config/GIMP/3.0/plug-ins/retex/retex.py".encode()
         for entry in Path("/proc").iterdir():
@@ -117,8 +117,8 @@ class Harness(threading.Thread):
             except (OSError, ValueError):
                 continue
 
-    def gimp(self, script: Path, extra_env: dict[str, str], timeout: float = 280) -> subprocess.CompletedProcess:
-        """gimp-console with ``script`` as its batch command; GIMP's own output comes back (messages included)."""
+    def start_gimp(self, script: Path, extra_env: dict[str, str], timeout: float = 280) -> subprocess.Popen:
+        """gimp-console with ``script`` as its batch command (``timeout`` inside the chroot ends a hung GIMP)."""
         inside_script = f"{self.inside}/{script.name}"
         shutil.copy2(script, self.path(inside_script))
         env = {
@@ -135,7 +135,12 @@ class Harness(threading.Thread):
         batch = f'exec(open("{inside_script}").read())'
         cmd = ["chroot", str(CHROOT), "env", "-i", *(f"{k}={v}" for k, v in env.items()), "timeout", str(int(timeout))]
         cmd += ["gimp-console-3.0", "-i", "--quit", "--batch-interpreter=python-fu-eval", "-b", batch]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30)
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def gimp(self, script: Path, extra_env: dict[str, str], timeout: float = 280) -> str:
+        """Run ``script`` in GIMP to the end; returns GIMP's output (its messages included)."""
+        proc = self.start_gimp(script, extra_env, timeout)
+        return proc.communicate(timeout=timeout + 30)[0]
 
     def close(self) -> None:
         """Stop the thread and every backend it started, then remove the folder."""

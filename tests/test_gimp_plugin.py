@@ -129,7 +129,7 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
     }
     (harness.root / "spec.json").write_text(json.dumps(spec))
     try:
-        done = harness.gimp(gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/spec.json"})
+        output = harness.gimp(gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/spec.json"})
         out = harness.root / "out" / "results.json"
         results = json.loads(out.read_text()) if out.exists() else {}
         for rec in results.values():  # the dumps' paths, as seen from here
@@ -138,7 +138,7 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
                     rec[key]["file"] = str(harness.path(rec[key]["file"]))
             for mask in rec.get("masks", {}).values():
                 mask["file"] = str(harness.path(mask["file"]))
-        yield Run(results, done.stdout + done.stderr, harness, data, weights)
+        yield Run(results, output, harness, data, weights)
     finally:
         stop.set()
         harness.close()

@@ -10,5 +10,6 @@ mkfifo "$spool/$id.out"
 printf '%s\n' "$@" >"$spool/$id.part"
 mv "$spool/$id.part" "$spool/$id.args"
 cat "$spool/$id.out"
-while [ ! -e "$spool/$id.status" ]; do sleep 0.05; done
-exit "$(cat "$spool/$id.status")"
+waited=0  # the status follows the end of the output at once, unless the harness itself died
+while [ ! -e "$spool/$id.status" ] && [ $waited -lt 100 ]; do sleep 0.05; waited=$((waited + 1)); done
+exit "$(cat "$spool/$id.status" 2>/dev/null || echo 1)"

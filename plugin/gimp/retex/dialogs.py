@@ -7,7 +7,7 @@ import gi
 
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-from gi.repository import Gimp, GimpUi, Gtk  # noqa: E402
+from gi.repository import Gimp, GimpUi, GObject, Gtk  # noqa: E402
 
 
 def _model(rows: list[tuple[str, str]]) -> Gtk.ListStore:
@@ -33,7 +33,10 @@ def restore_dialog(
     """Task and options, then one row per texture slot (style with its fine/coarse kind, where, strength); the
     style list is the running backend's, the mask list this image's selection and channels."""
     GimpUi.init("retex")
+    if not config.get_property("mask-1") and not Gimp.Selection.is_empty(image):
+        config.set_property("mask-1", selection)  # most often the first texture goes where one just selected
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Restore & Texture")
+    dialog.set_default_size(520, -1)
     dialog.fill(["task", "sr-output", "preserve-colours"])
     style_rows = [("", "—")] + [(name, f"{name} ({kind})") for name, kind in sorted(styles.items())]
     mask_rows = [("", "Whole layer"), (selection, "Selection")]
@@ -47,6 +50,7 @@ def restore_dialog(
         grid.attach(_combo(config, f"style-{i}", styles_model), 0, i, 1, 1)
         grid.attach(_combo(config, f"mask-{i}", masks_model), 1, i, 1, 1)
         strength = GimpUi.prop_spin_scale_new(config, f"strength-{i}", 0.05, 0.25, 2)
+        strength.set_label("")  # the column says what it is; the argument's own label would not fit
         strength.set_hexpand(True)
         grid.attach(strength, 2, i, 1, 1)
     textures = GimpUi.Frame.new("Textures")
@@ -60,6 +64,16 @@ def restore_dialog(
     content.pack_start(textures, True, True, 0)
     content.pack_start(fill, False, False, 0)
     content.show_all()
+
+    sr_output = dialog.get_widget("sr-output", GObject.TYPE_NONE)
+
+    def follow_task(*_: object) -> None:  # options that only one kind of task uses are greyed out for the others
+        task = config.get_property("task")
+        sr_output.set_sensitive(task in ("sr2", "sr4"))
+        fill.set_sensitive(task == "inpaint")
+
+    config.connect("notify::task", follow_task)
+    follow_task()
     try:
         return dialog.run()
     finally:

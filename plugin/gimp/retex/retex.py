@@ -360,7 +360,7 @@ class Retex(Gimp.PlugIn):
             "super-resolution opens a new image unless 'sr-output' is 'scale-image'.",
             RESTORE,
         )
-        p.add_choice_argument("task", "_Restoration", "What to restore first", choice(TASKS), "denoise", RW)
+        p.add_choice_argument("task", "Res_toration", "What to restore first", choice(TASKS), "denoise", RW)
         for i in range(1, SLOTS + 1):
             p.add_string_argument(f"style-{i}", f"Texture {i}", "A style's name; empty: no texture", "", RW)
             p.add_double_argument(f"strength-{i}", f"Strength {i}", "0 to 2", 0.0, 2.0, 1.0, RW)
@@ -372,7 +372,7 @@ class Retex(Gimp.PlugIn):
             "inpaint-mask", "_Fill", "Inpainting: 'selection' or a channel's name (white = fill)", SELECTION, RW
         )
         p.add_choice_argument(
-            "sr-output", "Super-resolution _result", "Where a larger result goes", choice(SR_OUTPUTS), "new-image", RW
+            "sr-output", "Super-resolution r_esult", "Where a larger result goes", choice(SR_OUTPUTS), "new-image", RW
         )
         p.add_layer_return_value("layer", "Layer", "The new layer", False, RW)
         p.add_image_return_value("new-image", "New image", "The new image (super-resolution), if any", True, RW)
