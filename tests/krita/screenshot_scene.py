@@ -1,5 +1,6 @@
 """Run by the test-driver plug-in inside the full Krita GUI: set the Retex docker up as a user would (a selection,
-a painted mask layer, two textures), run a preview, and save a picture of the docker to $RETEX_SCREENSHOT."""
+a painted mask layer, two textures), run a preview, then start a longer job and save a picture of the docker while it
+runs to $RETEX_SCREENSHOT."""
 
 import os
 
@@ -33,10 +34,16 @@ for label, style, strength in (("Current selection", styles[0], 0.8), ("Luminanc
 panel.task.setCurrentIndex(panel.task.findData("denoise"))
 panel.preview_button.click()
 spin_until(lambda: not panel.controller.busy, 300)
+previewed = panel.controller.message
 panel.learn_section.toggle.setChecked(True)
-panel.style_name.setText("bark")
+panel.style_name.setText("brick-wall")
 docker.setFloating(True)
 docker.resize(420, panel.sizeHint().height() + 30)
-spin_until(lambda: False, 1.0)  # let the layout settle
+panel.task.setCurrentIndex(panel.task.findData("sr4"))  # a longer job, caught half-way: progress, ETA, Cancel
+panel.apply_button.click()
+spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0.3, 120)
+spin_until(lambda: False, 0.3)  # let the widgets repaint
 docker.grab().save(os.environ["RETEX_SCREENSHOT"])
-RESULT = {"message": panel.controller.message, "styles": styles}
+panel.cancel_button.click()
+spin_until(lambda: not panel.controller.busy, 60)
+RESULT = {"message": previewed, "styles": styles}

@@ -66,7 +66,8 @@ class Controller(QObject):
             hole = masks.read(t.doc, choice.inpaint_source) if recipe.task == "inpaint" else None
             crop = document.selection_rect(t.doc) if preview else None
             fields, frames = recipe.request(t.frame(), hole, crop)
-            self._start(session.submit("run", fields, frames, partial(self._run_done, t, recipe, preview)))
+            job = session.submit("run", fields, frames, partial(self._run_done, t, recipe, preview))
+            self._start(job, f"{'Previewing' if preview else 'Working on'} '{recipe.name()}'…")
         except UserError as e:
             self._say(str(e), failed=True)
 
@@ -80,7 +81,8 @@ class Controller(QObject):
             if not name.strip():
                 raise UserError("Give the new texture a name.")
             fields, frames = train_style_request(t.frame(rect), name.strip(), scale=scale, minutes=minutes)
-            self._start(self.pump.session.submit("train_style", fields, frames, self._learn_done))
+            job = self.pump.session.submit("train_style", fields, frames, self._learn_done)
+            self._start(job, f"Learning the texture '{name.strip()}' from the selection…")
         except UserError as e:
             self._say(str(e), failed=True)
 
@@ -88,10 +90,10 @@ class Controller(QObject):
         if self.job is not None:
             self.pump.session.cancel(self.job)
 
-    def _start(self, job: Job) -> None:
+    def _start(self, job: Job, doing: str) -> None:
         self.job = job
         self.pump.wake()
-        self._say("Working…")
+        self._say(doing)
 
     def _run_done(self, t: document.Target, recipe: Recipe, preview: bool, job: Job) -> None:
         self.job = None
