@@ -198,7 +198,8 @@ def _await_ready(proc: BackendProcess) -> str:
 
 
 class _Watchdog:
-    """The plug-in's half of the watchdog: tells it the job id, then that the job ended."""
+    """The plug-in's half of the watchdog: tells it the job id, then that the job ended. A watchdog that died
+    cannot stop the run: it only ever matters once this process is gone."""
 
     def __init__(self, endpoint: str) -> None:
         self.proc = subprocess.Popen(
@@ -211,12 +212,18 @@ class _Watchdog:
         self.stdin: IO[str] = self.proc.stdin  # type: ignore[assignment]
 
     def job(self, job_id: str) -> None:
-        self.stdin.write(f"job {job_id}\n")
-        self.stdin.flush()
+        try:
+            self.stdin.write(f"job {job_id}\n")
+            self.stdin.flush()
+        except OSError:
+            pass
 
     def done(self) -> None:
-        self.stdin.write("done\n")
-        self.stdin.close()
+        try:
+            self.stdin.write("done\n")
+            self.stdin.close()
+        except OSError:
+            pass
         self.proc.wait()
 
 

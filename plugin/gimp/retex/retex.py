@@ -291,7 +291,14 @@ def guarded(body: Callable[..., list[GObject.Value]]) -> Callable[..., Gimp.Valu
     """A procedure's run function: its return values on success; otherwise a Gimp.message in plain words and an
     error status (the image was not touched); a closed dialog is a plain cancel."""
 
-    def run(procedure, run_mode, image, drawables, config, _data):  # noqa: ANN001, ANN202 (GIMP's signature)
+    def run(
+        procedure: Gimp.Procedure,
+        run_mode: Gimp.RunMode,
+        image: Gimp.Image | None,
+        drawables: list[Gimp.Drawable],
+        config: Gimp.ProcedureConfig,
+        _data: object,
+    ) -> Gimp.ValueArray:
         try:
             if link.MISSING:
                 raise UserError(link.MISSING)

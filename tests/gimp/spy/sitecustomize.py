@@ -1,6 +1,6 @@
-"""Loaded by every Python that GIMP starts in the tests (PYTHONPATH). In the Retex plug-in only, it logs each call
-that changes an image, and the undo group calls around them, to $RETEX_GIMP_SPY: GIMP 3's PDB cannot undo, so this
-is how a test sees that a run's changes form one undo step."""
+"""Loaded by every Python that GIMP starts in the tests (PYTHONPATH). In the Retex plug-in only, it logs to
+$RETEX_GIMP_SPY each call that changes an image with the undo group calls around them (GIMP 3's PDB cannot undo, so
+this is how a test sees that a run's changes form one undo step), and the progress bar calls."""
 
 import json
 import os
@@ -12,17 +12,31 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
     gi.require_version("Gimp", "3.0")
     from gi.repository import Gimp
 
-    def _spy(cls: type, name: str) -> None:
+    def _log(name: str, detail: object) -> None:
+        with open(os.environ["RETEX_GIMP_SPY"], "a", encoding="utf-8") as log:
+            log.write(json.dumps([name, detail]) + "\n")
+
+    def _spy_method(cls: type, name: str) -> None:
         original = getattr(cls, name)
 
-        def logged(self, *args):  # noqa: ANN001, ANN002, ANN202
-            with open(os.environ["RETEX_GIMP_SPY"], "a", encoding="utf-8") as log:
-                log.write(json.dumps([name, self.get_id()]) + "\n")
+        def logged(self: object, *args: object) -> object:
+            _log(name, self.get_id())
             return original(self, *args)
 
         setattr(cls, name, logged)
 
+    def _spy_function(name: str) -> None:
+        original = getattr(Gimp, name)
+
+        def logged(*args: object) -> object:
+            _log(name, args[0] if args else None)
+            return original(*args)
+
+        setattr(Gimp, name, logged)
+
     for _name in ("undo_group_start", "undo_group_end", "insert_layer", "scale", "resize", "remove_layer"):
-        _spy(Gimp.Image, _name)
+        _spy_method(Gimp.Image, _name)
     for _name in ("set_offsets", "resize", "scale", "fill", "merge_shadow"):
-        _spy(Gimp.Layer, _name)
+        _spy_method(Gimp.Layer, _name)
+    for _name in ("progress_init", "progress_update", "progress_end"):
+        _spy_function(_name)
