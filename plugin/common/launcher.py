@@ -34,17 +34,19 @@ class BackendProcess:
         python, repo = self.config.python, self.config.repo
         if not python or not Path(python).is_file():
             raise LaunchError(
-                f"Retex cannot find the backend's Python ({python or 'not set'}). Set it in the Retex docker's "
-                "Backend settings, or run the installer."
+                f"Retex cannot find the backend's Python ({python or 'not set'}). Set it in Retex's backend "
+                "settings, or run the installer."
             )
         if not repo or not (Path(repo) / "backend").is_dir():
             raise LaunchError(
                 f"Retex cannot find the backend ({repo or 'folder not set'} has no 'backend' folder). Set the "
-                "Retex folder in the docker's Backend settings."
+                "Retex folder in Retex's backend settings."
             )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [python, "-m", "backend", "serve", "--endpoint", self.endpoint, *self.config.args]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # the editor's own Python settings (Krita's bundled Python sets some) must not leak into the backend's
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+        env["PYTHONUNBUFFERED"] = "1"
         flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
         with open(self.log_path, "wb") as log:
             try:

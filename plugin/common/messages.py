@@ -23,7 +23,7 @@ _WITH_DETAIL = {
 
 
 def plain(code: str, message: str) -> str:
-    """A sentence for the docker's message line."""
+    """A sentence for the plug-in's message line."""
     if code in _ALONE:
         return _ALONE[code]
     if code in _WITH_DETAIL:

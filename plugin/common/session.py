@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import zmq
+
 from .client import BackendError, Client
 from .config import BackendConfig, config_dir, default_endpoint
 from .launcher import BackendProcess, LaunchError, log_dir
@@ -132,6 +134,8 @@ class Session:
             self._advance()
         except BackendError as e:  # a reply this plug-in cannot read, e.g. from another protocol version
             self._fail(plain(e.code, e.message))
+        except zmq.ZMQError as e:  # e.g. an endpoint ZeroMQ cannot use
+            self._fail(f"Retex cannot talk to its backend ({e}). Check the endpoint in Retex's backend settings.")
         finished, self._finished = self._finished, []
         return finished
 
@@ -142,18 +146,19 @@ class Session:
 
     def close(self) -> None:
         self._shut()
-        self.state = "stopped"
 
     # --- the machinery ----------------------------------------------------------------------------------------------
 
     def _start(self) -> None:
-        endpoint = self.config.endpoint or default_endpoint(self.host)
-        self._proc = BackendProcess(self.config, endpoint, log_dir() / f"{self.host}-backend.log")
         self.state, self.problem, self._since = "starting", "", time.monotonic()
         try:
+            endpoint = self.config.endpoint or default_endpoint(self.host)
+            self._proc = BackendProcess(self.config, endpoint, log_dir() / f"{self.host}-backend.log")
             self._proc.start()
         except LaunchError as e:
             self._fail(str(e))
+        except OSError as e:  # the socket's or the log's folder cannot be made
+            self._fail(f"Retex could not prepare its backend: {e}.")
 
     def _advance(self) -> None:
         if self.state == "starting":
@@ -184,9 +189,7 @@ class Session:
             self._hello_id = self._client.submit("hello")
             self.state, self._since = "connecting", time.monotonic()
         elif self._proc.exit_code() is not None:
-            self._fail(
-                f"The Retex backend could not start ({self._proc.ending()}). Check the docker's Backend settings."
-            )
+            self._fail(f"The Retex backend could not start ({self._proc.ending()}). Check Retex's backend settings.")
         elif time.monotonic() - self._since > START_TIMEOUT_S:
             self._fail(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {self._proc.log_path}.")
 

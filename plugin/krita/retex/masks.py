@@ -47,9 +47,9 @@ def read(doc: Document, source: MaskSource) -> Frame | None:
         data = bytes(sel.pixelData(0, 0, w, h)) if sel is not None and sel.width() > 0 else b""
         coverage = mask_coverage(data) if data else "empty"
         if coverage == "empty":
-            raise UserError("There is no selection: select where the texture goes, or choose 'Whole image'.")
+            raise UserError("There is no selection: select the area first, or pick another mask ('Whole image'…).")
         if coverage == "full":
-            raise UserError("The selection covers the whole image: choose 'Whole image' for that texture instead.")
+            raise UserError("The selection covers the whole image: select only the area meant, or pick 'Whole image'.")
         return FrameSpec(w, h, "Y", "u8", "selection"), data
     node = find_node(doc, source.node)
     if node is None:

@@ -4,6 +4,7 @@ and the backend settings. Widgets only: the work is the controller's."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from krita import Document, Krita, Node
 
@@ -27,6 +28,9 @@ from .qt import (
     QWidget,
 )
 from .slots import MaskCombo, SlotRow
+
+if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
+    from .common.session import Style
 
 Target = Callable[[], "tuple[Document | None, Node | None]"]
 
@@ -187,7 +191,7 @@ class Panel(QWidget):
     def _document(self) -> Document | None:
         return self.target()[0]
 
-    def _styles(self) -> list:
+    def _styles(self) -> list[Style]:
         try:
             return self.pump.session.styles
         except UserError:

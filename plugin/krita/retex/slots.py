@@ -74,6 +74,8 @@ class StyleCombo(QComboBox):
         self.clear()
         for style in styles:
             self.addItem(style_icon(style), style.name, style.name)
+            tip = f"{style.scale} style, " + ("shipped with Retex" if style.builtin else "learned by you")
+            self.setItemData(self.count() - 1, tip, Qt.ToolTipRole)
         if keep and self.findData(keep) < 0:
             self.addItem(f"{keep} (missing)", keep)
         self.blockSignals(False)
