@@ -53,6 +53,18 @@ def pack(path: Path) -> None:
                 z.write(file, f"{prefix}/{file.relative_to(folder).as_posix()}")
 
 
+def record_backend() -> Path | None:
+    """Tell the plug-in where this checkout's backend is, unless a config already says (the copy in Krita cannot
+    find the checkout by itself)."""
+    sys.path.insert(0, str(HERE.parents[1]))
+    from plugin.common.config import BackendConfig, config_path
+
+    if config_path().exists():
+        return None
+    BackendConfig.load().save()
+    return config_path()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dest", type=Path, help="the pykrita folder (default: this user's)")
@@ -63,6 +75,9 @@ def main() -> None:
         print(f"wrote {args.zip}")
     else:
         print(f"installed {install(args.dest or default_dest())}")
+        recorded = record_backend()
+        if recorded:
+            print(f"recorded this checkout's backend in {recorded}")
 
 
 if __name__ == "__main__":
