@@ -52,6 +52,7 @@ SCENARIOS = [
     "grayscale",
     "indexed",
     "other_protocol",
+    "backend_missing",
     "killed_backend",
     "cancelled",
 ]
@@ -310,6 +311,7 @@ def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
         ("grayscale", "this one is grayscale"),
         ("indexed", "this one is indexed"),
         ("other_protocol", "another protocol version"),
+        ("backend_missing", "cannot find the backend's Python (/nowhere/python3)"),
     ],
 )
 def test_gimp_bad_input_gives_a_message_and_changes_nothing(gimp: Run, name: str, words: str) -> None:

@@ -327,11 +327,11 @@ def indexed() -> dict:
     return rec
 
 
-def other_protocol() -> dict:
-    """A backend answering in another protocol version, at the configured address."""
+def with_config(changes: dict) -> dict:
+    """A run with other backend settings (the plug-in reads them afresh for every run)."""
     config = Path(SPEC["config"]) / "config.json"
     saved = config.read_text()
-    config.write_text(json.dumps({**json.loads(saved), "endpoint": SPEC["other_protocol"]}))
+    config.write_text(json.dumps({**json.loads(saved), **changes}))
     try:
         image, bg = load("rgba8")
         rec = call(RESTORE, image, [bg], task="denoise")
@@ -339,6 +339,16 @@ def other_protocol() -> dict:
     finally:
         config.write_text(saved)
     return rec
+
+
+def other_protocol() -> dict:
+    """A backend answering in another protocol version, at the configured address."""
+    return with_config({"endpoint": SPEC["other_protocol"]})
+
+
+def backend_missing() -> dict:
+    """Nothing listens at the configured address and the backend's Python is not where the settings say."""
+    return with_config({"endpoint": "tcp://127.0.0.1:9", "python": "/nowhere/python3"})
 
 
 # --- scenarios: the backend or the plug-in dies mid-job -------------------------------------------------------------

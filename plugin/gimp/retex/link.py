@@ -28,7 +28,7 @@ sys.path.insert(0, str(_HERE if (_HERE / "common").is_dir() else _HERE.parents[1
 try:
     import zmq
     from common.client import BackendError, BackendUnavailable, Client
-    from common.config import BackendConfig, default_endpoint
+    from common.config import BackendConfig, config_path, default_endpoint
     from common.launcher import BackendProcess, LaunchError, log_dir
     from common.messages import plain
     from common.protocol import VERSION, ErrorCode, Frame, Message
@@ -87,6 +87,15 @@ class Link:
     @classmethod
     def open(cls, config: BackendConfig, on_wait: Callable[[str], None]) -> Link:
         """The backend this plug-in started before if it still answers, else a new one (waiting for READY)."""
+        try:
+            return cls._open(config, on_wait)
+        except zmq.ZMQError as e:  # e.g. an endpoint ZeroMQ cannot use
+            raise LinkError(f"Retex cannot talk to its backend ({e}). Check the endpoint in {config_path()}.") from None
+        except OSError as e:  # the socket's or the log's folder cannot be made
+            raise LinkError(f"Retex could not prepare its backend: {e}.") from None
+
+    @classmethod
+    def _open(cls, config: BackendConfig, on_wait: Callable[[str], None]) -> Link:
         configured = config.endpoint or default_endpoint(HOST)
         try:
             state = json.loads(_state_path().read_text(encoding="utf-8"))
@@ -108,7 +117,7 @@ class Link:
         try:
             proc.start()
         except LaunchError as e:
-            raise LinkError(str(e)) from None
+            raise LinkError(f"{e} (They are in {config_path()}.)") from None
         endpoint = _await_ready(proc)
         _save_state(configured, endpoint)
         link = cls._hello(endpoint, HELLO_TIMEOUT_S, log)
@@ -189,8 +198,7 @@ def _await_ready(proc: BackendProcess) -> str:
     deadline = time.monotonic() + START_TIMEOUT_S
     while (endpoint := proc.ready()) is None:
         if proc.exit_code() is not None:
-            words = proc.last_words() or f"exit status {proc.exit_code()}"
-            raise LinkError(f"The Retex backend could not start: {words}. Check its settings ({proc.log_path}).")
+            raise LinkError(f"The Retex backend could not start ({proc.ending()}). Check {config_path()}.")
         if time.monotonic() > deadline:
             raise LinkError(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {proc.log_path}.")
         time.sleep(0.1)
