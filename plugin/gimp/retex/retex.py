@@ -191,7 +191,7 @@ def open_link() -> link.Link:
             Gimp.progress_end()
 
 
-def run_job(channel: link.Link, kind: str, fields: dict, frames: list[Frame], title: str) -> Message:
+def run_job(backend: link.Link, kind: str, fields: dict, frames: list[Frame], title: str) -> Message:
     """One backend job with GIMP's progress bar following it."""
     Gimp.progress_init(title)
     stages: list[str] = []
@@ -203,13 +203,17 @@ def run_job(channel: link.Link, kind: str, fields: dict, frames: list[Frame], ti
         Gimp.progress_update(fraction)
 
     try:
-        return channel.run(kind, fields, frames, progress)
+        return backend.run(kind, fields, frames, progress)
     finally:
         Gimp.progress_end()
 
 
 def restore(
-    procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, drawables: list, config: Gimp.ProcedureConfig
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image | None,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
 ) -> list[GObject.Value]:
     """Restore, then texture, the selected layer into a new layer; the image is touched only once all went well."""
     layer = target_layer(image, drawables)
@@ -256,7 +260,11 @@ def restore(
 
 
 def learn(
-    procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image, drawables: list, config: Gimp.ProcedureConfig
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image | None,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
 ) -> list[GObject.Value]:
     """Learn a new style from the selected part of the layer (its bounding box) through the backend."""
     layer = target_layer(image, drawables)
