@@ -82,18 +82,24 @@ def read_image(path: Path) -> LoadedImage:
 def read_mask(path: Path, size: tuple[int, int], soft: bool = False) -> torch.Tensor:
     """Read a mask as 1 x 1 x H x W for an image of ``size`` (height, width): 0/1 for inpainting (white, luminance
     > 0.5, = pixel to fill), or the soft weight on [0, 1] with ``soft`` (style masks: grey = partial strength).
-    A uniform colour layer whose alpha carries the strokes (a mask painted on a transparent layer) is read from its
-    alpha instead.
+    Colour and alpha count as ``mask_weight`` says.
     """
     img = read_image(path)
     h, w = img.rgb.shape[-2:]
     if (h, w) != tuple(size):
         raise RetexError(f"mask {path} is {w}x{h} but the image is {size[1]}x{size[0]}")
-    if img.alpha is not None and bool(img.rgb.max() == img.rgb.min()):
-        value = img.alpha
-    else:
-        value = sum(c * img.rgb[:, i : i + 1] for i, c in enumerate(_LUMA))
+    value = mask_weight(img.rgb, img.alpha)
     return value.clamp(0, 1) if soft else (value > 0.5).to(torch.float32)
+
+
+def mask_weight(rgb: torch.Tensor, alpha: torch.Tensor | None) -> torch.Tensor:
+    """How much a colour mask pixel selects (the one definition for mask files and protocol frames): its BT.601
+    luminance times its alpha; but a uniform colour layer whose alpha carries the strokes (a mask painted on a
+    transparent layer, in any colour) is its alpha."""
+    if alpha is not None and bool(rgb.max() == rgb.min()):
+        return alpha
+    luma = sum(c * rgb[:, i : i + 1] for i, c in enumerate(_LUMA))
+    return luma if alpha is None else luma * alpha
 
 
 def output_format(path: Path) -> str:

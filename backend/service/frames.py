@@ -8,7 +8,7 @@ import torch
 
 from plugin.common.protocol import CHANNELS, ErrorCode, FrameSpec, ProtocolError
 
-from ..imaging.io import to_codes
+from ..imaging.io import mask_weight, to_codes
 
 DTYPES = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "f16": np.dtype("<f2"), "f32": np.dtype("<f4")}
 SCALE = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
@@ -32,13 +32,13 @@ def to_image(spec: FrameSpec, data: bytes) -> tuple[torch.Tensor, torch.Tensor |
 
 
 def to_mask(spec: FrameSpec, data: bytes) -> torch.Tensor:
-    """A mask frame as 1 x 1 x H x W on [0, 1]: the single channel of Y/A frames, else alpha times luminance."""
+    """A mask frame as 1 x 1 x H x W on [0, 1]: the single channel of Y/A frames, else as a mask file would be read
+    (``mask_weight``: luminance times alpha, or the alpha of a uniform colour layer)."""
     arr = to_array(spec, data)
     if CHANNELS[spec.channels] == 1:
         m = arr[..., 0]
     else:
-        rgb, alpha = to_image(spec, data)
-        m = (rgb.mean(1)[0] * (alpha[0, 0] if alpha is not None else 1)).numpy()
+        m = mask_weight(*to_image(spec, data))[0, 0].numpy()
     if spec.sample in ("f16", "f32") and not (np.isfinite(m).all() and m.min() >= 0 and m.max() <= 1):
         raise ProtocolError(ErrorCode.BAD_FRAME, f"mask frame '{spec.name}' has values outside [0, 1]")
     return torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None]
