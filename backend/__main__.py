@@ -104,7 +104,17 @@ def _cmd_restore(args: argparse.Namespace) -> None:
         restore_file(Path(args.input), Path(args.output), opts)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _cmd_train_style(args: argparse.Namespace) -> None:
+    import signal
+
+    # Ctrl-C and a polite kill both end in a checkpoint and an untouched library, even when the parent shell
+    # started us with SIGINT ignored (background jobs of non-interactive shells are).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     from .imaging.io import read_image
     from .styles import check_name
     from .train.style import StyleTrainConfig, train_style
