@@ -198,6 +198,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         curve_secret=Path(args.curve_secret) if args.curve_secret else None,
         curve_clients=Path(args.curve_clients) if args.curve_clients else None,
         weights_dir=Path(args.weights_dir) if args.weights_dir else WEIGHTS_DIR,
+        idle_exit_s=60 * args.idle_exit,
     )
     Server(config).serve(ready=lambda ep: print(f"READY {ep}", flush=True))
 
@@ -334,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--curve-clients", help="non-loopback endpoints: folder of authorized client public keys")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     p.add_argument("--weights-dir", help="folder of TASK.safetensors files (default: weights/)")
+    p.add_argument(
+        "--idle-exit",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="exit after this many minutes without a request or job (0: never); editors start it with 30",
+    )
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -384,3 +384,14 @@ def test_cli_through_the_server_is_byte_identical(server, weights, tmp_path) -> 
     subprocess.run([*base, "-o", str(remote), "--endpoint", server.endpoint], cwd=REPO, check=True, timeout=120)
     assert local.read_bytes() == remote.read_bytes()
     assert torch.equal(torch.tensor(np.asarray(Image.open(local))), torch.tensor(np.asarray(Image.open(remote))))
+
+
+def test_idle_exit_ends_a_server_nobody_uses(weights, tmp_path) -> None:
+    srv = start_server(f"ipc://{tmp_path / 'idle.sock'}", weights, "--idle-exit", "0.03")  # 1.8 s
+    try:
+        with Client(srv.endpoint) as client:
+            assert client.hello()["server"] == "retex"  # a request restarts the idle clock
+        assert srv.proc.wait(timeout=30) == 0
+        assert "idle" in srv.proc.stderr.read()
+    finally:
+        srv.stop()

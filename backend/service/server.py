@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class ServerConfig:
     max_pixels: int = MAX_PIXELS
     threads: int = 0
     weights_dir: Path = WEIGHTS_DIR
+    idle_exit_s: float = 0.0  # > 0: exit after this long with no request and no job (an editor that went away)
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -133,6 +135,7 @@ class Server:
         if endpoint.startswith("tcp://"):  # a wildcard port (tcp://HOST:0 or :*) is resolved: READY names the real one
             endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
         ready(endpoint)
+        last_activity = time.monotonic()
         try:
             while not self.state.stopping:
                 for sock, _ in poller.poll(200):
@@ -141,6 +144,15 @@ class Server:
                     else:
                         parts = router.recv_multipart(copy=False)
                         self._handle(router, parts[0].bytes, [p.buffer for p in parts[1:]])
+                    last_activity = time.monotonic()
+                if self.config.idle_exit_s > 0 and time.monotonic() - last_activity > self.config.idle_exit_s:
+                    with self.state.lock:
+                        busy = self.state.running is not None or bool(self.state.queue)
+                    if busy:
+                        last_activity = time.monotonic()
+                    else:
+                        print(f"idle for {self.config.idle_exit_s:g} s: exiting", file=sys.stderr, flush=True)
+                        break
         finally:
             self.stop()
             worker.join(timeout=10)  # a running job stops at its next tile
