@@ -11,6 +11,7 @@ Run as a script (``link.py --cancel-on-exit ENDPOINT``) this module is that watc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -45,6 +46,7 @@ else:
 HOST = "gimp"
 PROBE_TIMEOUT_S = 1.0  # to see whether anything listens at the backend's address
 HELLO_TIMEOUT_S = 30.0  # for a listening backend to answer hello (it answers while it runs a job)
+IDLE_EXIT_MINUTES = 30  # a backend nobody has used this long exits; the next run starts a new one
 PROGRESS = Callable[[float, str], None]
 
 
@@ -113,6 +115,9 @@ class Link:
             if link is not None:
                 return link
         on_wait("Starting the Retex backend (the first run takes a few seconds)…")
+        # GIMP runs a plug-in per click, so the backend outlives each run; it leaves by itself once GIMP is gone
+        if "--idle-exit" not in config.args:
+            config = dataclasses.replace(config, args=[*config.args, "--idle-exit", str(IDLE_EXIT_MINUTES)])
         proc = BackendProcess(config, configured, log)
         try:
             proc.start()
