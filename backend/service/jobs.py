@@ -66,10 +66,12 @@ def validate_run(msg: Message, registry: Registry) -> None:
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "each slot must be an object")
         try:
             registry.style(slot.get("style"))
+        except RetexError as e:
+            raise ProtocolError(ErrorCode.UNKNOWN_STYLE, str(e)) from None
+        try:
             check_strength(slot.get("strength", 1.0))
         except RetexError as e:
-            code = ErrorCode.BAD_OPTION if "strength" in str(e) else ErrorCode.UNKNOWN_STYLE
-            raise ProtocolError(code, str(e)) from None
+            raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
         except TypeError:
             raise ProtocolError(ErrorCode.BAD_OPTION, "a slot's strength must be a number in [0, 2]") from None
         if slot.get("mask") is not None:
@@ -186,8 +188,8 @@ def train_style_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple
     msg = job.message
     spec, data = _frame(msg, "exemplar", True)
     rgb, _ = to_image(spec, data)
-    cfg = StyleTrainConfig(minutes=float(msg.header.get("minutes", 8.0)), device=str(registry.device))
-    cfg.library = str(registry.style_dirs[-1])
+    minutes = float(msg.header.get("minutes", 8.0))
+    cfg = StyleTrainConfig(minutes=minutes, device=str(registry.device), library=str(registry.style_dirs[-1]))
     name = msg.header["name"]
     started = time.monotonic()
 
