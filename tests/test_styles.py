@@ -25,6 +25,7 @@ from backend.styles import check_name, list_styles, load_style_file, save_style
 from backend.stylize import StyleSlot, compose, effective_masks, normalize
 from backend.tasks import get_task
 from backend.train.losses import gram, perceptual_loss, texture_loss
+from backend.train.style import ContentMaker
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -244,6 +245,17 @@ def lab(tmp_path_factory) -> dict:
     )
     assert proc.returncode == 0, proc.stderr
     return {"root": root, "env": env, "content": content, "summary": json.loads(proc.stdout.strip().splitlines()[-1])}
+
+
+def test_training_content_is_what_each_task_restores() -> None:
+    """Each batch comes from one source: restored by a shipped network (close to the clean crop, never equal to
+    it), or blurred; an unblurred "blur" source gives the crop back."""
+    clean = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    for task in ("sr4", "denoise", "deblur"):
+        out = ContentMaker((task,), 1.5, torch.Generator().manual_seed(0))(clean)
+        assert out.shape == clean.shape and 0 <= float(out.min()) and float(out.max()) <= 1
+        assert 0 < float((out - clean).abs().mean()) < 0.5
+    assert torch.equal(ContentMaker(("blur",), 0.0, torch.Generator())(clean), clean)
 
 
 def test_train_style_smoke_adds_the_style_to_the_library(lab) -> None:

@@ -1,7 +1,9 @@
 """Training one style network on one exemplar: L = L_tex(exemplar, Z) + lambda * L_perc(M, Z), Z = M + R(M).
 
-The content M stands for a restoration result: random crops of the training photos, blurred by a random amount so
-the network meets inputs as smooth as those of every restoration task (one network per style, not per task).
+The content M stands for a restoration result: random crops of the training photos, each batch either degraded and
+restored by one of the shipped restoration networks (sr4, denoise, deblur: what the style will really sit on) or
+blurred by a random amount. One network per style then serves every task: trained on blur alone (session 2), half
+the library missed the Gram criterion after the sharper denoise and deblur outputs.
 Interrupting leaves the library as it was (the style is written only at the end, atomically) and a checkpoint that
 ``resume`` continues.
 """
@@ -17,14 +19,18 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from ..degrade import observe
 from ..errors import RetexError
 from ..imaging.filters import band_pass, gaussian_blur
 from ..imaging.resize import imresize
 from ..nets.style import StyleConfig, StyleNet
 from ..nets.vgg import load_vgg
 from ..paths import RUNS_DIR, TRAIN_DIRS, USER_STYLES_DIR
+from ..pipeline import process
 from ..styles import THUMBNAIL, check_name, save_style
 from ..stylize import normalize
+from ..tasks import get_task
+from ..weights import default_path, load_restoration
 from .common import LoopConfig, load_checkpoint, save_checkpoint
 from .data import PatchSampler
 from .losses import LossLayers, StyleLosses
@@ -45,6 +51,7 @@ class StyleTrainConfig(LoopConfig):
     perceptual_weight: float = 0.01
     max_grad_norm: float = 10.0
     max_blur: float = 1.5  # content blur sigma drawn from [0, max_blur]
+    content_tasks: tuple[str, ...] = ("blur", "sr4", "denoise", "deblur")  # each batch's content: one of these
     checkpoint_minutes: float = 1.0
     data: list[str] = field(default_factory=lambda: [str(d) for d in TRAIN_DIRS])
     run_dir: str = str(RUNS_DIR / "styles")
@@ -74,6 +81,35 @@ def nominal_guess(exemplar: torch.Tensor, net: StyleNet) -> float:
     swamps the content and training stalls (measured: Gram ratio 1.2 vs 0.44 after 160 steps on Brodatz grass)."""
     lo, hi = net.config.band
     return 0.5 * float(band_pass(exemplar, lo, hi).std())
+
+
+class ContentMaker:
+    """Clean crops -> what a style meets in the product: a restoration result of a random task, or a blurred crop.
+
+    Tasks whose weights are missing are left out (a fresh clone before training); blur is always available.
+    """
+
+    def __init__(self, tasks: tuple[str, ...], max_blur: float, gen: torch.Generator) -> None:
+        self.sources: list[str | tuple] = []
+        for name in tasks:
+            if name == "blur":
+                self.sources.append(name)
+                continue
+            task = get_task(name)
+            if default_path(task).is_file():
+                self.sources.append((task, load_restoration(default_path(task), task).eval()))
+        self.sources = self.sources or ["blur"]
+        self.max_blur, self.gen = max_blur, gen
+
+    def __call__(self, clean: torch.Tensor) -> torch.Tensor:
+        source = self.sources[int(torch.randint(0, len(self.sources), (1,), generator=self.gen))]
+        if source == "blur":
+            sigmas = torch.rand(clean.shape[0], generator=self.gen) * self.max_blur
+            return torch.cat([gaussian_blur(c[None], float(s)) for c, s in zip(clean, sigmas, strict=True)])
+        task, net = source
+        obs = observe(task, clean, self.gen)
+        with torch.no_grad():
+            return process(obs.image, (task, net), [], obs.mask).clamp(0, 1)
 
 
 def train_style(
@@ -124,6 +160,8 @@ def train_style(
         images=fallback,
     )
     gen = torch.Generator().manual_seed(cfg.seed * 7919 + start)
+    # without the training photos, the exemplar blurred harder stands in for every task's output
+    make_content = ContentMaker(cfg.content_tasks if folders else ("blur",), cfg.max_blur if folders else 4.0, gen)
     t0 = time.monotonic() - elapsed0
     last_save, loss_avg = time.monotonic(), float("nan")
     bar = tqdm(total=100, disable=not progress, desc=f"train-style {name}", dynamic_ncols=True, unit="%")
@@ -135,10 +173,7 @@ def train_style(
                 break
             for group in opt.param_groups:
                 group["lr"] = cfg.lr_at(it, done)
-            content = sampler.batch(cfg.batch)
-            sigmas = torch.rand(cfg.batch, generator=gen) * (cfg.max_blur if folders else 4.0)
-            content = torch.cat([gaussian_blur(c[None], float(s)) for c, s in zip(content, sigmas, strict=True)])
-            content = content.to(device)
+            content = make_content(sampler.batch(cfg.batch)).to(device)
             origin = tuple(int(v) * net.config.multiple for v in torch.randint(0, 4096, (2,), generator=gen))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 raw = net(content, origin)
