@@ -10,7 +10,6 @@ backend over loopback TCP, with the token the backend writes into the plug-in's 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+
+from install.plugins import copy_plugin
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = REPO / "tests" / "gimp"
@@ -35,13 +36,6 @@ def missing() -> str | None:
     return None
 
 
-def _install_plugin(plug_ins: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("retex_gimp_install", REPO / "plugin" / "gimp" / "install.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.install(plug_ins)
-
-
 class Harness(threading.Thread):
     """A folder inside the chroot for one GIMP session (HOME with the plug-in, config, spool, outputs) and the
     thread that serves it: it starts a real backend for each request the stand-in leaves in the spool, and kills
@@ -54,7 +48,7 @@ class Harness(threading.Thread):
         self.inside = "/" + str(self.root.relative_to(CHROOT))
         for name in ("home", "config", "cache", "spool", "out", "spy"):
             (self.root / name).mkdir()
-        self.plugin = _install_plugin(self.root / "home" / ".config" / "GIMP" / "3.0" / "plug-ins")
+        self.plugin = copy_plugin("gimp", self.root / "home" / ".config" / "GIMP" / "3.0" / "plug-ins")
         shutil.copy2(FILES / "backend-python.sh", self.root / "backend-python")
         shutil.copy2(FILES / "spy" / "sitecustomize.py", self.root / "spy")
         (self.root / "repo" / "backend").mkdir(parents=True)  # what the launcher checks before starting

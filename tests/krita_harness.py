@@ -8,7 +8,6 @@ a run is started in its own process group so that a hung Krita is killed togethe
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -16,6 +15,8 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from install.plugins import copy_plugin
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "krita"
@@ -30,19 +31,12 @@ def missing_tools(*tools: str) -> str | None:
     return f"{', '.join(absent)} not installed (apt-get install --no-install-recommends {PACKAGES})"
 
 
-def _install_plugin(pykrita: Path) -> None:
-    spec = importlib.util.spec_from_file_location("retex_install", REPO / "plugin" / "krita" / "install.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.install(pykrita)
-
-
 def krita_env(root: Path, config: dict, gui: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
     """A fresh HOME under ``root`` with the plug-in installed and ``config`` as the Retex backend config; returns the
     environment to run Krita with. ``gui`` also installs and enables the test-driver plug-in in kritarc."""
     home = root / "home"
     pykrita = home / ".local" / "share" / "krita" / "pykrita"
-    _install_plugin(pykrita)
+    copy_plugin("krita", pykrita)
     (home / ".config" / "retex").mkdir(parents=True, exist_ok=True)
     (home / ".config" / "retex" / "config.json").write_text(json.dumps(config))
     if gui:

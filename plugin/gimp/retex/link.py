@@ -21,12 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-# Installed, plugin/common is copied beside this file as ``common`` (plugin/gimp/install.py); in a checkout it is
-# two folders up.
+# Installed, plugin/common is copied beside this file as ``common`` (installer.py); in a checkout it is two folders
+# up. Importing ``common`` first puts a vendored pyzmq (``vendor/``, from the installer) on sys.path.
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE if (_HERE / "common").is_dir() else _HERE.parents[1]))
 
 try:
+    import common  # noqa: F401  (before zmq: see above)
     import zmq
     from common.client import BackendError, BackendUnavailable, Client
     from common.config import BackendConfig, config_path, default_endpoint

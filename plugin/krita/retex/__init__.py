@@ -1,5 +1,5 @@
 """Retex for Krita 5: restore, then texture, from a docker. ``common`` (the protocol, client and backend session
-shared with the GIMP plug-in) is copied beside this package at install time: see plugin/krita/install.py."""
+shared with the GIMP plug-in) is copied beside this package at install time: see installer.py and install/plugins.py."""
 
 from krita import DockWidgetFactory, DockWidgetFactoryBase, Krita
 
