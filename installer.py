@@ -217,7 +217,7 @@ def do_check(args: argparse.Namespace) -> int:
             problems.append(
                 f"{len(missing)} file(s) missing from {path} (first: {missing[0]}): run python3 installer.py"
             )
-        elif item["kind"] == "kritarc" and not plugins.kritarc_enabled(path):
+        if item["kind"] == "kritarc" and not plugins.kritarc_enabled(path):
             problems.append(f"Retex is not enabled in {path}: run python3 installer.py")
         elif not found and item["kind"] not in ("kritarc", "demo"):
             problems.append(f"{path} is missing: run python3 installer.py")

@@ -83,13 +83,15 @@ def files(folder: Path) -> list[str]:
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write atomically, only when the content differs; True when written."""
+    """Write atomically, only when the content differs; True when written. A temporary file a killed run left
+    beside ``path`` is removed either way."""
+    tmp = path.with_name(f".{path.name}.retex-tmp")
+    tmp.unlink(missing_ok=True)
     try:
         if path.read_bytes() == data:
             return False
     except OSError:
         pass
-    tmp = path.with_name(f".{path.name}.retex-tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return True

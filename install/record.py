@@ -32,8 +32,11 @@ class Record:
         return next((i for i in self.items if i["kind"] == kind and i["path"] == str(path)), None)
 
     def put(self, item: dict) -> None:
-        """Add or replace the item for the same kind and path."""
-        self.items = [i for i in self.items if not (i["kind"] == item["kind"] and i["path"] == item["path"])]
+        """Add, or replace in place (a rerun writes the same file), the item for the same kind and path."""
+        for n, old in enumerate(self.items):
+            if old["kind"] == item["kind"] and old["path"] == item["path"]:
+                self.items[n] = item
+                return
         self.items.append(item)
 
     def make_dir(self, path: Path) -> None:
@@ -58,15 +61,16 @@ def set_config(record: Record, path: Path, values: dict, extra: dict) -> bool:
     """Set the installer's keys (``values``) and, when absent, ``extra`` in the plug-ins' config, keeping every
     other key; the first time, the previous values are recorded so uninstalling puts them back."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text)
     except (OSError, ValueError):
-        raw = None
-    created = raw is None
+        text, raw = None, None
     raw = raw if isinstance(raw, dict) else {}
     item = record.find("config", path) or {
         "kind": "config",
         "path": str(path),
-        "created": created,
+        "created": text is None,
+        "original": text,
         "previous": {k: raw.get(k) for k in [*values, *extra]},
         "added": [k for k in extra if k not in raw],
     }
@@ -90,6 +94,8 @@ def _undo_config(item: dict) -> None:
                 raw[key] = old
     if item["created"] and not raw:
         path.unlink()
+    elif item.get("original") is not None and raw == json.loads(item["original"]):
+        write_if_changed(path, item["original"].encode())  # byte for byte as the user left it
     else:
         write_if_changed(path, (json.dumps(raw, indent=2) + "\n").encode())
 
@@ -110,7 +116,7 @@ def uninstall(record: Record) -> list[str]:
             _undo_config(item)
         else:
             continue
-        done.append(f"removed {path}" if kind not in ("kritarc", "config") else f"restored {path}")
+        done.append(f"restored {path}" if path.exists() and kind in ("kritarc", "config") else f"removed {path}")
     record.path.unlink(missing_ok=True)
     for folder in sorted(record.dirs, key=lambda d: -len(Path(d).parts)):
         try:
