@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -47,6 +48,9 @@ def pip_command() -> list[str]:
 
 def os_problem(e: OSError, where: Path) -> str:
     """One line for a failed write: what and what to do."""
+    if isinstance(e, shutil.Error) and e.args and e.args[0]:  # copytree gathers every file's error: the first says why
+        code = re.search(r"\[Errno (\d+)\]", str(e.args[0][0][-1]))
+        e = OSError(int(code.group(1)) if code else None, str(e.args[0][0][-1]))
     if e.errno == errno.ENOSPC:
         return f"no space left on the disk holding {where}: free some and run again"
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -64,7 +68,8 @@ def zmq_for(editor: editors.Editor, staging: Path) -> tuple[str, str | None]:
             return f"pyzmq: the editor's own ({' '.join(editor.python)})", None
     note = ""
     if version is None:
-        version = editor.python_guess or editors.KRITA_PYTHON_GUESS
+        usual = editors.KRITA_PYTHON_GUESS if editor.name == "krita" else editors.GIMP_PYTHON_GUESS
+        version = editor.python_guess or usual
         why = f"could not run {' '.join(editor.python)}" if editor.python else "its Python was not found"
         note = f" ({why}: made for Python {version[0]}.{version[1]}, its usual one)"
     wheel = vendor.fetch(pip_command(), version)

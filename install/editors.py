@@ -79,7 +79,8 @@ def _krita_native_linux() -> tuple[Path | None, list[str] | None, tuple[int, ...
     exe = shutil.which("krita")
     if exe:
         prefix = Path(exe).resolve().parent.parent
-        libs = sorted(prefix.glob("lib*/**/kritaplugins/kritapykrita.so"))
+        libs = sorted(p for pattern in ("lib*/kritaplugins", "lib*/*/kritaplugins") for p in prefix.glob(pattern))
+        libs = [lib / "kritapykrita.so" for lib in libs if (lib / "kritapykrita.so").is_file()]
         return Path(exe), _linked_python(libs[0]) if libs else None, _krita_version_linux(Path(exe)), None
     appimages = [
         Path(p)
@@ -145,6 +146,7 @@ def find_krita(profile: Path | None = None) -> list[Editor]:
                     "Krita (flatpak)",
                     flatpak / "data" / "krita",
                     python=["flatpak", "run", "--command=python3", "org.kde.krita"],
+                    python_guess=KRITA_PYTHON_GUESS,
                     kritarc=flatpak / "config" / "kritarc",
                 )
             )
@@ -173,7 +175,8 @@ def _flatpak_has(app: str) -> bool:
 def _gimp_interp_python(exe: Path) -> list[str] | None:
     """GIMP's ``interpreters/*.interp`` may map ``python3`` to a given Python; otherwise the script's shebang
     (``/usr/bin/env python3``) is run with GIMP's PATH, which on a distribution is the system Python."""
-    for interp in (exe.resolve().parent.parent / "lib").glob("**/gimp/3.0/interpreters/*.interp"):
+    lib = exe.resolve().parent.parent / "lib"
+    for interp in [*lib.glob("gimp/3.0/interpreters/*.interp"), *lib.glob("*/gimp/3.0/interpreters/*.interp")]:
         for line in interp.read_text(errors="replace").splitlines():
             key, _, value = line.partition("=")
             if key.strip() == "python3" and Path(value.strip()).is_file():
@@ -239,7 +242,8 @@ def find_gimp(profile: Path | None = None) -> tuple[list[Editor], str]:
         flatpak = _home() / ".var" / "app" / "org.gimp.GIMP"
         if profile is None and ((flatpak / "config" / "GIMP" / "3.0").exists() or _flatpak_has("org.gimp.GIMP")):
             python = ["flatpak", "run", "--command=python3", "org.gimp.GIMP"]
-            editors.append(Editor("gimp", "GIMP 3 (flatpak)", flatpak / "config" / "GIMP" / "3.0", python))
+            profile_dir = flatpak / "config" / "GIMP" / "3.0"
+            editors.append(Editor("gimp", "GIMP 3 (flatpak)", profile_dir, python, GIMP_PYTHON_GUESS))
     if profile:
         for editor in editors:
             editor.label = "GIMP 3 (--gimp-dir)"

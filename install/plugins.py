@@ -29,11 +29,15 @@ def stage(editor: str, plugins: Path) -> Path:
     staging = plugins / f"{STAGING}{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
-    shutil.copytree(PLUGIN / editor / "retex", staging, ignore=SKIP)
-    shutil.copytree(PLUGIN / "common", staging / "common", ignore=SKIP)
-    if editor == "gimp":
-        (staging / "retex.py").chmod(0o755)
-    (staging / MARKER).write_text(json.dumps({"from": str(ROOT)}) + "\n")
+    try:
+        shutil.copytree(PLUGIN / editor / "retex", staging, ignore=SKIP)
+        shutil.copytree(PLUGIN / "common", staging / "common", ignore=SKIP)
+        if editor == "gimp":
+            (staging / "retex.py").chmod(0o755)
+        (staging / MARKER).write_text(json.dumps({"from": str(ROOT)}) + "\n")
+    except OSError:  # a full disk: leave nothing behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return staging
 
 

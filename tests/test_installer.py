@@ -340,3 +340,45 @@ def test_demo_through_a_real_server(home: Path, wheels: Path) -> None:
     assert result.read_bytes() == cli.read_bytes()  # the server gives the command line's bytes
     assert run_installer(home, wheels, "--uninstall").returncode == 0
     assert not any(home.iterdir())
+
+
+def test_a_full_disk_is_reported(home: Path, wheels: Path, tmp_path: Path) -> None:
+    """GIMP's profile on a 64 kB file system: the copy fails half-way, one line says so, nothing is left there."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")  # CI and this machine run as root
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], check=True)
+    try:
+        proc = run_installer(home, wheels, "--no-krita", "--gimp-dir", str(disk / "GIMP" / "3.0"))
+        assert proc.returncode == 1, proc.stdout
+        line = row(proc.stdout, "GIMP 3 (--gimp-dir)")
+        assert f"not installed: no space left on the disk holding {disk}" in line, line
+        assert [p.name for p in (disk / "GIMP" / "3.0" / "plug-ins").iterdir()] == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_python_without_venv_is_reported() -> None:
+    """Debian's Python without python3-venv (the GIMP chroot's 3.13 has no ensurepip), on a copy of the checkout:
+    one line says what to install, and no half-made .venv is left."""
+    require(gh.missing())
+    root = Path(tempfile.mkdtemp(prefix="retex-novenv-", dir=gh.CHROOT / "tmp"))
+    try:
+        repo = root / "repo"
+        repo.mkdir()
+        for name in ("installer.py", "requirements.txt"):
+            shutil.copy2(REPO / name, repo / name)
+        for name in ("install", "plugin"):
+            shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        (root / "home").mkdir()
+        inside = "/" + str(root.relative_to(gh.CHROOT))
+        env = [f"HOME={inside}/home", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
+        cmd = ["chroot", str(gh.CHROOT), "env", "-i", *env, "python3", f"{inside}/repo/installer.py"]
+        proc = subprocess.run([*cmd, "--no-demo", "--no-krita", "--no-gimp"], capture_output=True, text=True)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 1 and "Traceback" not in output, output
+        assert "has no venv/ensurepip module: install it (Debian/Ubuntu: sudo apt install python3-venv)" in output
+        assert not (repo / ".venv").exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
