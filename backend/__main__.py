@@ -79,16 +79,52 @@ def _cmd_models(args: argparse.Namespace) -> None:
     print("\n\n".join(tables.values()))
 
 
-def _cmd_bench(args: argparse.Namespace) -> None:
-    from .bench import bench_service
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise RetexError(f"--sizes wants comma-separated megapixels, not {text!r}") from None
 
-    report = bench_service(
-        Path(args.json) if args.json else None,
-        device=args.device,
-        big_mp=args.big_mp,
-        markdown=Path(args.markdown) if args.markdown else None,
-    )
-    print(json.dumps(report, indent=2))
+
+def _names(text: str | None) -> list[str] | None:
+    return None if text is None else [v for v in text.split(",") if v and v != "none"]
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    import torch
+
+    if getattr(args, "threads", 0):
+        torch.set_num_threads(args.threads)
+    if args.what == "quality":
+        from .bench_quality import QualityOptions, bench_quality
+
+        opts = QualityOptions(limit=args.limit, sets=_names(args.sets), tasks=_names(args.tasks))
+        opts.styles = _names(args.styles)
+        if args.data:
+            opts.data = Path(args.data)
+        report = bench_quality(Path(args.json), opts)
+        print(
+            f"{args.json}: {len(report['models'])} models, {len(report['styles'])} styles in "
+            f"{report['seconds']['total']:.0f} s; differs from the manifest: "
+            f"{'; '.join(report['differs_from_manifest']) or 'nowhere'}"
+        )
+    elif args.what == "speed":
+        from .bench_speed import QUICK_SIZES, SIZES, SpeedOptions, bench_speed
+
+        sizes = _floats(args.sizes) if args.sizes else QUICK_SIZES if args.quick else SIZES
+        opts = SpeedOptions(sizes, _names(args.tasks), args.device, args.precision, args.compile, not args.no_service)
+        report = bench_speed(Path(args.json), opts, quick=args.quick)
+        for r in report["runs"]:
+            print(f"{r['spec']:<22} {r['mode']:<10} {r['size_mp']:>6g} MP  {r['mp_per_s']:8.3f} MP/s")
+    elif args.what == "report":
+        from .bench_report import write_report
+
+        print(write_report(Path(args.dir), Path(args.markdown)))
+    else:
+        from .bench_compare import write_sheets
+
+        for path in write_sheets(Path(args.output_dir), Path(args.data) if args.data else BENCHMARK_DIR):
+            print(path)
 
 
 def _cmd_restore(args: argparse.Namespace) -> None:
@@ -252,12 +288,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("bench", help="benchmarks: bench service measures the service on this machine")
-    p.add_argument("what", choices=["service"])
-    p.add_argument("--json", help="write the figures here")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--big-mp", type=float, default=24.0, help="megapixels of the peak-memory denoise run")
-    p.add_argument("--markdown", help="also write the figures as Markdown (e.g. docs/benchmarks/service.md)")
+    p = sub.add_parser("bench", help="benchmarks: quality, speed, the report page, comparison sheets")
+    bench = p.add_subparsers(dest="what", required=True)
+    q = bench.add_parser("quality", help="eval every shipped model and eval-style every shipped style into one JSON")
+    q.add_argument("--json", required=True, help="write the figures here (rewritten after each set)")
+    q.add_argument("--limit", type=int, help="only the first N images of each set (smoke runs)")
+    q.add_argument("--sets", help="only these benchmark sets (comma-separated)")
+    q.add_argument("--tasks", help="only these restoration tasks (models, and the styles' restoration step)")
+    q.add_argument("--styles", help="only these styles (comma-separated; none: no style)")
+    q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
+    q.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    q = bench.add_parser("speed", help="throughput, memory, preview latency, MACs and fraction of peak")
+    q.add_argument("--json", required=True, help="write the figures here (rewritten after each run)")
+    q.add_argument("--sizes", help="output megapixels, comma-separated (default 0.25,1,4,16)")
+    q.add_argument("--tasks", help="specs TASK[+STYLE...], comma-separated (default: every model, sr4/denoise+style)")
+    q.add_argument("--quick", action="store_true", help="sizes 0.25,1 and sr4 with and without a style")
+    q.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    q.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help="in-process runs")
+    q.add_argument("--compile", action="store_true", help="CUDA: torch.compile the restoration branches")
+    q.add_argument("--no-service", action="store_true", help="in-process runs only")
+    q.add_argument("--threads", type=int, default=0, help="CPU threads in-process (0: all)")
+    q = bench.add_parser("report", help="write docs/benchmarks.md and its plots from the JSON files")
+    q.add_argument("--dir", default="docs/benchmarks", help="folder of the JSON files; the plots go here too")
+    q.add_argument("--markdown", default="docs/benchmarks.md")
+    q = bench.add_parser("compare", help="draw the visual comparison sheets docs/compare-*.png")
+    q.add_argument("--output-dir", default="docs")
+    q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("models", help="the shipped models and styles with their measured scores (Markdown)")

@@ -1,0 +1,130 @@
+"""``python -m backend bench compare``: the visual comparison sheets ``docs/compare-*.png``, so a reader sees the
+quality instead of only reading it. Each crop is cut from a benchmark image degraded exactly as ``eval`` degrades
+it (same seed per set and image), then restored, and textured, through ``pipeline.process``."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from .degrade import DegradeParams, observe
+from .errors import RetexError
+from .imaging.io import list_images, read_image, to_codes
+from .imaging.resize import imresize
+from .pipeline import process
+from .styles import list_styles, load_style
+from .stylize import StyleSlot
+from .tasks import Task, get_task
+from .weights import default_path, load_restoration
+
+SR_IMAGES = ("Set5/butterfly.png", "Set14/zebra.png", "Set14/baboon.png")  # edges, stripes, fur
+DENOISE_IMAGES = ("CBSD68/119082.png", "CBSD68/253027.png")
+STYLE_IMAGE = "Set14/monarch.png"
+FINE, COARSE = ("straw", "grass"), ("starry-night", "the-scream")  # preferred; else the first of each scale
+CROP = 128  # ground-truth pixels per SR crop (shown at 2x)
+LABEL = 16
+DATA_HINT = "set RETEX_SHARED (the folder holding data/benchmark) or pass --data"
+
+
+def _pil(x: torch.Tensor, zoom: int = 1) -> Image.Image:
+    img = Image.fromarray(to_codes(x[0].permute(1, 2, 0), 8))
+    return img.resize((img.width * zoom, img.height * zoom), Image.NEAREST) if zoom > 1 else img
+
+
+def _crop(x: torch.Tensor, box: tuple[int, int, int]) -> torch.Tensor:
+    y, x0, size = box
+    return x[..., y : y + size, x0 : x0 + size]
+
+
+def _observe(data: Path, rel: str, task: Task, params: DegradeParams | None = None):
+    """The clean image and its degradation, seeded as ``evaluate_set`` seeds it (set name and index in the set)."""
+    set_name = rel.split("/")[0]
+    path = data / set_name / "HR" / rel.split("/", 1)[1]
+    if not path.is_file():
+        raise RetexError(f"{path} not found: {DATA_HINT}")
+    clean = read_image(path).rgb
+    h, w = clean.shape[-2:]
+    clean = clean[..., : h - h % task.scale, : w - w % task.scale]
+    index = list_images(path.parent).index(path)
+    gen = torch.Generator().manual_seed(zlib.crc32(f"{set_name}/{index}".encode()))
+    return clean, observe(task, clean, gen, params or DegradeParams())
+
+
+def _sheet(rows: list[list[Image.Image]], titles: list[str], names: list[str], output: Path) -> Path:
+    w, h = rows[0][0].size
+    sheet = Image.new("RGB", (len(titles) * w, len(rows) * (h + LABEL)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, row in enumerate(rows):
+        for c, img in enumerate(row):
+            top = r * (h + LABEL)
+            sheet.paste(img, (c * w, top + LABEL))
+            draw.text((c * w + 3, top + 2), f"{titles[c]}: {names[r]}" if c == 0 else titles[c], fill="black")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(output)
+    return output
+
+
+def compare_sr(data: Path, output: Path) -> Path:
+    task = get_task("sr4")
+    net = load_restoration(default_path(task), task)
+    rows = []
+    for rel in SR_IMAGES:
+        clean, obs = _observe(data, rel, task)
+        h, w = clean.shape[-2:]
+        box = ((h - CROP) // 2 // 4 * 4, (w - CROP) // 2 // 4 * 4, CROP)
+        ours = process(obs.image, (task, net), [])
+        bicubic = imresize(obs.image, 4.0).clamp(0, 1)
+        rows.append([_pil(_crop(x, box), 2) for x in (bicubic, ours, clean)])
+    return _sheet(rows, ["bicubic", "Retex sr4", "ground truth"], list(SR_IMAGES), output)
+
+
+def compare_denoise(data: Path, output: Path, sigma: float = 25.0) -> Path:
+    task = get_task("denoise")
+    net = load_restoration(default_path(task), task)
+    rows = []
+    for rel in DENOISE_IMAGES:
+        clean, obs = _observe(data, rel, task, DegradeParams(sigma=sigma / 255))
+        h, w = clean.shape[-2:]
+        box = ((h - 2 * CROP) // 2, (w - 2 * CROP) // 2, 2 * CROP)
+        ours = process(obs.image.clamp(0, 1), (task, net), [])
+        rows.append([_pil(_crop(x, box)) for x in (obs.image.clamp(0, 1), ours, clean)])
+    return _sheet(rows, [f"noisy sigma={sigma:g}", "Retex denoise", "clean"], list(DENOISE_IMAGES), output)
+
+
+def _pick(preferred: tuple[str, ...], scale: str) -> str:
+    names = [s["name"] for s in list_styles() if s["builtin"] and s["scale"] == scale]
+    if not names:
+        raise RetexError(f"no shipped {scale} style: restore them with `git checkout -- weights/`")
+    return next((n for n in preferred if n in names), names[0])
+
+
+def compare_style(data: Path, output: Path) -> Path:
+    task = get_task("sr4")
+    net = load_restoration(default_path(task), task)
+    fine_name, coarse_name = _pick(FINE, "fine"), _pick(COARSE, "coarse")
+    fine, coarse = load_style(fine_name)[0], load_style(coarse_name)[0]
+    _, obs = _observe(data, STYLE_IMAGE, task)
+    h, w = obs.image.shape[-2:]
+    side = 2 * CROP // 4
+    region = ((w - side) // 2, (h - side) // 2, side, side)  # a preview-sized region of the low-resolution input
+    columns = [
+        ("restored (sr4)", []),
+        (f"+ {fine_name} (fine)", [StyleSlot(fine, 1.0)]),
+        (f"+ {coarse_name} (coarse)", [StyleSlot(coarse, 1.0)]),
+        ("+ both (bi-scale)", [StyleSlot(coarse, 1.0), StyleSlot(fine, 1.0)]),
+    ]
+    row = [_pil(process(obs.image, (task, net), slots, region=region)) for _, slots in columns]
+    return _sheet([row], [t for t, _ in columns], [STYLE_IMAGE], output)
+
+
+def write_sheets(output_dir: Path, data: Path) -> list[Path]:
+    if not data.is_dir():
+        raise RetexError(f"{data} not found: {DATA_HINT}")
+    return [
+        compare_sr(data, output_dir / "compare-sr.png"),
+        compare_denoise(data, output_dir / "compare-denoise.png"),
+        compare_style(data, output_dir / "compare-style.png"),
+    ]
