@@ -57,10 +57,18 @@ def home(tmp_path: Path) -> Path:
     return path
 
 
-def run_installer(home: Path, wheels: Path, *args: str, demo: bool = False) -> subprocess.CompletedProcess:
+def installer_env(home: Path, wheels: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment with ``home`` as HOME and every Retex or XDG folder left to its default under it."""
     drop = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "RETEX_CONFIG_DIR", "RETEX_USER_STYLES", "DISPLAY")
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(home.parent / "run"), RETEX_WHEEL_CACHE=str(wheels))
+    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(home.parent / "run"), RETEX_WHEEL_CACHE=str(wheels), **(extra or {}))
+    return env
+
+
+def run_installer(
+    home: Path, wheels: Path, *args: str, demo: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = installer_env(home, wheels, env)
     (home.parent / "run").mkdir(mode=0o700, exist_ok=True)
     cmd = [SYSTEM_PYTHON, str(REPO / "installer.py"), "--skip-backend", *([] if demo else ["--no-demo"]), *args]
     proc = subprocess.run(cmd, env=env, cwd=home, capture_output=True, text=True, timeout=600)
@@ -180,9 +188,7 @@ def test_a_killed_install_does_not_block_the_next(home: Path, wheels: Path) -> N
     require(kh.missing_tools("krita"))
     assert run_installer(home, wheels).returncode == 0
     fresh = contents(home)
-    drop = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "RETEX_CONFIG_DIR", "DISPLAY")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(home.parent / "run"), RETEX_WHEEL_CACHE=str(wheels))
+    env = installer_env(home, wheels)
     cmd = [SYSTEM_PYTHON, str(REPO / "installer.py"), "--skip-backend", "--no-demo", "--krita-python", NO_ZMQ_PYTHON]
     for delay in (0.15, 0.3, 0.5, 0.8):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -246,6 +252,23 @@ def test_only_gimp_2_10_is_reported(home: Path, wheels: Path) -> None:
     proc = run_installer(home, wheels, "--no-krita")
     assert "only GIMP 2.10's folder was found: Retex needs GIMP 3" in row(proc.stdout, "GIMP 3")
     assert not (home / ".config" / "GIMP" / "3.0").exists()
+
+
+def test_krita_4_is_reported(home: Path, wheels: Path, tmp_path: Path) -> None:
+    """Krita 4 cannot run here, so its install layout stands in: the program first on PATH, the version in the
+    AppStream file beside it (where the installer reads it)."""
+    prefix = tmp_path / "krita4"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "krita").write_text("#!/bin/sh\nexit 0\n")
+    (prefix / "bin" / "krita").chmod(0o755)
+    (prefix / "share" / "metainfo").mkdir(parents=True)
+    release = '<component><releases><release date="2021-01-19" version="4.4.2"/></releases></component>'
+    (prefix / "share" / "metainfo" / "org.kde.krita.appdata.xml").write_text(release)
+    path = f"{prefix / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    proc = run_installer(home, wheels, "--no-gimp", env={"PATH": path})
+    assert proc.returncode == 1
+    assert "skipped: Krita 4.4.2 is too old: Retex needs Krita 5 (krita.org)" in row(proc.stdout, "Krita")
+    assert not (home / ".local" / "share" / "krita").exists() and not (home / ".config" / "kritarc").exists()
 
 
 def test_krita_zip(tmp_path: Path) -> None:
@@ -329,15 +352,18 @@ def test_installed_gimp_plugin_registers_in_gimp(wheels: Path) -> None:
 
 
 def test_demo_through_a_real_server(home: Path, wheels: Path) -> None:
-    """The installer's last step, as a user sees it: a result image whose path it prints."""
+    """The installer's last step, as a user sees it: a result image whose path it prints, the same bytes as the
+    command line in-process (run alongside)."""
+    cli = home.parent / "cli.png"
+    args = ["examples/coffee.png", "-o", str(cli), "--task", "sr2", "--style", "wood-grain"]
+    reference = subprocess.Popen(
+        [sys.executable, "-m", "backend", "restore", *args, "--mask", "examples/table-mask.png"], cwd=REPO
+    )
     proc = run_installer(home, wheels, "--no-krita", "--no-gimp", demo=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = Path(proc.stdout.split("demo result: ")[1].split()[0])
-    assert result == home / ".cache" / "retex" / "demo" / "coffee-sr2-wood-grain.png" and result.stat().st_size > 0
-    cli = home.parent / "cli.png"
-    args = ["examples/coffee.png", "-o", str(cli), "--task", "sr2", "--style", "wood-grain"]
-    subprocess.run([sys.executable, "-m", "backend", "restore", *args, "--mask", "examples/table-mask.png"], cwd=REPO)
-    assert result.read_bytes() == cli.read_bytes()  # the server gives the command line's bytes
+    assert result == home / ".cache" / "retex" / "demo" / "coffee-sr2-wood-grain.png"
+    assert reference.wait(300) == 0 and result.read_bytes() == cli.read_bytes()
     assert run_installer(home, wheels, "--uninstall").returncode == 0
     assert not any(home.iterdir())
 
