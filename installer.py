@@ -58,27 +58,30 @@ def os_problem(e: OSError, where: Path) -> str:
     return f"{where}: {e.strerror or e}"
 
 
-def zmq_for(editor: editors.Editor, staging: Path) -> tuple[str, str | None]:
+def zmq_for(editor: editors.Editor, staging: Path, record: Record) -> tuple[str, str | None, list[str] | None]:
     """Make pyzmq importable for the editor's Python: its own, or a wheel unpacked into ``staging/vendor``.
-    Returns a note for the summary and the vendored wheel's name."""
-    version, where = (None, "")
-    if editor.python:
-        version, where = vendor.probe(editor.python)
-        if version and not where.startswith("-"):
-            return f"pyzmq: the editor's own ({' '.join(editor.python)})", None
+    Returns a note for the summary, the vendored wheel's name, and the Python command when it could be run (what
+    --check runs again)."""
+    version, where = vendor.probe(editor.python) if editor.python else (None, "")
+    if version and not where.startswith("-"):
+        return f"pyzmq: the editor's own ({' '.join(editor.python)})", None, editor.python
     note = ""
     if version is None:
         usual = editors.KRITA_PYTHON_GUESS if editor.name == "krita" else editors.GIMP_PYTHON_GUESS
         version = editor.python_guess or usual
         why = f"could not run {' '.join(editor.python)}" if editor.python else "its Python was not found"
         note = f" ({why}: made for Python {version[0]}.{version[1]}, its usual one)"
+    cache = vendor.wheel_cache()
+    if record.make_dir(cache):  # the cache goes with an uninstall, unless it was there before (RETEX_WHEEL_CACHE)
+        record.put({"kind": "cache", "path": str(cache)})
     wheel = vendor.fetch(pip_command(), version)
     vendor.unpack(wheel, staging / "vendor")
-    if editor.python and version:
-        checked, where = vendor.probe(editor.python, staging / "vendor")
-        if checked and where.startswith("-"):
-            raise InstallError(f"the vendored pyzmq does not import in {' '.join(editor.python)} {where}")
-    return f"pyzmq: vendored {wheel.name}{note}", wheel.name
+    if note:
+        return f"pyzmq: vendored {wheel.name}{note}", wheel.name, None
+    _, where = vendor.probe(editor.python, staging / "vendor")
+    if where.startswith("-"):
+        raise InstallError(f"the vendored pyzmq does not import in {' '.join(editor.python)} {where}")
+    return f"pyzmq: vendored {wheel.name}", wheel.name, editor.python
 
 
 def install_editor(editor: editors.Editor, record: Record) -> Row:
@@ -93,7 +96,7 @@ def install_editor(editor: editors.Editor, record: Record) -> Row:
             return editor.label, str(target), "skipped: a folder 'retex' that Retex did not install is there (kept)"
         staging = plugins.stage(editor.name, editor.plugins)
         try:
-            note, wheel = zmq_for(editor, staging)
+            note, wheel, python = zmq_for(editor, staging, record)
             if target.exists() and plugins.same_tree(staging, target):
                 status = "up to date"
             else:
@@ -102,7 +105,7 @@ def install_editor(editor: editors.Editor, record: Record) -> Row:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         item = {"kind": "plugin", "editor": editor.name, "path": str(target), "files": plugins.files(target)}
-        record.put({**item, "python": editor.python, "vendored": wheel})
+        record.put({**item, "python": python, "vendored": wheel})
         if editor.name == "krita":
             desktop = editor.plugins / "retex.desktop"
             plugins.write_if_changed(desktop, plugins.desktop_file())

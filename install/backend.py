@@ -102,9 +102,15 @@ def ensure(device: str, torch_index: str | None) -> str:
     if not venv_works():
         _create()
     wanted = _wanted(device, torch_index)
+    try:
+        before = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        before = {}
     STAMP.unlink(missing_ok=True)  # an interrupted update must not look finished
     print(f"installing torch for {device}")
-    _pip(_torch_args(device, torch_index))
+    # pip keeps an installed torch 2.13.0 whatever its build: switching CPU <-> CUDA needs a reinstall
+    switch = ["--force-reinstall"] if before and before.get("device") != device else []
+    _pip([*_torch_args(device, torch_index), *switch])
     _pip(["-r", str(REQUIREMENTS)])
     STAMP.write_text(json.dumps(wanted, indent=2) + "\n")
     return f"installed ({TORCH}, {device})"

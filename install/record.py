@@ -39,8 +39,9 @@ class Record:
                 return
         self.items.append(item)
 
-    def make_dir(self, path: Path) -> None:
-        """``mkdir -p`` that remembers which folders it created, so uninstalling removes them again."""
+    def make_dir(self, path: Path) -> bool:
+        """``mkdir -p`` that remembers which folders it created, so uninstalling removes them again; True when
+        ``path`` itself was created."""
         missing = []
         for parent in (path, *path.parents):
             if parent.exists():
@@ -50,6 +51,7 @@ class Record:
         for folder in reversed(missing):
             if str(folder) not in self.dirs:
                 self.dirs.append(str(folder))
+        return bool(missing)
 
     def save(self) -> None:
         self.make_dir(self.path.parent)
