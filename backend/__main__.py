@@ -91,8 +91,13 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
+    import signal
+
     import torch
 
+    # Ctrl-C and a polite kill end with the JSON of what was measured, even when started with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)
     if args.what == "quality":

@@ -34,11 +34,6 @@ def _pil(x: torch.Tensor, zoom: int = 1) -> Image.Image:
     return img.resize((img.width * zoom, img.height * zoom), Image.NEAREST) if zoom > 1 else img
 
 
-def _crop(x: torch.Tensor, box: tuple[int, int, int]) -> torch.Tensor:
-    y, x0, size = box
-    return x[..., y : y + size, x0 : x0 + size]
-
-
 def _observe(data: Path, rel: str, task: Task, params: DegradeParams | None = None):
     """The clean image and its degradation, seeded as ``evaluate_set`` seeds it (set name and index in the set)."""
     set_name = rel.split("/")[0]
@@ -73,11 +68,13 @@ def compare_sr(data: Path, output: Path) -> Path:
     rows = []
     for rel in SR_IMAGES:
         clean, obs = _observe(data, rel, task)
-        h, w = clean.shape[-2:]
-        box = ((h - CROP) // 2 // 4 * 4, (w - CROP) // 2 // 4 * 4, CROP)
-        ours = process(obs.image, (task, net), [])
-        bicubic = imresize(obs.image, 4.0).clamp(0, 1)
-        rows.append([_pil(_crop(x, box), 2) for x in (bicubic, ours, clean)])
+        h, w = obs.image.shape[-2:]
+        side = CROP // 4
+        region = ((w - side) // 2, (h - side) // 2, side, side)  # low-resolution pixels; only this is restored
+        x, y = region[0] * 4, region[1] * 4
+        ours = process(obs.image, (task, net), [], region=region)
+        bicubic = imresize(obs.image, 4.0).clamp(0, 1)[..., y : y + CROP, x : x + CROP]
+        rows.append([_pil(img, 2) for img in (bicubic, ours, clean[..., y : y + CROP, x : x + CROP])])
     return _sheet(rows, ["bicubic", "Retex sr4", "ground truth"], list(SR_IMAGES), output)
 
 
@@ -86,11 +83,18 @@ def compare_denoise(data: Path, output: Path, sigma: float = 25.0) -> Path:
     net = load_restoration(default_path(task), task)
     rows = []
     for rel in DENOISE_IMAGES:
-        clean, obs = _observe(data, rel, task, DegradeParams(sigma=sigma / 255))
+        clean, obs = _observe(data, rel, task, DegradeParams(sigma=sigma / 255))  # noise drawn over the whole image
         h, w = clean.shape[-2:]
-        box = ((h - 2 * CROP) // 2, (w - 2 * CROP) // 2, 2 * CROP)
-        ours = process(obs.image.clamp(0, 1), (task, net), [])
-        rows.append([_pil(_crop(x, box)) for x in (obs.image.clamp(0, 1), ours, clean)])
+        side = 2 * CROP
+        x, y = (w - side) // 2, (h - side) // 2
+        noisy = obs.image.clamp(0, 1)
+        ours = process(noisy, (task, net), [], region=(x, y, side, side))
+        rows.append(
+            [
+                _pil(img)
+                for img in (noisy[..., y : y + side, x : x + side], ours, clean[..., y : y + side, x : x + side])
+            ]
+        )
     return _sheet(rows, [f"noisy sigma={sigma:g}", "Retex denoise", "clean"], list(DENOISE_IMAGES), output)
 
 

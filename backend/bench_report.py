@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import bench_plots
 from .bench_anchors import BICUBIC_X4_Y, DENOISE_CBSD68_S25, FIELD_PROTOCOL, FIELD_X4_PSNR, SEED_X4_GAINS
+from .bench_compare import DENOISE_IMAGES, SR_IMAGES, STYLE_IMAGE
 from .errors import RetexError
 
 SETS = ("Set5", "Set14", "BSD100")
@@ -155,7 +156,12 @@ def _fig5(sr4: dict) -> list[str]:
         "PSNR gain (dB) over the bicubic upsample. Ours is measured twice, on the Y channel (the field's protocol) and",
         "on RGB, each against bicubic scored the same way; the seed's slides do not state theirs. DIV2K is not among",
         "our benchmark sets. The published networks' gains are their Y-channel PSNR minus bicubic's published",
-        f"{' / '.join(f'{v:.2f}' for v in BICUBIC_X4_Y.values())} dB (Set5 / Set14 / BSD100).",
+        f"{' / '.join(f'{v:.2f}' for v in BICUBIC_X4_Y.values())} dB (Set5 / Set14 / BSD100); bicubic measured here"
+        " scores "
+        + " / ".join(_f(sets[s]["baseline_psnr_y"]) if s in sets else "–" for s in SETS)
+        + " dB (Y) and "
+        + " / ".join(_f(sets[s]["baseline_psnr_rgb"]) if s in sets else "–" for s in SETS)
+        + " dB (RGB).",
         "",
         "| model | params | DIV2K | Set5 | Set14 | BSD100 | PSNR protocol | source |",
         "|---|---|---|---|---|---|---|---|",
@@ -388,7 +394,9 @@ def _compare_section(docs: Path) -> list[str]:
         "Set14 from majedelhelou/denoising_datasets (Bevilacqua et al. BMVC 2012; Zeyde et al. 2010), BSD100 and",
         "CBSD68 from the Berkeley Segmentation Dataset (Martin et al. ICCV 2001) as packaged by jbhuang0604/SelfExSR",
         "and majedelhelou/denoising_datasets; research benchmark sets whose distributors state no licence, shown",
-        "here as small crops for evaluation.",
+        "here as small crops for evaluation. Crops from: "
+        + ", ".join((*SR_IMAGES, *DENOISE_IMAGES, STYLE_IMAGE))
+        + ".",
         "",
     ]
     present = [(name, caption) for name, caption in COMPARE.items() if (docs / name).is_file()]
