@@ -117,7 +117,9 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         from .bench_speed import QUICK_SIZES, SIZES, SpeedOptions, bench_speed
 
         sizes = _floats(args.sizes) if args.sizes else QUICK_SIZES if args.quick else SIZES
-        opts = SpeedOptions(sizes, _names(args.tasks), args.device, args.precision, args.compile, not args.no_service)
+        opts = SpeedOptions(
+            sizes, _names(args.tasks), args.device, args.precision, args.compile, not args.no_service, args.threads
+        )
         report = bench_speed(Path(args.json), opts, quick=args.quick)
         for r in report["runs"]:
             print(f"{r['spec']:<22} {r['mode']:<10} {r['size_mp']:>6g} MP  {r['mp_per_s']:8.3f} MP/s")
@@ -312,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto", help="in-process runs")
     q.add_argument("--compile", action="store_true", help="CUDA: torch.compile the restoration branches")
     q.add_argument("--no-service", action="store_true", help="in-process runs only")
-    q.add_argument("--threads", type=int, default=0, help="CPU threads in-process (0: all)")
+    q.add_argument("--threads", type=int, default=0, help="CPU threads, in-process and in the server (0: all)")
     q = bench.add_parser("report", help="write docs/benchmarks.md and its plots from the JSON files")
     q.add_argument("--dir", default="docs/benchmarks", help="folder of the JSON files; the plots go here too")
     q.add_argument("--markdown", default="docs/benchmarks.md")

@@ -71,6 +71,9 @@ def throughput(speed: dict, path: Path) -> Path:
                     label=label,
                 )
     ax.set_xscale("log")
+    sizes = sorted({round(_mp(r), 2) for r in speed["runs"]})
+    ax.set_xticks(sizes, [f"{v:g}" for v in sizes])
+    ax.minorticks_off()
     ax.set_xlabel("output megapixels")
     ax.set_ylabel("output MP/s")
     machine = speed["machine"]

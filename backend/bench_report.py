@@ -315,7 +315,8 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
         f"From `{s['_file']}` (commit {s.get('commit')}): {where}, {m['logical_cpus']} logical CPUs, "
         f"{m['torch_threads']} torch threads, torch {m['torch']}, Python {m['python']}; in-process precision "
         f"{s['precision']}{', channels_last' if s.get('channels_last') else ''}"
-        f"{', torch.compile' if s.get('compiled') else ''}; the service runs fp32. Load average when it started: "
+        f"{', torch.compile' if s.get('compiled') else ''}; the service runs fp32 on "
+        f"{s.get('service', {}).get('threads') or 'all'} threads. Load average when it started: "
         f"{m.get('load_average_1min')} (figures from a busy machine are slower than it can do). Peak arithmetic "
         f"measured in the same run with a 2048² matrix product: {flops}."
         + ("" if s.get("complete") else " **Incomplete run.**"),

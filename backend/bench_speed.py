@@ -48,6 +48,7 @@ class SpeedOptions:
     precision: str = "auto"  # in-process arithmetic; auto = bf16 on CUDA when supported, else fp32
     compile: bool = False  # CUDA: torch.compile the restoration branches (fixed tile shapes, few recompiles)
     service: bool = True
+    threads: int = 0  # the server's CPU threads (0: all), as in-process
 
 
 @dataclass
@@ -251,8 +252,9 @@ def _preview(spec: Spec, mode: str, side: tuple[int, int], crop: int, first: flo
 def _through_service(
     report: dict, specs: list[Spec], opts: SpeedOptions, device: torch.device, flops: float, json_path: Path
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, BenchServer(Path(tmp), device.type) as server:
+    with tempfile.TemporaryDirectory() as tmp, BenchServer(Path(tmp), device.type, opts.threads) as server:
         report["service"]["start_s"] = round(server.start_s, 3)
+        report["service"]["threads"] = opts.threads  # 0: torch's default (all cores)
         report["service"]["device"] = server.client.hello()["device"]
         # previews first, so each spec's first request includes loading its networks in the server
         for spec in specs:
