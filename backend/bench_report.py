@@ -108,6 +108,22 @@ def _f(v: float | None, fmt: str = ".2f") -> str:
     return "–" if v is None else format(v, fmt)
 
 
+def _load(s: dict) -> str:
+    """The 1-minute load average around the run, and a warning when other work shared the CPU."""
+    m = s["machine"]
+    loads = [v for v in (m.get("load_average_1min"), s.get("load_average_1min_end")) if v is not None]
+    text = f"Load average at start / end: {' / '.join(f'{v:g}' for v in loads)}."
+    if loads and max(loads) >= 0.5 * (m.get("logical_cpus") or 1):
+        text += " **The machine was busy: these figures are below what it can do; re-run on a quiet machine.**"
+    return text
+
+
+def _minutes(seconds: dict) -> str:
+    """A run's duration: its total, or the sum of its parts when it was cut short."""
+    total = seconds.get("total") or sum(v for k, v in seconds.items() if k != "total")
+    return f"{total / 60:.0f} min"
+
+
 def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
     models = q["models"]
     lines = ["## Quality", ""]
@@ -119,7 +135,7 @@ def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
     if q.get("differs_from_manifest"):
         status.append(f"differs from weights/manifest.json at: {'; '.join(q['differs_from_manifest'])}")
     lines += [
-        f"From `{q['_file']}` (commit {q.get('commit')}, {q['seconds'].get('total', 0) / 60:.0f} min on "
+        f"From `{q['_file']}` (commit {q.get('commit')}, {_minutes(q['seconds'])} on "
         f"{q['machine']['cpu']}, {q['machine']['torch_threads']} threads)"
         + (": " + "; ".join(status) + "." if status else "; it reproduces the scores in weights/manifest.json."),
         "",
@@ -312,12 +328,12 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
     flops = ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in s["peak_flops"].items())
     sizes = sorted({r["size_mp"] for r in s["runs"]})
     lines = [
-        f"From `{s['_file']}` (commit {s.get('commit')}): {where}, {m['logical_cpus']} logical CPUs, "
+        f"From `{s['_file']}` (commit {s.get('commit')}, {_minutes({'total': s.get('seconds', 0)})}): {where}, "
+        f"{m['logical_cpus']} logical CPUs, "
         f"{m['torch_threads']} torch threads, torch {m['torch']}, Python {m['python']}; in-process precision "
         f"{s['precision']}{', channels_last' if s.get('channels_last') else ''}"
         f"{', torch.compile' if s.get('compiled') else ''}; the service runs fp32 on "
-        f"{s.get('service', {}).get('threads') or 'all'} threads. Load average when it started: "
-        f"{m.get('load_average_1min')} (figures from a busy machine are slower than it can do). Peak arithmetic "
+        f"{s.get('service', {}).get('threads') or 'all'} threads. {_load(s)} Peak arithmetic "
         f"measured in the same run with a 2048² matrix product: {flops}."
         + ("" if s.get("complete") else " **Incomplete run.**"),
         "",

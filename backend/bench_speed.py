@@ -191,6 +191,7 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
         raise
     report["complete"] = True
     report["seconds"] = round(time.perf_counter() - start, 1)
+    report["load_average_1min_end"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     save(json_path, report)
     return report
 
