@@ -16,7 +16,6 @@ from PIL import Image
 
 from backend.bench_quality import QualityOptions, bench_quality, differences
 from backend.bench_report import write_report
-from backend.bench_speed import SpeedOptions, bench_speed
 from backend.evaluate import EvalConfig, evaluate
 from backend.evaluate_style import evaluate_styles
 from backend.paths import BENCHMARK_DIR
@@ -27,9 +26,16 @@ pytestmark = pytest.mark.skipif(not BENCHMARK_DIR.is_dir(), reason="benchmark da
 
 
 def _cli(*args: str, **kw) -> subprocess.Popen:
+    """``python -m backend bench ARGS`` on one thread, like the rest of the tests."""
+    threads = ["--threads", "1"] if args[0] in ("quality", "speed") else []
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "backend", "bench", *args], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True, **kw
+        [sys.executable, "-m", "backend", "bench", *args, *threads],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
     )
 
 
@@ -45,9 +51,10 @@ def quality(tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def speed(tmp_path_factory) -> dict:
     path = tmp_path_factory.mktemp("speed") / "speed-cpu.json"
-    report = bench_speed(path, SpeedOptions(sizes=(0.04,), specs=["sr4+straw", "inpaint"], device="cpu"))
-    assert json.loads(path.read_text()) == report
-    return report
+    proc = _cli("speed", "--json", str(path), "--sizes", "0.04", "--tasks", "sr4+straw,inpaint", "--device", "cpu")
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return json.loads(path.read_text())
 
 
 def test_quality_layout_and_protocol(quality):
@@ -94,7 +101,10 @@ def test_report_writes_markdown_and_plots(quality, speed, tmp_path):
     folder.mkdir()
     (folder / "quality.json").write_text(json.dumps(quality))
     (folder / "speed-cpu.json").write_text(json.dumps(speed))
-    page = write_report(folder, tmp_path / "benchmarks.md").read_text()
+    proc = _cli("report", "--dir", str(folder), "--markdown", str(tmp_path / "benchmarks.md"))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    page = (tmp_path / "benchmarks.md").read_text()
     assert "Figure 5" in page and "| **Retex sr4** (Y)" in page and "SMFANet" in page
     assert "smoke run on the first 1 images" in page and "| straw | fine |" in page
     assert speed["machine"]["cpu"] in page and "No GPU figures yet" in page
