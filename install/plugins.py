@@ -59,7 +59,7 @@ def is_ours(folder: Path, recorded: bool) -> bool:
 
 
 def same_tree(a: Path, b: Path) -> bool:
-    """Same file names, contents and executable bits."""
+    """Same file names, contents and executable bits (``__pycache__`` is ignored: dircmp's default)."""
     cmp = filecmp.dircmp(a, b)
     if cmp.left_only or cmp.right_only or cmp.funny_files:
         return False
@@ -82,8 +82,10 @@ def place(staging: Path, target: Path) -> None:
 
 
 def files(folder: Path) -> list[str]:
-    """Every file under ``folder``, relative, for the record (a deleted one is then noticed)."""
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    """Every file under ``folder``, relative, for the record (a deleted one is then noticed); not the editors'
+    ``__pycache__``."""
+    paths = (p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    return sorted(p.as_posix() for p in paths if "__pycache__" not in p.parts)
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -44,7 +44,11 @@ def probe(python: list[str], vendor: Path | None = None) -> tuple[tuple[int, int
             capture_output=True,
             text=True,
             timeout=120,
-            env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")},
+            # no __pycache__ written into the plug-in by a check
+            env={
+                **{k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")},
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, f"- cannot run {' '.join(python)} ({e})"

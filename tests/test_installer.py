@@ -125,9 +125,10 @@ def test_fresh_install_then_a_second_run_changes_nothing(home: Path, wheels: Pat
 def test_check_reports_a_healthy_and_a_broken_install(home: Path, wheels: Path) -> None:
     require(kh.missing_tools("krita"))
     assert run_installer(home, wheels).returncode == 0
+    before = tree(home)
     healthy = run_installer(home, wheels, "--check")
     assert healthy.returncode == 0 and "state: OK" in healthy.stdout, healthy.stdout
-    before = tree(home)
+    assert tree(home) == before  # --check changes nothing
     (pykrita(home) / "retex" / "panel.py").unlink()
     (home / ".config" / "kritarc").write_text("[python]\n")
     broken = run_installer(home, wheels, "--check")
@@ -295,6 +296,10 @@ def test_pyzmq_is_vendored_for_a_python_without_it(home: Path, wheels: Path) -> 
     assert proc.returncode == 0 and proc.stdout.startswith(str(vendor)), proc.stderr
     check = run_installer(home, wheels, "--check", "--krita-python", NO_ZMQ_PYTHON)
     assert check.returncode == 0, check.stdout
+    before = tree(home)
+    again = run_installer(home, wheels, "--krita-python", NO_ZMQ_PYTHON)
+    assert row(again.stdout, "Krita").split("  ")[-1].startswith("up to date; pyzmq: vendored")
+    assert tree(home) == before
     shutil.rmtree(vendor / "zmq")
     broken = run_installer(home, wheels, "--check")
     assert broken.returncode == 1 and "pyzmq does not import in" in broken.stdout, broken.stdout
