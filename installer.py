@@ -117,6 +117,8 @@ def install_editor(editor: editors.Editor, record: Record) -> Row:
                     item = {"kind": "kritarc", "path": str(editor.kritarc), "previous": previous}
                     record.put({**item, "section_added": added})
                 note += f"; enabled in {editor.kritarc}"
+                if changed and editors.krita_running():
+                    note += " (Krita is running: quit it, then run the installer again, or it drops that line)"
         return editor.label, str(target), f"{status}; {note}"
     except InstallError as e:
         return editor.label, str(target), f"not installed: {e}"

@@ -163,6 +163,17 @@ def _krita_too_old(version: tuple[int, ...] | None) -> str:
     return ""
 
 
+def krita_running() -> bool:
+    """Krita writes kritarc back when it quits, dropping a line added meanwhile (Linux: seen in /proc)."""
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "krita":
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _flatpak_has(app: str) -> bool:
     if shutil.which("flatpak") is None:
         return False
