@@ -9,7 +9,9 @@ from pathlib import Path
 from . import bench_plots
 from .bench_anchors import BICUBIC_X4_Y, DENOISE_CBSD68_S25, FIELD_PROTOCOL, FIELD_X4_PSNR, SEED_X4_GAINS
 from .bench_compare import DENOISE_IMAGES, SR_IMAGES, STYLE_IMAGE
+from .bench_quality import STYLE_TASKS
 from .errors import RetexError
+from .evaluate import DEFAULT_SETS
 
 SETS = ("Set5", "Set14", "BSD100")
 OURS_PROTOCOL = "Y (BT.601), border = scale, MATLAB bicubic LR, 8-bit output"
@@ -118,6 +120,18 @@ def _load(s: dict) -> str:
     return text
 
 
+def _not_measured(q: dict) -> list[str]:
+    """What a run cut short (killed, interrupted) lacks, against the protocol of ``bench quality``."""
+    out = []
+    for task, sets in DEFAULT_SETS.items():
+        done = q["models"].get(task, {}).get("sets", {})
+        out += [f"{task} on {s}" for s in sets.split(",") if s not in done]
+    for task in STYLE_TASKS:
+        if not any(task in st.get("eval", {}) for st in q["styles"].values()):
+            out.append(f"styles after {task}")
+    return out
+
+
 def _minutes(seconds: dict) -> str:
     """A run's duration: its total, or the sum of its parts when it was cut short."""
     total = seconds.get("total") or sum(v for k, v in seconds.items() if k != "total")
@@ -131,7 +145,7 @@ def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
     if q.get("limit"):
         status.append(f"a smoke run on the first {q['limit']} images of each set, not the full protocol")
     if not q.get("complete"):
-        status.append("an incomplete run" + (f" (missing: {'; '.join(q['missing'])})" if q.get("missing") else ""))
+        status.append(f"an incomplete run (not measured: {'; '.join(q.get('missing') or _not_measured(q))})")
     if q.get("differs_from_manifest"):
         status.append(f"differs from weights/manifest.json at: {'; '.join(q['differs_from_manifest'])}")
     lines += [
@@ -330,10 +344,10 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
     lines = [
         f"From `{s['_file']}` (commit {s.get('commit')}, {_minutes({'total': s.get('seconds', 0)})}): {where}, "
         f"{m['logical_cpus']} logical CPUs, "
-        f"{m['torch_threads']} torch threads, torch {m['torch']}, Python {m['python']}; in-process precision "
+        f"torch threads: {m['torch_threads']}, torch {m['torch']}, Python {m['python']}; in-process precision "
         f"{s['precision']}{', channels_last' if s.get('channels_last') else ''}"
-        f"{', torch.compile' if s.get('compiled') else ''}; the service runs fp32 on "
-        f"{s.get('service', {}).get('threads') or 'all'} threads. {_load(s)} Peak arithmetic "
+        f"{', torch.compile' if s.get('compiled') else ''}; the service runs fp32 (threads: "
+        f"{s.get('service', {}).get('threads') or 'all'}). {_load(s)} Peak arithmetic "
         f"measured in the same run with a 2048² matrix product: {flops}."
         + ("" if s.get("complete") else " **Incomplete run.**"),
         "",
@@ -384,6 +398,14 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
             "|---|---|---|---|",
         ]
         lines += [f"| {p['spec']} | {p['mode']} | {p['first_s']:.3f} | {p['warm_s']:.3f} |" for p in s["preview"]]
+        inproc = {p["spec"]: p["warm_s"] for p in s["preview"] if p["mode"] == "in-process"}
+        slow = [
+            f"{p['spec']} ({p['warm_s'] / inproc[p['spec']]:.0f}×)"
+            for p in s["preview"]
+            if p["mode"] == "service" and p["spec"] in inproc and p["warm_s"] > 3 * inproc[p["spec"]]
+        ]
+        if slow:
+            lines += ["", f"Through the service, these previews take over 3× their in-process time: {', '.join(slow)}."]
     svc = s.get("service", {})
     if svc.get("noop_round_trip_s"):
         lines += [
