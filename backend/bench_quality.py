@@ -63,6 +63,7 @@ def bench_quality(json_path: Path, opts: QualityOptions) -> dict:
         "models": {},
         "styles": {},
         "missing": [],
+        "differs_from_manifest": [],
     }
     start = time.perf_counter()
     try:
@@ -75,12 +76,11 @@ def bench_quality(json_path: Path, opts: QualityOptions) -> dict:
     except KeyboardInterrupt:
         report["interrupted"] = True
         report["seconds"]["total"] = round(time.perf_counter() - start, 1)
-        write_json(json_path, report)
+        _save(json_path, report)
         raise
     report["seconds"]["total"] = round(time.perf_counter() - start, 1)
-    report["differs_from_manifest"] = differences(report, manifest)
     report["complete"] = not report["missing"]
-    write_json(json_path, report)
+    _save(json_path, report)
     if report["missing"]:
         raise RetexError(f"not measured: {'; '.join(report['missing'])} (the rest is in {json_path})")
     return report
@@ -104,7 +104,7 @@ def _models(report: dict, name: str, opts: QualityOptions, json_path: Path) -> N
         entry["degradation"] = r["degradation"]
         entry.setdefault("sets", {}).update(r["sets"])
         report["seconds"][f"eval {name} {set_name}"] = round(time.perf_counter() - t0, 1)
-        write_json(json_path, report)
+        _save(json_path, report)
 
 
 def _styles(report: dict, names: list[str], task: str, opts: QualityOptions, json_path: Path) -> None:
@@ -136,6 +136,12 @@ def _styles(report: dict, names: list[str], task: str, opts: QualityOptions, jso
         report["styles"][name].setdefault("eval", {})[task] = r["sets"]
         report["styles"][name]["vgg_precision"] = r["vgg_precision"]
     report["seconds"][f"eval-style {task}"] = round(time.perf_counter() - t0, 1)
+    _save(json_path, report)
+
+
+def _save(json_path: Path, report: dict) -> None:
+    """Write what is measured so far, with how it compares to the manifest, so any prefix of a run stands alone."""
+    report["differs_from_manifest"] = differences(report, read_manifest())
     write_json(json_path, report)
 
 

@@ -151,7 +151,12 @@ def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
     lines += [
         f"From `{q['_file']}` (commit {q.get('commit')}, {_minutes(q['seconds'])} on "
         f"{q['machine']['cpu']}, {q['machine']['torch_threads']} threads)"
-        + (": " + "; ".join(status) + "." if status else "; it reproduces the scores in weights/manifest.json."),
+        + (": " + "; ".join(status) + "." if status else ".")
+        + (
+            " Every score it holds equals the one in weights/manifest.json."
+            if not q.get("limit") and q.get("differs_from_manifest") == []
+            else ""
+        ),
         "",
         "Protocol (code: `backend/evaluate.py`, restated in [`weights/README.md`](../weights/README.md)): "
         + OURS_PROTOCOL
@@ -175,6 +180,8 @@ def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
         lines += _styles(q)
         png = bench_plots.gram_ratios(q, folder / "gram-ratio.png")
         lines += [f"![Gram ratio per style and task]({rel(png)})", ""]
+    else:
+        lines += ["### Styles", "", "No style scores in this report yet (see above for what the run lacks).", ""]
     return lines
 
 
