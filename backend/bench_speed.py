@@ -155,7 +155,10 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
     precision = opts.precision
     if precision == "auto":
         precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    specs = [load_spec(label, device) for label in (opts.specs or default_specs(quick))]
+    labels = default_specs(quick) if opts.specs is None else opts.specs
+    if not labels:
+        raise RetexError("nothing to measure: name at least one TASK[+STYLE...] in --tasks")
+    specs = [load_spec(label, device) for label in labels]
     for spec in specs:
         _prepare(spec, device, precision, opts.compile)
     flops = peak_flops(device)
