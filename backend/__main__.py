@@ -104,7 +104,8 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         from .bench_quality import QualityOptions, bench_quality
 
         opts = QualityOptions(limit=args.limit, sets=_names(args.sets), tasks=_names(args.tasks))
-        opts.styles = _names(args.styles)
+        opts.styles, opts.models = _names(args.styles), _names(args.models)
+        opts.merge, opts.manifest = args.merge, args.manifest
         if args.data:
             opts.data = Path(args.data)
         report = bench_quality(Path(args.json), opts)
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--sets", help="only these benchmark sets (comma-separated)")
     q.add_argument("--tasks", help="only these restoration tasks (models, and the styles' restoration step)")
     q.add_argument("--styles", help="only these styles (comma-separated; none: no style)")
+    q.add_argument("--models", help="only these models (comma-separated; none: no model)")
+    q.add_argument("--merge", action="store_true", help="keep what the JSON already holds and this run skips")
+    q.add_argument("--manifest", action="store_true", help="record the styles' scores in weights/manifest.json")
     q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
     q.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     q = bench.add_parser("speed", help="throughput, memory, preview latency, MACs and fraction of peak")

@@ -7,6 +7,7 @@ far; what could not be measured is named at the end on one line (exit status 2).
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from .evaluate_style import evaluate_styles, exemplar_path
 from .paths import BENCHMARK_DIR, REPO, STYLES_DIR
 from .styles import load_style_file
 from .tasks import get_task
-from .weights import default_path, read_manifest
+from .weights import default_path, read_manifest, update_style_manifest
 
 # The styles' protocol in the manifest (weights/README.md): BSD100, every image after sr4, the first 30 after
 # denoise and deblur (the style's VGG losses are the slow part).
@@ -35,6 +36,9 @@ class QualityOptions:
     sets: list[str] | None = None  # only these benchmark sets
     tasks: list[str] | None = None  # only these restoration tasks (models, and the styles' restoration step)
     styles: list[str] | None = None  # only these styles ([] for none)
+    models: list[str] | None = None  # only these models ([] for none; --tasks still picks the styles' tasks)
+    merge: bool = False  # keep what the existing JSON holds and this run does not measure again
+    manifest: bool = False  # record the styles' scores in weights/manifest.json (as eval-style --manifest does)
 
 
 def _rel(path: Path) -> str:
@@ -50,7 +54,11 @@ def bench_quality(json_path: Path, opts: QualityOptions) -> dict:
     if not opts.data.is_dir():
         raise RetexError(f"{opts.data} not found: {DATA_HINT}")
     manifest = read_manifest()
-    chosen = [t for t in sorted(manifest.get("models", {})) if opts.tasks is None or t in opts.tasks]
+    chosen = [
+        t
+        for t in sorted(manifest.get("models", {}))
+        if (opts.tasks is None or t in opts.tasks) and (opts.models is None or t in opts.models)
+    ]
     styles = [s for s in sorted(manifest.get("styles", {})) if opts.styles is None or s in opts.styles]
     report: dict = {
         "kind": "quality",
@@ -65,6 +73,10 @@ def bench_quality(json_path: Path, opts: QualityOptions) -> dict:
         "missing": [],
         "differs_from_manifest": [],
     }
+    if opts.merge and json_path.is_file():  # e.g. styles re-measured after retraining, the models' scores kept
+        old = json.loads(json_path.read_text())
+        for key in ("seconds", "models", "styles"):
+            report[key] = old.get(key, {})
     start = time.perf_counter()
     try:
         for name in chosen:
@@ -134,6 +146,8 @@ def _styles(report: dict, names: list[str], task: str, opts: QualityOptions, jso
     )
     for name, r in reports.items():
         report["styles"][name].setdefault("eval", {})[task] = r["sets"]
+        if opts.manifest:  # one run serves the report and the manifest, as eval-style --manifest would
+            update_style_manifest(name, task, r)
         report["styles"][name]["vgg_precision"] = r["vgg_precision"]
     report["seconds"][f"eval-style {task}"] = round(time.perf_counter() - t0, 1)
     _save(json_path, report)
