@@ -16,8 +16,10 @@ import pytest
 import torch
 import zmq
 
+from backend.imaging.resize import imresize
 from backend.pipeline import restore
 from backend.service.frames import from_image, to_image
+from backend.service.jobs import _region_alpha
 from backend.tasks import get_task
 from backend.weights import load_restoration
 from plugin.common.client import BackendError, BackendUnavailable, Client
@@ -395,3 +397,15 @@ def test_idle_exit_ends_a_server_nobody_uses(weights, tmp_path) -> None:
         assert "idle" in srv.proc.stderr.read()
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+@pytest.mark.parametrize("crop", [(0, 0, 61, 40), (0, 0, 9, 7), (17, 13, 20, 11), (50, 30, 11, 10)])
+def test_a_regions_alpha_is_the_whole_alpha_resized_then_cropped(scale: int, crop: tuple) -> None:
+    """Only the region (plus the kernel's reach) is resized, and it matches resizing everything then cropping."""
+    alpha = torch.rand(1, 1, 40, 61, generator=torch.Generator().manual_seed(0))
+    x, y, w, h = crop
+    whole = imresize(alpha, float(scale)).clamp(0, 1) if scale > 1 else alpha
+    want = whole[..., y * scale : (y + h) * scale, x * scale : (x + w) * scale]
+    got = _region_alpha(alpha, crop, scale)
+    assert got.shape == want.shape and float((got - want).abs().max()) < 1e-6

