@@ -58,8 +58,6 @@ def expected(weights: Path, task_name: str, frame: tuple[FrameSpec, bytes]) -> b
     rgb, alpha = to_image(*frame)
     out = restore(load_restoration(weights / f"{task_name}.safetensors", task), task, rgb)
     if alpha is not None and task.scale > 1:
-        from backend.imaging.resize import imresize
-
         alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
     return from_image(frame[0], out, alpha)[1]
 
