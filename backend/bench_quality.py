@@ -99,9 +99,10 @@ def bench_quality(json_path: Path, opts: QualityOptions) -> dict:
 
 
 def _total(report: dict, start: float) -> None:
-    """This run's time, or with ``merge`` the sum of every part the file holds (what measuring it all costs)."""
-    parts = [v for k, v in report["seconds"].items() if k != "total"]
-    report["seconds"]["total"] = round(sum(parts) if parts else time.perf_counter() - start, 1)
+    """What measuring everything in the file costs: this run's time, or with ``merge`` the sum of the parts kept
+    from earlier runs and measured now, whichever is larger."""
+    parts = sum(v for k, v in report["seconds"].items() if k != "total")
+    report["seconds"]["total"] = round(max(parts, time.perf_counter() - start), 1)
 
 
 def _models(report: dict, name: str, opts: QualityOptions, json_path: Path) -> None:
