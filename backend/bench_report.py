@@ -111,11 +111,12 @@ def _f(v: float | None, fmt: str = ".2f") -> str:
 
 
 def _load(s: dict) -> str:
-    """The 1-minute load average around the run, and a warning when other work shared the CPU."""
+    """The 1-minute load average around the run, and a warning when other work shared the CPU: judged by the load
+    at the start, since the load at the end counts the benchmark's own threads."""
     m = s["machine"]
     loads = [v for v in (m.get("load_average_1min"), s.get("load_average_1min_end")) if v is not None]
     text = f"Load average at start / end: {' / '.join(f'{v:g}' for v in loads)}."
-    if loads and max(loads) >= 0.5 * (m.get("logical_cpus") or 1):
+    if loads and loads[0] >= 0.5 * (m.get("logical_cpus") or 1):
         text += " **The machine was busy: these figures are below what it can do; re-run on a quiet machine.**"
     return text
 
