@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from plugin.common.client import Client
+from plugin.common.launcher import stop_process
 from plugin.common.protocol import FrameSpec
 
 from .errors import RetexError
@@ -63,13 +64,7 @@ class BenchServer:
     def stop(self) -> None:
         if getattr(self, "client", None) is not None:
             self.client.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 30)
 
     def __enter__(self) -> BenchServer:
         return self

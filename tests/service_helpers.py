@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from backend.nets.restoration import RestorationNet
@@ -19,6 +20,7 @@ from backend.nets.style import StyleConfig, StyleNet
 from backend.styles import save_style
 from backend.tasks import get_task
 from backend.weights import save_restoration
+from plugin.common.launcher import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,13 +50,7 @@ class ServerProcess:
     endpoint: str
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)
 
 
 def start_server(
@@ -92,3 +88,16 @@ def start_server(
     proc.kill()
     proc.wait()
     raise RuntimeError(f"server did not start: {line!r} {proc.stderr.read()}")
+
+
+def rgba_test_image(w: int, h: int, seed: int, top: int) -> np.ndarray:
+    """RGBA with smooth content, noise and varied alpha (a transparent corner, a half-transparent band), scaled to
+    ``top`` (255 or 65535): what the editor suites open in Krita and GIMP."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    rgb = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), 0.3 + 0.5 * xx * yy], -1)
+    rgb = np.clip(rgb + rng.normal(0, 0.06, rgb.shape), 0, 1)
+    alpha = np.ones((h, w))
+    alpha[: h // 5, : w // 5] = 0
+    alpha[h // 2 : h // 2 + 6] = np.linspace(0.2, 0.9, w)
+    return np.round(np.concatenate([rgb, alpha[..., None]], -1) * top)

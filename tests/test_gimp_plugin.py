@@ -26,7 +26,7 @@ import pytest
 import zmq
 
 from tests import gimp_harness as gh
-from tests.service_helpers import make_weights
+from tests.service_helpers import make_weights, rgba_test_image
 
 SIZE = (96, 80)  # the 8-bit image, w x h
 ELLIPSE = (20, 12, 44, 36)  # x, y, w, h: the selection (anti-aliased, so the mask has grey edges)
@@ -67,18 +67,6 @@ class Run:
     weights: Path
 
 
-def _image(w: int, h: int, seed: int, top: int) -> np.ndarray:
-    """RGBA with smooth content, noise and varied alpha (a transparent corner, a half-transparent band)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
-    rgb = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), 0.3 + 0.5 * xx * yy], -1)
-    rgb = np.clip(rgb + rng.normal(0, 0.06, rgb.shape), 0, 1)
-    alpha = np.ones((h, w))
-    alpha[: h // 5, : w // 5] = 0
-    alpha[h // 2 : h // 2 + 6] = np.linspace(0.2, 0.9, w)
-    return np.round(np.concatenate([rgb, alpha[..., None]], -1) * top)
-
-
 def _other_protocol_server(stop: threading.Event) -> str:
     """A backend of a future protocol: answers anything with a version-2 header."""
     sock = zmq.Context.instance().socket(zmq.ROUTER)
@@ -110,8 +98,8 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
     stop = threading.Event()
     data = harness.root / "data"
     data.mkdir()
-    cv2.imwrite(str(data / "rgba8.png"), _image(*SIZE, 0, 255).astype(np.uint8)[..., [2, 1, 0, 3]])
-    cv2.imwrite(str(data / "rgba16.png"), _image(*SIZE16, 1, 65535).astype(np.uint16)[..., [2, 1, 0, 3]])
+    cv2.imwrite(str(data / "rgba8.png"), rgba_test_image(*SIZE, 0, 255).astype(np.uint8)[..., [2, 1, 0, 3]])
+    cv2.imwrite(str(data / "rgba16.png"), rgba_test_image(*SIZE16, 1, 65535).astype(np.uint16)[..., [2, 1, 0, 3]])
     inside = harness.inside
     spec = {
         "inputs": {"rgba8": f"{inside}/data/rgba8.png", "rgba16": f"{inside}/data/rgba16.png"},

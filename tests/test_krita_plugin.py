@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests import krita_harness as kh
-from tests.service_helpers import make_weights
+from tests.service_helpers import make_weights, rgba_test_image
 
 RECT = (20, 12, 40, 30)  # x, y, w, h of the selection on the 96 x 80 image
 RECT16 = (8, 6, 30, 20)  # on the 64 x 48 16-bit image
@@ -72,25 +72,13 @@ def start_command_lines(data: Path, weights: Path) -> dict[str, subprocess.Popen
     }
 
 
-def _image(w: int, h: int, seed: int, top: int) -> np.ndarray:
-    """RGBA with smooth content, noise and varied alpha (transparent corner, a half-transparent band)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
-    rgb = np.stack([0.5 + 0.4 * np.sin(6 * xx), 0.5 + 0.4 * np.cos(5 * yy), 0.3 + 0.5 * xx * yy], -1)
-    rgb = np.clip(rgb + rng.normal(0, 0.06, rgb.shape), 0, 1)
-    alpha = np.ones((h, w))
-    alpha[: h // 5, : w // 5] = 0
-    alpha[h // 2 : h // 2 + 6] = np.linspace(0.2, 0.9, w)
-    return np.round(np.concatenate([rgb, alpha[..., None]], -1) * top)
-
-
 def make_inputs(folder: Path) -> dict[str, str]:
     """The images the scenarios open, and the masks the command line gets for the same selections."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {k: str(folder / f"{k}.png") for k in ("rgba8", "rgba16", "strokes", "sel", "sel16", "texture")}
-    rgba8 = _image(96, 80, 0, 255).astype(np.uint8)
+    rgba8 = rgba_test_image(96, 80, 0, 255).astype(np.uint8)
     cv2.imwrite(paths["rgba8"], rgba8[..., [2, 1, 0, 3]])
-    cv2.imwrite(paths["rgba16"], _image(64, 48, 1, 65535).astype(np.uint16)[..., [2, 1, 0, 3]])
+    cv2.imwrite(paths["rgba16"], rgba_test_image(64, 48, 1, 65535).astype(np.uint16)[..., [2, 1, 0, 3]])
     yy, xx = np.mgrid[0:80, 0:96]
     strokes = np.full((80, 96, 4), 128, np.uint8)  # uniform grey: the command line reads such a mask by its alpha
     strokes[..., 3] = np.clip(255 - np.hypot(xx - 60, yy - 45) * 8, 0, 255).astype(np.uint8)

@@ -19,6 +19,18 @@ def log_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "retex"
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float) -> None:
+    """Ask a process to finish (SIGTERM shuts the backend down cleanly), kill it after ``grace_s``, reap it."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class LaunchError(Exception):
     """The backend could not be started; the message says why in plain words."""
 
@@ -104,11 +116,5 @@ class BackendProcess:
 
     def stop(self) -> None:
         """Ask the backend to finish (on POSIX, SIGTERM shuts it down cleanly), then make sure it is gone."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(3)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 3)
