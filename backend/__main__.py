@@ -19,7 +19,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .train.restoration import TrainConfig, train_restoration
 
     cfg = TrainConfig(device=args.device, threads=args.threads, seed=args.seed, precision=args.precision)
-    for name in ("iters", "batch", "patch", "lr", "minutes"):
+    for name in ("iters", "batch", "patch", "lr", "minutes", "loss", "perceptual"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if args.data:
@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patch", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--minutes", type=float, help="time budget: the schedule anneals to finish by then")
+    p.add_argument("--loss", choices=["auto", "mse", "l1fft"], help="pixel loss (auto: l1fft for photo models)")
+    p.add_argument("--perceptual", type=float, help="weight of the VGG-16 perceptual term (default 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from runs/TASK/checkpoint.safetensors")
     p.add_argument("--init", help="start from these weights (fine-tuning)")

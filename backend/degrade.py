@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .degrade_real import RealDegradation, degrade_batch
 from .imaging.filters import gaussian_blur
 from .imaging.resize import imresize
 from .tasks import Task
@@ -37,6 +38,7 @@ class DegradeParams:
     sigma: float | None = None  # denoise noise sigma on [0, 1]
     blur_sigma: float | None = None  # deblur kernel sigma in pixels
     blur_noise: float | None = None  # deblur noise sigma on [0, 1]
+    real: RealDegradation = RealDegradation()  # photo models: the training pipeline, or one RW benchmark setting
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
@@ -80,6 +82,9 @@ def observe(
 ) -> Observation:
     """Degrade a batch of clean images (N x 3 x H x W, H and W multiples of task.scale) for ``task``."""
     n = clean.shape[0]
+    if task.degradation == "real":
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+        return Observation(degrade_batch(clean, task.scale, params.real, rng))
     if task.name in ("sr2", "sr4"):
         return Observation(quantize(imresize(clean, 1.0 / task.scale)))
     if task.name == "denoise":

@@ -15,6 +15,8 @@ class Task:
     uses_mask: bool
     net: RestorationConfig
     description: str
+    degradation: str = "clean"  # "clean": the seed's synthetic one; "real": backend.degrade_real (photo models)
+    base: str | None = None  # photo models: the clean model they start from and blend with at clean-up strength 0
 
 
 def _branches(fold: int, fine: int, second: int) -> tuple[BranchSpec, ...]:
@@ -36,6 +38,16 @@ TASKS: dict[str, Task] = {
     "denoise": Task("denoise", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "denoising"),
     "deblur": Task("deblur", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "deblurring"),
     "inpaint": Task("inpaint", 1, True, RestorationConfig(in_channels=4, branches=_branches(2, 44, 32)), "inpainting"),
+    # Photo models: the same networks trained on realistic degradations (noise, JPEG, mild blur, resampling).
+    "photo": Task(
+        "photo", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "photo clean-up", "real", "denoise"
+    ),
+    "photo-sr2": Task(
+        "photo-sr2", 2, False, RestorationConfig(branches=_branches(2, 44, 32)), "photo upscale x2", "real", "sr2"
+    ),
+    "photo-sr4": Task(
+        "photo-sr4", 4, False, RestorationConfig(branches=_branches(4, 40, 24)), "photo upscale x4", "real", "sr4"
+    ),
 }
 
 
