@@ -96,7 +96,8 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
 
 def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: str, token: str | None) -> None:
     """Like ``restore_file`` but through a running server: the pixels travel as protocol frames in the file's own
-    depth, so the output is byte-identical to the in-process command."""
+    depth, so the output equals the in-process command's byte for byte when both run on the same number of CPU
+    threads (on another count a few pixels may be one level apart)."""
     from plugin.common.client import BackendError, Client
     from plugin.common.protocol import FrameSpec
 

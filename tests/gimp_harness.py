@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from install.plugins import copy_plugin
+from tests.krita_harness import THREADS  # one setting for both editors' backends (see there)
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = REPO / "tests" / "gimp"
@@ -56,7 +57,14 @@ class Harness(threading.Thread):
             "python": f"{self.inside}/backend-python",
             "repo": f"{self.inside}/repo",
             "endpoint": "tcp://127.0.0.1:*",
-            "args": ["--weights-dir", str(weights), "--threads", "1", "--token-file", str(self.root / "config/token")],
+            "args": [
+                "--weights-dir",
+                str(weights),
+                "--threads",
+                str(THREADS),
+                "--token-file",
+                str(self.root / "config/token"),
+            ],
         }
         (self.root / "config" / "config.json").write_text(json.dumps(config))
         self.env = env

@@ -14,6 +14,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from install.plugins import copy_plugin
@@ -21,6 +23,28 @@ from install.plugins import copy_plugin
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "tests" / "krita"
 PACKAGES = "krita python3-pyqt5 python3-zmq xvfb xauth"
+# The backend's CPU threads in the editor tests (RETEX_TEST_THREADS, default 1), and the command line's and the
+# in-test pipeline's they are compared with: a convolution sums in another order on another thread count, so runs
+# on different counts may differ by one level on a few pixels. Same count, same machine: the same bytes.
+THREADS = int(os.environ.get("RETEX_TEST_THREADS", "1"))
+
+
+def same_threads_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) for a command line that must run on the backend's thread count."""
+    return {**(os.environ if env is None else env), "OMP_NUM_THREADS": str(THREADS)}
+
+
+@contextmanager
+def same_threads() -> Iterator[None]:
+    """Run this process's torch on the backend's thread count (the tests' own default is one), then set it back."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def missing_tools(*tools: str) -> str | None:
@@ -89,10 +113,10 @@ def krita_gui(env: dict[str, str], script: Path, out: Path, timeout: float = 240
 
 
 def backend_config(weights: Path, socket_dir: Path) -> dict:
-    """The config a test HOME gets: this interpreter and checkout, tiny test weights, one thread."""
+    """The config a test HOME gets: this interpreter and checkout, tiny test weights, ``THREADS`` threads."""
     return {
         "python": sys.executable,
         "repo": str(REPO),
         "endpoint": f"ipc://{socket_dir / 'krita.sock'}",
-        "args": ["--weights-dir", str(weights), "--threads", "1"],
+        "args": ["--weights-dir", str(weights), "--threads", str(THREADS)],
     }

@@ -26,6 +26,7 @@ import pytest
 import zmq
 
 from tests import gimp_harness as gh
+from tests import krita_harness as kh
 from tests.service_helpers import make_weights, rgba_test_image
 
 SIZE = (96, 80)  # the 8-bit image, w x h
@@ -163,7 +164,7 @@ def command_line(run: Run, image: str, args: list[str]) -> np.ndarray:
     out = run.data / f"cli-{abs(hash((image, *args)))}.png"
     if out.exists():
         return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
-    env = {**os.environ, "RETEX_USER_STYLES": str(run.weights / "styles")}
+    env = kh.same_threads_env({**os.environ, "RETEX_USER_STYLES": str(run.weights / "styles")})
     cmd = [sys.executable, "-m", "backend", "restore", str(run.data / image), "-o", str(out), *args]
     done = subprocess.run(cmd, cwd=gh.REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -243,7 +244,7 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
     rgb, alpha = to_image(spec, source.tobytes())
     task = get_task("denoise")
     style = load_style("dots", library_dirs(gimp.weights / "styles"))[0]
-    with torch.no_grad():
+    with torch.no_grad(), kh.same_threads():
         out = process(
             rgb,
             (task, load_restoration(gimp.weights / "denoise.safetensors", task)),

@@ -58,7 +58,7 @@ def cli_cases(data: Path, weights: Path) -> dict[str, list[str]]:
 
 def start_command_lines(data: Path, weights: Path) -> dict[str, subprocess.Popen]:
     """Start every command-line run at once, so they overlap with the Krita run."""
-    env = {**os.environ, "RETEX_USER_STYLES": str(weights / "styles")}
+    env = kh.same_threads_env({**os.environ, "RETEX_USER_STYLES": str(weights / "styles")})
     return {
         name: subprocess.Popen(
             [sys.executable, "-m", "backend", "restore", args[0], "-o", str(data / f"cli-{name}.png"), *args[1:]],
@@ -228,7 +228,7 @@ def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str
     mask[y : y + rh, x : x + rw] = 255
     task = get_task("denoise")
     style = load_style("dots", library_dirs(krita.weights / "styles"))[0]
-    with torch.no_grad():
+    with torch.no_grad(), kh.same_threads():
         out = process(
             rgb,
             (task, load_restoration(krita.weights / "denoise.safetensors", task)),

@@ -378,8 +378,13 @@ def test_cli_through_the_server_is_byte_identical(server, weights, tmp_path) -> 
     Image.fromarray(rng.integers(0, 256, (50, 70, 4), dtype=np.uint8)).save(src)
     local, remote = tmp_path / "local.png", tmp_path / "remote.png"
     base = [sys.executable, "-m", "backend", "restore", str(src), "--task", "sr2"]
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}  # as the server: the same bytes need the same thread count
     subprocess.run(
-        [*base, "-o", str(local), "--weights", str(weights / "sr2.safetensors")], cwd=REPO, check=True, timeout=120
+        [*base, "-o", str(local), "--weights", str(weights / "sr2.safetensors")],
+        cwd=REPO,
+        env=one_thread,
+        check=True,
+        timeout=120,
     )
     subprocess.run([*base, "-o", str(remote), "--endpoint", server.endpoint], cwd=REPO, check=True, timeout=120)
     assert local.read_bytes() == remote.read_bytes()
