@@ -227,12 +227,12 @@ def _cmd_eval_style(args: argparse.Namespace) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> None:
     from .paths import WEIGHTS_DIR
-    from .service.security import default_endpoint, is_loopback_tcp, load_or_create_token
+    from .service.security import default_endpoint, load_or_create_token, needs_token
     from .service.server import Server, ServerConfig
 
     endpoint = args.endpoint or default_endpoint()
     token = None
-    if is_loopback_tcp(endpoint):
+    if needs_token(endpoint):
         token = load_or_create_token(Path(args.token_file) if args.token_file else None)
     config = ServerConfig(
         endpoint=endpoint,
@@ -399,7 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the backend service (prints READY <endpoint> once it accepts work)")
     p.add_argument("--endpoint", help="ipc://PATH or tcp://HOST:PORT (default: a private ipc socket)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--token-file", help="tcp endpoints: token file (default: ~/.config/retex/token, created)")
+    p.add_argument(
+        "--token-file", help="loopback tcp and ipc://@ endpoints: token file (default: ~/.config/retex/token, created)"
+    )
     p.add_argument("--curve-secret", help="non-loopback endpoints: the server's CURVE secret key file")
     p.add_argument("--curve-clients", help="non-loopback endpoints: folder of authorized client public keys")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")

@@ -1,16 +1,24 @@
 """The style library: shipped styles in ``weights/styles/``, the user's own in ``USER_STYLES_DIR``.
 
 A style is ``NAME.safetensors`` (weights; network shape, exemplar and licence note in its metadata) plus
-``NAME.png``, a small thumbnail of its exemplar. Names are identifiers, never paths.
+``NAME.png``, a small thumbnail of its exemplar. Names are identifiers, never paths. The user's folder is theirs to
+put anything in, so every file read from it is checked: a bad one is skipped with one logged reason, never allowed
+to break the listing every editor asks for.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from .errors import RetexError
 from .nets.style import StyleConfig, StyleNet
@@ -19,6 +27,22 @@ from .weights import read_tensors, save_tensors
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 THUMBNAIL = 96  # px
+MAX_STYLE_PARAMS = 1_000_000  # the shipped styles have 48,557; a file claiming more is refused before it is built
+MAX_THUMBNAIL_BYTES = 1024**2  # a thumbnail file larger than this is not read (a 96x96 PNG is ~30 KB)
+MAX_THUMBNAIL_SIDE = 4096  # px: a larger one is not decoded (a small PNG can claim a huge size)
+
+_listed: dict[Path, tuple[tuple, dict | None]] = {}  # path -> (file version, record or None when skipped)
+_thumbs: dict[Path, tuple[tuple, tuple[int, int, bytes] | None]] = {}  # path -> (file version, 96x96 RGB or None)
+
+
+def _version(path: Path) -> tuple:
+    """What changes whenever a file is rewritten (an atomic save makes a new inode)."""
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _skip(path: Path, reason: str) -> None:
+    print(f"skipped {path}: {reason}", file=sys.stderr, flush=True)
 
 
 def check_name(name: str) -> str:
@@ -35,15 +59,32 @@ def library_dirs(shipped: Path = STYLES_DIR) -> list[Path]:
 
 
 def save_style(folder: Path, name: str, net: StyleNet, info: dict, thumbnail: torch.Tensor) -> Path:
-    """Write weights, then thumbnail, each atomically; returns the weights' path."""
+    """Write weights and thumbnail together or not at all; returns the weights' path. Both are written in full into
+    a hidden staging folder first (a full disk fails there, leaving the library as it was), then renamed into place,
+    weights last: a style is listed once its weights appear, and by then its thumbnail is there."""
     from .imaging.io import write_image
 
     check_name(name)
     folder = Path(folder)
     meta = {"kind": "style", "name": name, "config": json.dumps(net.config.to_dict()), "info": json.dumps(info)}
     path = folder / f"{name}.safetensors"
-    save_tensors(path, net.state_dict(), meta)
-    write_image(folder / f"{name}.png", thumbnail)  # atomic too
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".saving-"))
+    except OSError as e:
+        raise RetexError(f"cannot save style '{name}' in {folder}: {e.strerror or e}") from None
+    try:
+        try:
+            write_image(staging / f"{name}.png", thumbnail)
+            save_tensors(staging / path.name, net.state_dict(), meta)
+        except OSError as e:
+            raise RetexError(f"cannot save style '{name}' in {folder}: {e.strerror or e}; nothing was saved") from None
+        except RetexError as e:
+            raise RetexError(f"{e}; style '{name}' was not saved") from None
+        os.replace(staging / f"{name}.png", folder / f"{name}.png")
+        os.replace(staging / path.name, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
@@ -52,7 +93,14 @@ def load_style_file(path: Path) -> tuple[StyleNet, dict]:
     if meta.get("kind") != "style":
         raise RetexError(f"{path} is not a style")
     try:
-        net = StyleNet(StyleConfig.from_dict(json.loads(meta["config"])))
+        config = StyleConfig.from_dict(json.loads(meta["config"]))
+        with torch.device("meta"):  # its size, before a single weight is allocated
+            params = StyleNet(config).parameter_count()
+        if params > MAX_STYLE_PARAMS:
+            raise RetexError(
+                f"style file {path} describes a network of {params:,} parameters (at most {MAX_STYLE_PARAMS:,})"
+            )
+        net = StyleNet(config)
         net.load_state_dict(tensors)
         info = json.loads(meta.get("info", "{}"))
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
@@ -76,22 +124,69 @@ def load_style(name: str, dirs: list[Path] | None = None) -> tuple[StyleNet, dic
 
 
 def list_styles(dirs: list[Path] | None = None) -> list[dict]:
-    """One record per style (user styles shadow shipped ones): name, scale, params, exemplar, licence, ..."""
+    """One record per style (user styles shadow shipped ones): name, scale, params, exemplar, licence, ... A file
+    is read once per version; one whose name the service would refuse, or that does not load, is skipped with one
+    logged reason (loading it by name gives the reason again)."""
     found: dict[str, dict] = {}
     dirs = dirs or library_dirs()
     for folder in dirs:
         for path in sorted(Path(folder).glob("*.safetensors")) if Path(folder).is_dir() else []:
-            try:
-                net, info = load_style_file(path)
-            except RetexError:
-                continue  # a broken file is skipped here; loading it by name gives the reason
-            found[path.stem] = {
+            record = _record(path, builtin=folder == dirs[0])
+            if record is not None:
+                found[record["name"]] = record
+    return sorted(found.values(), key=lambda s: (s["scale"], s["name"]))
+
+
+def _record(path: Path, builtin: bool) -> dict | None:
+    try:
+        version = _version(path)
+    except OSError:
+        return None  # removed while listing
+    cached = _listed.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1] and {**cached[1], "builtin": builtin}
+    record = None
+    if not NAME_RE.fullmatch(path.stem):
+        _skip(path, "not a style name (1-48 letters, digits, '-' or '_')")
+    else:
+        try:
+            net, info = load_style_file(path)
+            record = {
                 "name": path.stem,
                 "scale": net.config.scale,
                 "params": net.parameter_count(),
                 "nominal": round(net.nominal, 5),
-                "builtin": folder == dirs[0],
                 "thumbnail": str(path.with_suffix(".png")),
-                **{k: v for k, v in info.items() if k not in {"name", "scale", "params"}},
+                **{k: v for k, v in info.items() if k not in {"name", "scale", "params", "builtin", "thumbnail"}},
             }
-    return sorted(found.values(), key=lambda s: (s["scale"], s["name"]))
+        except RetexError as e:
+            _skip(path, str(e))
+    _listed[path] = (version, record)
+    return record and {**record, "builtin": builtin}
+
+
+def read_thumbnail(path: Path) -> tuple[int, int, bytes] | None:
+    """A style's thumbnail as (96, 96, RGB u8 bytes), read once per file version; None when it is missing, too
+    large or not an image (logged once): the style stays usable without its picture."""
+    try:
+        version = _version(path)
+    except OSError:
+        return None
+    cached = _thumbs.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    pixels = None
+    try:
+        if version[2] > MAX_THUMBNAIL_BYTES:
+            raise RetexError(f"{version[2]:,} bytes (at most {MAX_THUMBNAIL_BYTES:,})")
+        with Image.open(path) as im:
+            if max(im.size) > MAX_THUMBNAIL_SIDE:
+                raise RetexError(f"{im.width}x{im.height} px (at most {MAX_THUMBNAIL_SIDE} a side)")
+            rgb = im.convert("RGB")
+            if rgb.size != (THUMBNAIL, THUMBNAIL):
+                rgb = rgb.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            pixels = (THUMBNAIL, THUMBNAIL, np.asarray(rgb, dtype=np.uint8).tobytes())
+    except (RetexError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        _skip(path, f"thumbnail not shown: {e}")
+    _thumbs[path] = (version, pixels)
+    return pixels

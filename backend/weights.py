@@ -67,9 +67,10 @@ def save_restoration(path: Path, net: RestorationNet, task: Task, extra: dict | 
 
 
 def load_restoration(path: Path, task: Task) -> RestorationNet:
-    """Build the network described by the file's metadata and load its weights, checking they match ``task``."""
+    """Build the network described by the file's metadata and load its weights, checking they match ``task`` (a
+    photo model also takes its clean base model's weights: the same network, e.g. to measure where it started)."""
     tensors, meta = read_tensors(path)
-    if meta.get("kind") != "restoration" or meta.get("task") != task.name:
+    if meta.get("kind") != "restoration" or meta.get("task") not in (task.name, task.base):
         raise RetexError(f"{path} holds weights for '{meta.get('task', '?')}', not for task '{task.name}'")
     try:
         net = RestorationNet(RestorationConfig.from_dict(json.loads(meta["config"])))
@@ -84,9 +85,15 @@ def default_path(task: Task) -> Path:
 
 
 def read_manifest() -> dict:
-    if MANIFEST.is_file():
-        return json.loads(MANIFEST.read_text())
-    return {"models": {}}
+    if not MANIFEST.is_file():
+        return {"models": {}}
+    try:
+        manifest = json.loads(MANIFEST.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise RetexError(f"{MANIFEST} is unreadable or not JSON ({e}): restore it from the release") from None
+    if not isinstance(manifest, dict):
+        raise RetexError(f"{MANIFEST} is not a JSON object: restore it from the release")
+    return manifest
 
 
 def update_manifest(name: str, entry: dict) -> None:

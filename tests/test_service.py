@@ -255,6 +255,7 @@ def test_fuzzed_messages_never_break_the_server(server) -> None:
 def test_loopback_tcp_needs_the_token(weights, tmp_path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
+    token_file.chmod(0o600)  # one others can read is refused (tests/security)
     srv = start_server("tcp://127.0.0.1:0", weights, "--token-file", str(token_file))  # READY names the port
     assert srv.endpoint.startswith("tcp://127.0.0.1:") and not srv.endpoint.endswith(":0")
     try:
@@ -333,12 +334,14 @@ def test_remote_endpoint_requires_curve_and_refuses_unknown_keys(weights, tmp_pa
         with Client(srv.endpoint, timeout_s=10, curve=(cpub, csec, spub)) as client:
             assert client.hello()["server"] == "retex"
         opub, osec = load_certificate(keys / "stranger.key_secret")
-        with Client(srv.endpoint, timeout_s=3, curve=(opub, osec, spub)) as client:
-            with pytest.raises(BackendUnavailable):
+        with Client(srv.endpoint, timeout_s=3, curve=(opub, osec, spub)) as client:  # refused in the handshake
+            with pytest.raises(BackendError) as e:
                 client.hello()
+            assert e.value.code == ErrorCode.UNAUTHORIZED and "wrong token or key" in e.value.message
         with Client(srv.endpoint, timeout_s=3) as client:  # no encryption at all
-            with pytest.raises(BackendUnavailable):
+            with pytest.raises(BackendError) as e:
                 client.hello()
+            assert e.value.code == ErrorCode.UNAUTHORIZED
     finally:
         srv.stop()
 

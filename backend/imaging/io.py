@@ -54,6 +54,8 @@ def list_images(folder: Path) -> list[Path]:
 def read_image(path: Path) -> LoadedImage:
     """Decode an 8- or 16-bit image file of any mode Pillow can turn into RGB(A)."""
     path = Path(path)
+    if path.is_dir():
+        raise RetexError(f"{path} is a folder, not an image")
     if not path.is_file():
         raise RetexError(f"image not found: {path}")
     try:

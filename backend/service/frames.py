@@ -14,9 +14,18 @@ DTYPES = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "f16": np.dtype("<f2"),
 SCALE = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
 
 
+FINITE_ROWS = 256  # rows checked at a time: the check needs no image-sized temporary
+
+
 def to_array(spec: FrameSpec, data: bytes) -> np.ndarray:
-    """H x W x C float32 on [0, 1] (floats are passed through as they are), without copying the frame first."""
+    """H x W x C float32 on [0, 1] (floats are passed through as they are), without copying the frame first. A NaN
+    or infinite sample anywhere (colour, alpha or mask) is refused: one would spread through every tile it touches
+    and come back as a normal-looking result."""
     arr = np.frombuffer(data, dtype=DTYPES[spec.sample]).reshape(spec.height, spec.width, CHANNELS[spec.channels])
+    if spec.sample in ("f16", "f32") and not all(
+        np.isfinite(arr[y : y + FINITE_ROWS]).all() for y in range(0, spec.height, FINITE_ROWS)
+    ):
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame '{spec.name}' has NaN or infinite samples")
     return arr.astype(np.float32) / np.float32(SCALE[spec.sample])
 
 
@@ -39,7 +48,7 @@ def to_mask(spec: FrameSpec, data: bytes) -> torch.Tensor:
         m = arr[..., 0]
     else:
         m = mask_weight(*to_image(spec, data))[0, 0].numpy()
-    if spec.sample in ("f16", "f32") and not (np.isfinite(m).all() and m.min() >= 0 and m.max() <= 1):
+    if spec.sample in ("f16", "f32") and not (m.min() >= 0 and m.max() <= 1):
         raise ProtocolError(ErrorCode.BAD_FRAME, f"mask frame '{spec.name}' has values outside [0, 1]")
     return torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None, None]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from plugin.common.protocol import ErrorCode, FrameSpec, Message, ProtocolError
+from plugin.common.protocol import MAX_SLOTS, ErrorCode, FrameSpec, Message, ProtocolError
 
 from ..errors import RetexError
 from ..imaging.resize import imresize
@@ -63,6 +63,8 @@ def validate_run(msg: Message, registry: Registry) -> None:
     slots = msg.header.get("slots", [])
     if not isinstance(slots, list):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "'slots' must be a list")
+    if len(slots) > MAX_SLOTS:
+        raise ProtocolError(ErrorCode.BAD_OPTION, f"at most {MAX_SLOTS} slots per request, not {len(slots)}")
     for slot in slots:
         if not isinstance(slot, dict):
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "each slot must be an object")

@@ -1,55 +1,48 @@
-"""Safe defaults for where the service listens and who may talk to it.
+"""Safe defaults for where the service listens and who may talk to it (docs/security.md is the threat model).
 
-- POSIX default: an ``ipc://`` socket inside a directory only the user can open (mode 0700): the file system is the
-  access control.
-- ``tcp://127.0.0.1:PORT`` (the Windows default): every request must carry the per-install random token.
+- POSIX default: an ``ipc://`` socket inside a folder only the user owns and can open (mode 0700, never a link),
+  the socket file itself mode 0600 whatever the umask: the file system is the access control. The folder logic is
+  ``plugin.common.config.private_dir``, shared with the editor plug-ins that choose the endpoint.
+- ``tcp://`` on a loopback address (the Windows default) and abstract ``ipc://@name`` sockets, which any local
+  user can reach: every connection must present the per-install token in the ZeroMQ PLAIN handshake, so a peer
+  without it is dropped before a single byte of a message is buffered or parsed.
 - Any other address: ZeroMQ CURVE encryption and authentication are required; a client whose public key is not in
   the authorized-keys folder is refused during the handshake, so its requests never reach the pipeline.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
-CONFIG_DIR = Path(os.environ.get("RETEX_CONFIG_DIR", Path.home() / ".config" / "retex"))
+from plugin.common.config import (
+    UnsafeFolder,
+    config_dir,
+    is_abstract_ipc,
+    is_loopback_tcp,
+    needs_token,
+    private_dir,
+    read_token,
+    socket_dir,
+)
 
+from ..errors import RetexError
 
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the user only; refuse one that others can enter."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if sys.platform != "win32":
-        st = path.stat()
-        if st.st_uid != os.getuid():
-            raise PermissionError(f"{path} belongs to another user")
-        if st.st_mode & 0o077:
-            os.chmod(path, 0o700)
-    return path
+__all__ = ["is_abstract_ipc", "is_loopback_tcp", "needs_token", "private_dir"]
+
+TOKEN_USER = "retex"  # the PLAIN user name; the token is the password
 
 
 def default_endpoint() -> str:
     if sys.platform == "win32":
         return "tcp://127.0.0.1:47651"
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    folder = private_dir(Path(runtime) / f"retex-{os.getuid()}")
-    return f"ipc://{folder / 'backend.sock'}"
-
-
-def is_loopback_tcp(endpoint: str) -> bool:
-    """tcp://HOST:PORT where HOST is localhost or a loopback address (127.0.0.0/8, ::1)."""
-    if not endpoint.startswith("tcp://"):
-        return False
-    host = endpoint[len("tcp://") :].rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return f"ipc://{socket_dir() / 'backend.sock'}"
+    except OSError as e:
+        raise RetexError(f"cannot make a private socket folder: {e}") from None
 
 
 def needs_curve(endpoint: str) -> bool:
@@ -57,14 +50,39 @@ def needs_curve(endpoint: str) -> bool:
     return not (endpoint.startswith(("ipc://", "inproc://")) or is_loopback_tcp(endpoint))
 
 
+def check_ipc_folder(path: Path) -> None:
+    """An explicit ``ipc://PATH``: its folder must be this user's or root's, and if others may write in it, sticky
+    (as /tmp is), or another user could rename our socket away and put theirs in its place."""
+    folder = path.parent
+    try:
+        st = os.stat(folder)
+    except OSError as e:
+        raise RetexError(f"cannot use {folder} for the socket: {e.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise RetexError(f"cannot use {folder} for the socket: not a folder")
+    if st.st_uid not in (0, os.getuid()) or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+        raise RetexError(f"{folder} can be changed by other users: put the socket in a folder of your own")
+
+
 def load_or_create_token(path: Path | None = None) -> str:
-    """The per-install random token for loopback TCP, created on first use with mode 0600."""
-    path = path or CONFIG_DIR / "token"
-    if path.is_file():
-        return path.read_text().strip()
-    private_dir(path.parent)
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
+    """The per-install random token for loopback TCP, created on first use with mode 0600 in a private folder; an
+    existing one that others can read is refused (it would be no secret)."""
+    path = path or config_dir() / "token"
+    try:
+        if not path.exists():
+            private_dir(path.parent)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                pass  # another process made it first: read theirs
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(32) + "\n")
+        token = read_token(path)
+    except UnsafeFolder as e:
+        raise RetexError(str(e)) from None
+    except OSError as e:
+        raise RetexError(f"cannot read or create the token {path}: {e.strerror or e}") from None
+    if not token:
+        raise RetexError(f"token file {path} is empty: delete it and Retex makes a new one")
     return token

@@ -8,8 +8,9 @@ ZeroMQ socket must only be used by the thread that owns it.
 from __future__ import annotations
 
 import collections
-import itertools
+import errno
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -22,19 +23,32 @@ from pathlib import Path
 import torch
 import zmq
 
-from plugin.common.protocol import REQUESTS, ErrorCode, FrameSpec, Message, ProtocolError, decode, encode, error_parts
+from plugin.common.protocol import (
+    MAX_FRAMES,
+    MAX_SLOTS,
+    REQUESTS,
+    TOKEN_USER,
+    ErrorCode,
+    FrameSpec,
+    Message,
+    ProtocolError,
+    decode,
+    encode,
+    error_parts,
+)
 
 from .. import __version__
 from ..errors import RetexError
-from ..imaging.io import read_image
 from ..paths import WEIGHTS_DIR
-from .frames import from_image
+from ..styles import read_thumbnail
 from .jobs import Cancelled, Job, run_job, train_style_job, validate_run, validate_train_style
 from .registry import Registry
-from .security import is_loopback_tcp, needs_curve
+from .security import check_ipc_folder, is_abstract_ipc, needs_curve, needs_token
 
-MAX_MESSAGE_BYTES = 4 * 1024**3  # hard cap enforced by ZeroMQ itself (zmq.MAXMSGSIZE)
+MAX_MESSAGE_BYTES = 4 * 1024**3  # per part, enforced by ZeroMQ itself (zmq.MAXMSGSIZE); and per whole message
 MAX_PIXELS = 150_000_000  # per frame, refused with an error reply (f32 RGBA: 2.4 GB, under the cap)
+PROGRESS_STEP = 0.01  # a progress event at most every 1 % of the job ...
+PROGRESS_QUIET_S = 1.0  # ... unless this long passed: a client's silence timer never runs out on a slow tile
 Send = Callable[[bytes, list[bytes]], None]
 
 
@@ -42,7 +56,7 @@ Send = Callable[[bytes, list[bytes]], None]
 class ServerConfig:
     endpoint: str
     device: str = "auto"
-    token: str | None = None  # required on every request when set (loopback TCP)
+    token: str | None = None  # required in every connection's PLAIN handshake when set (loopback TCP, abstract ipc)
     curve_secret: Path | None = None  # server's secret key file (zmq.auth) for non-loopback endpoints
     curve_clients: Path | None = None  # folder of authorized client public keys
     max_message_bytes: int = MAX_MESSAGE_BYTES
@@ -76,8 +90,8 @@ class Server:
                 f"{config.endpoint} is reachable from other machines: it needs CURVE keys "
                 "(--curve-secret and --curve-clients)"
             )
-        if config.endpoint.startswith("tcp://") and is_loopback_tcp(config.endpoint) and not config.token:
-            raise RetexError("a TCP endpoint needs a token (--token-file)")
+        if needs_token(config.endpoint) and not config.token:
+            raise RetexError(f"{config.endpoint} can be reached by other local users: it needs a token (--token-file)")
         if config.threads:
             torch.set_num_threads(config.threads)
         self.config = config
@@ -86,7 +100,8 @@ class Server:
         self.state = _State()
         self._events_addr = f"inproc://events-{uuid.uuid4().hex}"
         self._auth = None
-        self._ids = itertools.count(1)
+        self._lock_fd: int | None = None  # held for the life of an ipc server: a second one refuses to start
+        self._socket_id: tuple[int, int] | None = None  # (device, inode) of our socket file, so we unlink only ours
 
     # --- socket loop -------------------------------------------------------------------------------------------
 
@@ -94,34 +109,99 @@ class Server:
         sock = self.ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
-        if self.config.curve_secret:
-            from zmq.auth import load_certificate
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a reply to a client that went away fails: its jobs are cancelled
+        sock.setsockopt(zmq.SNDHWM, 0)  # never drop a reply: a slow reader's result waits for it (progress is sparse)
+        if self.config.endpoint.startswith("tcp://["):  # an IPv6 address such as [::1] (only then: with it, an IPv4
+            sock.setsockopt(zmq.IPV6, 1)  # address would be announced v4-mapped on the READY line)
+        if self.config.curve_secret or self.config.token:
             from zmq.auth.thread import ThreadAuthenticator
 
             self._auth = ThreadAuthenticator(self.ctx)
             self._auth.start()
+        if self.config.curve_secret:
+            from zmq.auth import load_certificate
+
             self._auth.configure_curve(domain="*", location=str(self.config.curve_clients))
             public, secret = load_certificate(str(self.config.curve_secret))
             sock.curve_secretkey, sock.curve_publickey, sock.curve_server = secret, public, True
+        elif self.config.token:  # checked in the handshake: a peer without it never gets a message buffered
+            self._auth.configure_plain(domain="*", passwords={TOKEN_USER: self.config.token})
+            sock.plain_server = True
         try:
-            sock.bind(self.config.endpoint)
-        except zmq.ZMQError as e:  # address in use, bad endpoint, no permission: leave no thread behind
+            self._bind_endpoint(sock)
+        except BaseException:  # address in use, bad endpoint, no permission: leave no thread behind
             sock.close(linger=0)
             self._release()
-            raise RetexError(f"cannot listen on {self.config.endpoint}: {e.strerror}") from None
+            raise
         return sock
+
+    def _socket_path(self) -> Path | None:
+        """The socket file of an ``ipc://`` endpoint (None for TCP and abstract sockets, which have none)."""
+        endpoint = self.config.endpoint
+        if not endpoint.startswith("ipc://") or is_abstract_ipc(endpoint):
+            return None
+        return Path(endpoint[len("ipc://") :])
+
+    def _bind_endpoint(self, sock: zmq.Socket) -> None:
+        """Bind; an ipc socket file is made mode 0600 whatever the umask, in a folder others cannot change, and only
+        after taking the path's lock (ZeroMQ would silently unlink a live server's socket and take its place)."""
+        path = self._socket_path()
+        if path is not None:
+            check_ipc_folder(path)
+            self._lock(path)
+        old_umask = os.umask(0o077) if path is not None else None
+        try:
+            sock.bind(self.config.endpoint)
+        except zmq.ZMQError as e:
+            raise RetexError(f"cannot listen on {self.config.endpoint}: {e.strerror}") from None
+        finally:
+            if old_umask is not None:
+                os.umask(old_umask)
+        if path is not None:
+            st = os.lstat(path)
+            self._socket_id = (st.st_dev, st.st_ino)
+
+    def _lock(self, path: Path) -> None:
+        import fcntl
+
+        lock = path.with_name(path.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as e:
+            raise RetexError(f"cannot lock {lock}: {e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise RetexError(
+                f"another Retex server (pid {holder or '?'}) is already listening on {self.config.endpoint}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
 
     def _release(self) -> None:
         if self._auth:
             self._auth.stop()
             self._auth = None
         self.ctx.term()
+        path = self._socket_path()
+        if path is not None and self._socket_id is not None:
+            try:
+                st = os.lstat(path)
+                if (st.st_dev, st.st_ino) == self._socket_id:
+                    path.unlink()
+            except OSError:
+                pass  # already gone
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def serve(self, ready=lambda endpoint: None) -> None:
         """Run until a shutdown request; ``ready`` is called once the socket accepts work."""
+        router = self._bind()  # first: a second server on a live endpoint refuses at once, before loading anything
         self.registry.warm_up()
-        router = self._bind()
         events = self.ctx.socket(zmq.PULL)
         events.bind(self._events_addr)
         worker = threading.Thread(target=self._work, name="retex-worker", daemon=True)
@@ -140,10 +220,11 @@ class Server:
             while not self.state.stopping:
                 for sock, _ in poller.poll(200):
                     if sock is events:
-                        router.send_multipart(events.recv_multipart(copy=False), copy=False)
+                        self._forward(router, events.recv_multipart(copy=False))
                     else:
-                        parts = router.recv_multipart(copy=False)
-                        self._handle(router, parts[0].bytes, [p.buffer for p in parts[1:]])
+                        received = self._receive(router)
+                        if received is not None:
+                            self._handle(router, *received)
                     last_activity = time.monotonic()
                 if self.config.idle_exit_s > 0 and time.monotonic() - last_activity > self.config.idle_exit_s:
                     with self.state.lock:
@@ -157,23 +238,65 @@ class Server:
             self.stop()
             worker.join(timeout=10)  # a running job stops at its next tile
             while events.poll(0):  # deliver what the worker said before stopping
-                router.send_multipart(events.recv_multipart(copy=False), copy=False)
+                self._forward(router, events.recv_multipart(copy=False))
             router.close(linger=500)
             events.close(linger=0)
             self._release()
-            if self.config.endpoint.startswith("ipc://"):
-                Path(self.config.endpoint[len("ipc://") :]).unlink(missing_ok=True)
+
+    def _receive(self, router: zmq.Socket) -> tuple[bytes, list] | None:
+        """One request as (client, parts), read part by part so a message over the whole-message cap or with more
+        parts than any request has is dropped as it is read and answered ``too_large``, never kept."""
+        client = router.recv()
+        parts: list = []
+        total, refused = 0, False
+        while router.getsockopt(zmq.RCVMORE):
+            part = router.recv(copy=False).buffer
+            total += part.nbytes
+            refused = refused or len(parts) > MAX_FRAMES or total > self.config.max_message_bytes
+            if not refused:
+                parts.append(part)
+        if refused:
+            limit = f"{MAX_FRAMES + 1} parts and {self.config.max_message_bytes} bytes"
+            self._send(router, client, error_parts("?", ErrorCode.TOO_LARGE, f"message larger than {limit}"))
+            return None
+        return client, parts
+
+    def _send(self, router: zmq.Socket, client: bytes, msg_parts: list) -> bool:
+        """Send to one client; False when it has gone away (then nothing is queued for it)."""
+        try:
+            router.send_multipart([client, *msg_parts], copy=False)
+        except zmq.ZMQError as e:
+            if e.errno != errno.EHOSTUNREACH:
+                raise
+            return False
+        return True
+
+    def _forward(self, router: zmq.Socket, parts: list) -> None:
+        """Pass on a worker event; if its client has gone away, its jobs stop (nobody will read their results)."""
+        client = parts[0].bytes
+        if not self._send(router, client, parts[1:]):
+            self._drop_client(client)
+
+    def _drop_client(self, client: bytes) -> None:
+        with self.state.lock:
+            orphans = [j for j in self.state.queue if j.client == client]
+            for job in orphans:
+                self.state.queue.remove(job)
+            running = self.state.running
+            if running is not None and running.client == client and not running.cancel.is_set():
+                running.cancel.set()
+                orphans.append(running)
+        if orphans:
+            print(f"a client went away: stopped {len(orphans)} of its jobs", file=sys.stderr, flush=True)
 
     def _handle(self, router: zmq.Socket, client: bytes, parts: list) -> None:
         def send(to: bytes, msg_parts: list[bytes]) -> None:
-            router.send_multipart([to, *msg_parts], copy=False)
+            self._send(router, to, msg_parts)
 
         msg_id = "?"
         try:
             msg = decode(parts, REQUESTS, self.config.max_pixels)
             msg_id = msg.id
-            if self.config.token and msg.header.get("token") != self.config.token:
-                raise ProtocolError(ErrorCode.UNAUTHORIZED, "wrong or missing token")
             handler = getattr(self, f"_on_{msg.type}")
             handler(send, client, msg)
         except ProtocolError as e:
@@ -194,23 +317,23 @@ class Server:
             "styles": [],
             "max_message_bytes": self.config.max_message_bytes,
             "max_pixels": self.config.max_pixels,
+            "max_slots": MAX_SLOTS,
             "queued": queued,
             "running": running,
             "pid": os.getpid(),
         }
 
     def _on_hello(self, send: Send, client: bytes, msg: Message) -> None:
-        """``info`` plus the styles, each with its thumbnail as an RGB u8 frame (the picker shows them)."""
+        """``info`` plus the styles, each with its thumbnail as a 96x96 RGB u8 frame (the picker shows them). Both
+        the list and the thumbnails are cached per file version, and a broken file is skipped with one logged
+        reason: one user's bad file must not make every editor's hello fail."""
         info, frames = self._info(), []
         for style in self.registry.styles():
             entry = {k: style.get(k) for k in ("name", "scale", "params", "builtin", "exemplar", "licence")}
             entry["thumbnail"] = None
-            thumb = Path(style["thumbnail"])
-            if thumb.is_file():
-                rgb = read_image(thumb).rgb
-                frames.append(
-                    from_image(FrameSpec(rgb.shape[-1], rgb.shape[-2], "RGB", "u8", style["name"]), rgb, None)
-                )
+            pixels = read_thumbnail(Path(style["thumbnail"]))
+            if pixels is not None:
+                frames.append((FrameSpec(*pixels[:2], "RGB", "u8", style["name"]), pixels[2]))
                 entry["thumbnail"] = len(frames) - 1
             info["styles"].append(entry)
         send(client, encode("info", msg.id, info, frames))
@@ -227,7 +350,7 @@ class Server:
         self._enqueue(send, client, msg)
 
     def _enqueue(self, send: Send, client: bytes, msg: Message) -> None:
-        job = Job(id=f"j{next(self._ids)}", client=client, request_id=msg.id, message=msg)
+        job = Job(id=f"j{secrets.token_hex(8)}", client=client, request_id=msg.id, message=msg)  # not guessable
         with self.state.lock:
             self.state.queue.append(job)
             position = len(self.state.queue) - 1 + (self.state.running is not None)
@@ -235,12 +358,15 @@ class Server:
         send(client, encode("accepted", msg.id, {"job": job.id, "position": position}))
 
     def _on_cancel(self, send: Send, client: bytes, msg: Message) -> None:
+        """Cancel one of this client's jobs; another client's job is answered exactly like one that does not exist."""
         job_id = msg.header.get("job")
         with self.state.lock:
-            queued = next((j for j in self.state.queue if j.id == job_id), None)
+            queued = next((j for j in self.state.queue if j.id == job_id and j.client == client), None)
             if queued is not None:
                 self.state.queue.remove(queued)
-            running = self.state.running if self.state.running and self.state.running.id == job_id else None
+            running = self.state.running
+            if running is None or running.id != job_id or running.client != client:
+                running = None
             if running is not None:
                 running.cancel.set()
         if queued is None and running is None:
@@ -294,7 +420,13 @@ class Server:
     def _run(self, job: Job, push: zmq.Socket) -> list[bytes]:
         """Run one job, streaming progress; returns its final message (result or error)."""
 
+        last = [-1.0, 0.0]  # fraction and time of the last event sent
+
         def progress(fraction: float, stage: str, eta: float | None) -> None:
+            now = time.monotonic()
+            if fraction < 1.0 and fraction - last[0] < PROGRESS_STEP and now - last[1] < PROGRESS_QUIET_S:
+                return  # coalesced: an sr4 job on a 4096² image has ~6,000 tiles and branches
+            last[:] = [fraction, now]
             fields = {
                 "job": job.id,
                 "fraction": round(fraction, 4),

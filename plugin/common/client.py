@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from .protocol import (
     REPLIES,
+    TOKEN_USER,
     ErrorCode,
     Frame,
     FrameSpec,
@@ -62,11 +64,20 @@ class Client:
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT
         if curve:
             self.sock.curve_publickey, self.sock.curve_secretkey, self.sock.curve_serverkey = curve
+        elif token:  # presented in the handshake: the server drops a connection without it before reading anything
+            self.sock.plain_username, self.sock.plain_password = TOKEN_USER.encode(), token.encode()
+        # a refused handshake is otherwise silent (ZeroMQ just retries): watch for it to say so at once
+        self._monitor = self.sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+        )
         self.sock.connect(endpoint)
 
     def close(self) -> None:
+        self.sock.disable_monitor()
+        self._monitor.close(linger=0)
         self.sock.close(linger=0)
 
     def __enter__(self) -> Client:
@@ -82,14 +93,18 @@ class Client:
     ) -> str:
         """Send a request; returns its id, which every reply and event for it carries."""
         msg_id = uuid.uuid4().hex[:16]
-        fields = dict(fields or {})
-        if self.token:
-            fields["token"] = self.token
         self.sock.send_multipart(encode(msg_type, msg_id, fields, frames), copy=False)
         return msg_id
 
     def poll(self, timeout_ms: int = 0) -> list[Message]:
         """Every message that has arrived (waiting up to ``timeout_ms`` for the first)."""
+        if self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)
+            raise BackendError(
+                ErrorCode.UNAUTHORIZED,
+                f"the backend at {self.endpoint} refused this connection "
+                f"({'wrong' if event['event'] == zmq.EVENT_HANDSHAKE_FAILED_AUTH else 'missing'} token or key)",
+            )
         out: list[Message] = []
         while self.sock.poll(timeout_ms if not out else 0, zmq.POLLIN):
             parts = self.sock.recv_multipart(copy=False)

@@ -9,6 +9,7 @@ installer writes this file, a plug-in run from a checkout finds the checkout's `
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -35,14 +36,87 @@ def venv_python(repo: str) -> str:
     return str(Path(repo) / ".venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python"))
 
 
+class UnsafeFolder(PermissionError):
+    """A folder Retex would put its socket or token in that another user could reach or replace."""
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) for this user alone and prove it is still so: a folder another user made first,
+    or a symlink to any folder, is refused rather than used, because whoever controls it can swap the socket and
+    read every image. A folder of this user's with loose permissions is tightened (only its owner could loosen
+    it). Checked through a descriptor opened without following links, so the folder cannot be swapped mid-check."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    if sys.platform == "win32":
+        return path
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:  # ELOOP: a symlink; ENOTDIR: a file
+        raise UnsafeFolder(f"{path} is a link or not a folder: remove it (Retex will make it again)") from None
+    try:
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid():
+            raise UnsafeFolder(f"{path} belongs to another user (uid {st.st_uid}): remove it, or set XDG_RUNTIME_DIR")
+        if st.st_mode & 0o077:
+            os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+    return path
+
+
+def socket_dir() -> Path:
+    """The private folder for this user's sockets: ``$XDG_RUNTIME_DIR/retex-UID``, else ``/tmp/retex-UID``."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return private_dir(Path(runtime) / f"retex-{os.getuid()}")
+
+
 def default_endpoint(host: str) -> str:
     """A socket only this user can reach, one per host so Krita and GIMP each start their own backend. On Windows,
     loopback TCP on a port the backend picks (it announces the real one on its READY line)."""
     if sys.platform == "win32":
         return "tcp://127.0.0.1:*"
-    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"retex-{os.getuid()}"
-    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return f"ipc://{runtime / f'{host}.sock'}"
+    return f"ipc://{socket_dir() / f'{host}.sock'}"
+
+
+def is_loopback_tcp(endpoint: str) -> bool:
+    """tcp://HOST:PORT where HOST is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if not endpoint.startswith("tcp://"):
+        return False
+    host = endpoint[len("tcp://") :].rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_abstract_ipc(endpoint: str) -> bool:
+    """``ipc://@name``: a Linux abstract socket has no file, so no permissions: any local user can connect."""
+    return endpoint.startswith("ipc://@")
+
+
+def needs_token(endpoint: str) -> bool:
+    """Endpoints other local users can reach: every connection must present the token in its handshake."""
+    return is_loopback_tcp(endpoint) or is_abstract_ipc(endpoint)
+
+
+def read_token(path: Path) -> str:
+    """The token in ``path``; refused when others could read it (then it is no secret) or when it is a link."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, encoding="utf-8") as f:
+        if sys.platform != "win32":
+            st = os.fstat(f.fileno())
+            if st.st_uid != os.getuid() or st.st_mode & 0o077:
+                raise UnsafeFolder(
+                    f"token file {path} is readable or owned by another user (mode {st.st_mode & 0o777:o}): "
+                    "delete it and Retex makes a new one"
+                )
+        return f.read().strip()
 
 
 @dataclass

@@ -17,6 +17,8 @@ VERSION = 1
 MAX_HEADER_BYTES = 64 * 1024
 MAX_SIDE = 65_536  # pixels, per side
 MAX_FRAMES = 64
+MAX_SLOTS = 16  # texture slots per run request
+TOKEN_USER = "retex"  # the ZeroMQ PLAIN user name of token-protected endpoints; the token is the password
 
 SAMPLE_BYTES = {"u8": 1, "u16": 2, "f16": 2, "f32": 4}
 # Channel layouts a frame may have; the letters say the order of the interleaved samples.
@@ -149,6 +151,8 @@ def decode(parts: list[bytes], allowed_types: tuple[str, ...], max_pixels: int =
         header = json.loads(bytes(raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "header is not UTF-8 JSON") from None
+    except RecursionError:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, "header is nested too deeply") from None
     if not isinstance(header, dict):
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "header must be a JSON object")
     version, msg_id, msg_type = header.get("v"), header.get("id"), header.get("type")

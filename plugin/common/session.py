@@ -15,7 +15,7 @@ from typing import Any
 import zmq
 
 from .client import BackendError, Client
-from .config import BackendConfig, config_dir, default_endpoint
+from .config import BackendConfig, config_dir, default_endpoint, needs_token, read_token
 from .launcher import BackendProcess, LaunchError, log_dir
 from .messages import plain
 from .protocol import VERSION, ErrorCode, Frame, Message
@@ -57,12 +57,13 @@ class Job:
 
 
 def _token_for(endpoint: str) -> str | None:
-    """Loopback TCP (the Windows default) needs the token the backend keeps in the config folder."""
-    if not endpoint.startswith("tcp://"):
+    """Loopback TCP (the Windows default) and abstract sockets need the token the backend keeps in the config
+    folder; none yet is None (the backend makes it). One others could read raises ``UnsafeFolder``, saying so."""
+    if not needs_token(endpoint):
         return None
     try:
-        return (config_dir() / "token").read_text().strip()
-    except OSError:
+        return read_token(config_dir() / "token")
+    except FileNotFoundError:
         return None
 
 
@@ -185,7 +186,12 @@ class Session:
         assert self._proc is not None
         endpoint = self._proc.ready()
         if endpoint:
-            self._client = Client(endpoint, token=_token_for(endpoint))
+            try:
+                token = _token_for(endpoint)
+            except OSError as e:
+                self._fail(f"Retex cannot use its token: {e}")
+                return
+            self._client = Client(endpoint, token=token)
             self._hello_id = self._client.submit("hello")
             self.state, self._since = "connecting", time.monotonic()
         elif self._proc.exit_code() is not None:
