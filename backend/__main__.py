@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cleanup import AUTO_STRENGTH, check_cleanup
 from .errors import RetexError
 from .paths import BENCHMARK_DIR
 from .tasks import TASKS, get_task
@@ -44,6 +45,7 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         blur_sigma=args.blur_sigma,
         blur_noise=args.blur_noise,
         limit=args.limit,
+        clean_inputs=args.clean_inputs,
     )
     if args.data:
         cfg.data = Path(args.data)
@@ -86,6 +88,13 @@ def _floats(text: str) -> tuple[float, ...]:
         raise RetexError(f"--sizes wants comma-separated megapixels, not {text!r}") from None
 
 
+def _ints(text: str, flag: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise RetexError(f"{flag} wants comma-separated integers, not {text!r}") from None
+
+
 def _names(text: str | None) -> list[str] | None:
     return None if text is None else [v for v in text.split(",") if v and v != "none"]
 
@@ -124,6 +133,21 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         report = bench_speed(Path(args.json), opts, quick=args.quick)
         for r in report["runs"]:
             print(f"{r['spec']:<22} {r['mode']:<10} {r['size_mp']:>6g} MP  {r['mp_per_s']:8.3f} MP/s")
+    elif args.what == "real":
+        from .bench_real import RealOptions, bench_real
+
+        opts = RealOptions(limit=args.limit, limit_slow=args.limit_slow, threads=args.threads)
+        if args.sets:
+            opts.sets = _names(args.sets)
+        if args.scales:
+            opts.scales = _ints(args.scales, "--scales")
+        if args.data:
+            opts.data = Path(args.data)
+        report = bench_real(Path(args.json), opts)
+        print(
+            f"{args.json}: {sum(len(v) for v in report['results'].values())} set-scales in "
+            f"{report['seconds']['total']:.0f} s"
+        )
     elif args.what == "report":
         from .bench_report import write_report
 
@@ -140,12 +164,21 @@ def _cmd_restore(args: argparse.Namespace) -> None:
 
     slots, hole = parse_slots(args.slots or [])
     task = None if args.task == "none" else get_task(args.task)
-    opts = RestoreArgs(task, slots, hole, args.preserve_colours, Path(args.weights) if args.weights else None)
+    opts = RestoreArgs(
+        task, slots, hole, args.preserve_colours, Path(args.weights) if args.weights else None, args.cleanup
+    )
     if args.endpoint:
         token = Path(args.token_file).read_text().strip() if args.token_file else None
         restore_file_remote(Path(args.input), Path(args.output), opts, args.endpoint, token)
     else:
         restore_file(Path(args.input), Path(args.output), opts)
+
+
+def _cleanup_arg(value: str) -> float:
+    try:
+        return check_cleanup(value)
+    except RetexError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -294,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--blur-sigma", type=float, default=2.0, help="deblur: Gaussian blur sigma in pixels")
     p.add_argument("--blur-noise", type=float, default=0.0, help="deblur: added noise sigma on 0..255")
     p.add_argument("--limit", type=int, help="only the first N images of each set (smoke runs)")
+    p.add_argument(
+        "--clean-inputs", action="store_true", help="photo models: the clean model's inputs instead of the RW grid"
+    )
     p.add_argument("--manifest", action="store_true", help="record the scores in weights/manifest.json")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     p.set_defaults(func=_cmd_eval)
@@ -321,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--compile", action="store_true", help="CUDA: torch.compile the restoration branches")
     q.add_argument("--no-service", action="store_true", help="in-process runs only")
     q.add_argument("--threads", type=int, default=0, help="CPU threads, in-process and in the server (0: all)")
+    q = bench.add_parser("real", help="realistically degraded Set14/BSD100 at x1/x2/x4: Retex and its peers")
+    q.add_argument("--json", default="docs/benchmarks/real.json", help="rewritten after each set and scale")
+    q.add_argument("--sets", help="comma-separated benchmark sets (default Set14,BSD100)")
+    q.add_argument("--scales", help="comma-separated scales among 4,2,1 (default 4,2,1)")
+    q.add_argument("--limit", type=int, help="only the first N images of each set")
+    q.add_argument("--limit-slow", type=int, default=10, help="RealESRGAN_x4plus on the first N images only")
+    q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
+    q.add_argument("--threads", type=int, default=2, help="CPU threads for every method (torch, ncnn, OpenCV)")
     q = bench.add_parser("report", help="write docs/benchmarks.md and its plots from the JSON files")
     q.add_argument("--dir", default="docs/benchmarks", help="folder of the JSON files; the plots go here too")
     q.add_argument("--markdown", default="docs/benchmarks.md")
@@ -353,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
         "inpainting mask (white = pixels to fill)",
     )
     p.add_argument("--preserve-colours", action="store_true", help="texture the luminance only")
+    p.add_argument(
+        "--cleanup",
+        type=_cleanup_arg,
+        default=AUTO_STRENGTH,
+        help="photo models: how much noise and JPEG to remove, 0 (keep close to the input) to 1, or auto (default)",
+    )
     p.add_argument("--weights", help="restoration weights file (default: weights/TASK.safetensors)")
     p.add_argument("--endpoint", help="send the job to a running server (python -m backend serve) instead")
     p.add_argument("--token-file", help="with a tcp:// endpoint: the file holding the server's token")

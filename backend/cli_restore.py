@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from .cleanup import AUTO_STRENGTH, load_net
 from .errors import RetexError
 from .imaging.io import output_format, read_image, read_mask, write_image
 from .imaging.resize import imresize
@@ -16,7 +17,6 @@ from .pipeline import process
 from .styles import load_style
 from .stylize import StyleSlot, check_strength
 from .tasks import Task
-from .weights import default_path, load_restoration
 
 
 @dataclass
@@ -35,6 +35,7 @@ class RestoreArgs:
     inpaint_mask: Path | None = None
     preserve_colours: bool = False
     weights: Path | None = None
+    cleanup: float = AUTO_STRENGTH  # photo models: clean-up strength in [0, 1]
 
 
 def parse_slots(items: list[tuple[str, str]]) -> tuple[list[SlotArg], Path | None]:
@@ -73,7 +74,7 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
             f"--mask before any --style is the inpainting mask, but task '{task.name if task else 'none'}'"
             " does not inpaint (put --mask after the --style it belongs to)"
         )
-    net = load_restoration(args.weights or default_path(task), task) if task else None
+    net = load_net(task, args.cleanup, args.weights) if task else None
     styles = [load_style(slot.style)[0] for slot in args.slots]
     image = read_image(input)
     size = tuple(image.rgb.shape[-2:])
@@ -92,6 +93,13 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
         if alpha is not None and task and task.scale > 1:  # alpha follows the picture's new size, smoothly
             alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
     write_image(output, rgb, alpha, bits=image.bits)
+
+
+def _options(args: RestoreArgs) -> dict:
+    options: dict = {"preserve_colours": args.preserve_colours}
+    if args.task and args.task.degradation == "real":
+        options["cleanup"] = args.cleanup
+    return options
 
 
 def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: str, token: str | None) -> None:
@@ -131,7 +139,7 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
                 frame,
                 inpaint_mask=hole,
                 slots=slots,
-                options={"preserve_colours": args.preserve_colours},
+                options=_options(args),
             )
     except BackendError as e:
         raise RetexError(e.message) from None

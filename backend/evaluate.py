@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .degrade import DegradeParams, observe, quantize
+from .degrade import DegradeParams, Observation, observe, quantize
+from .degrade_real import RW_GRID, rw_observe
 from .errors import RetexError
 from .imaging.colour import rgb_to_y
 from .imaging.io import list_images, read_image
@@ -25,7 +26,7 @@ from .imaging.metrics import psnr, ssim
 from .nets.restoration import RestorationNet
 from .paths import BENCHMARK_DIR
 from .pipeline import net_input, restore
-from .tasks import Task
+from .tasks import Task, get_task
 from .weights import default_path, load_restoration, read_tensors, update_manifest
 
 DEFAULT_SETS = {
@@ -34,6 +35,9 @@ DEFAULT_SETS = {
     "denoise": "CBSD68",
     "deblur": "BSD100",
     "inpaint": "BSD100",
+    "photo": "Set14,BSD100",
+    "photo-sr2": "Set14,BSD100",
+    "photo-sr4": "Set14,BSD100",
 }
 
 
@@ -45,6 +49,7 @@ class EvalConfig:
     blur_sigma: float = 2.0  # deblur, pixels
     blur_noise: float = 0.0  # deblur, on 0..255
     limit: int | None = None  # first N images per set (smoke runs)
+    clean_inputs: bool = False  # photo models: the clean model's degradation instead of the RW grid
 
     def degrade_params(self) -> DegradeParams:
         return DegradeParams(sigma=self.sigma / 255, blur_sigma=self.blur_sigma, blur_noise=self.blur_noise / 255)
@@ -66,6 +71,17 @@ def _telea(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out.copy()).permute(2, 0, 1)[None].float() / 255
 
 
+def _observe(task: Task, clean: torch.Tensor, set_name: str, index: int, cfg: EvalConfig) -> Observation:
+    """The seeded input for image ``index``: the RW grid for photo models, the task's own degradation otherwise."""
+    if task.degradation == "real" and not cfg.clean_inputs:
+        lr = rw_observe(clean[0].permute(1, 2, 0).numpy(), task.scale, set_name, index)
+        return Observation(torch.from_numpy(lr).permute(2, 0, 1)[None].contiguous())
+    if task.degradation == "real":
+        task = get_task(task.base)
+    gen = torch.Generator().manual_seed(zlib.crc32(f"{set_name}/{index}".encode()))
+    return observe(task, clean, gen, cfg.degrade_params())
+
+
 def evaluate_set(net: RestorationNet, task: Task, folder: Path, cfg: EvalConfig) -> dict:
     paths = list_images(folder)[: cfg.limit]
     if not paths:
@@ -77,8 +93,7 @@ def evaluate_set(net: RestorationNet, task: Task, folder: Path, cfg: EvalConfig)
         if task.scale > 1:
             h, w = clean.shape[-2:]
             clean = clean[..., : h - h % task.scale, : w - w % task.scale]
-        gen = torch.Generator().manual_seed(zlib.crc32(f"{folder.parent.name}/{index}".encode()))
-        obs = observe(task, clean, gen, cfg.degrade_params())
+        obs = _observe(task, clean, folder.parent.name, index, cfg)
         out = quantize(restore(net, task, obs.image, obs.mask))
         baseline = quantize(net_input(task, obs.image)) if task.scale > 1 else obs.image
         row = dict(zip(("psnr_y", "ssim_y", "psnr_rgb"), _scores(out, clean, border), strict=True))
@@ -118,7 +133,12 @@ def evaluate(
         folder = cfg.data / name / "HR"
         if not folder.is_dir():
             raise RetexError(f"benchmark set '{name}' not found (expected {folder})")
-        report["sets"][name] = evaluate_set(net, task, folder, cfg)
+        real = task.degradation == "real" and not cfg.clean_inputs
+        report["sets"][f"RW-{name}" if real else name] = evaluate_set(net, task, folder, cfg)
+    if task.degradation == "real" and not cfg.clean_inputs and "Set14" in sets:
+        # Clean inputs must not be harmed: the clean model's own protocol, beside the RW scores.
+        clean_cfg = replace(cfg, clean_inputs=True)
+        report["sets"]["Set14 (clean)"] = evaluate_set(net, task, cfg.data / "Set14" / "HR", clean_cfg)
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2) + "\n")
@@ -128,6 +148,10 @@ def evaluate(
 
 
 def _describe(task: Task, cfg: EvalConfig) -> dict:
+    if task.degradation == "real" and not cfg.clean_inputs:
+        return {"scale": task.scale, "rw_grid": [g.name for g in RW_GRID], "see": "backend/degrade_real.py RW_GRID"}
+    if task.degradation == "real":
+        task = get_task(task.base)
     if task.scale > 1:
         return {"scale": task.scale, "resize": "MATLAB bicubic, 8-bit LR"}
     if task.name == "denoise":
@@ -159,10 +183,10 @@ def print_table(report: dict) -> None:
     print(f"{report['task']}: {report['params']} parameters, {report['macs_per_pixel']} MACs/pixel")
     keys = ["psnr_y", "ssim_y", "psnr_rgb", "baseline_psnr_y", "baseline_psnr_rgb"]
     extra = [k for k in ("hole_psnr_rgb", "telea_hole_psnr_rgb") if any(k in s for s in report["sets"].values())]
-    print(f"{'set':<8} {'n':>4} " + " ".join(f"{k:>17}" for k in keys + extra) + f" {'gain_y':>7}")
+    print(f"{'set':<14} {'n':>4} " + " ".join(f"{k:>17}" for k in keys + extra) + f" {'gain_y':>7}")
     for name, s in report["sets"].items():
         cells = " ".join(f"{s[k]:>17.3f}" for k in keys + extra)
-        print(f"{name:<8} {s['images']:>4} {cells} {s['psnr_y'] - s['baseline_psnr_y']:>+7.2f}")
+        print(f"{name:<14} {s['images']:>4} {cells} {s['psnr_y'] - s['baseline_psnr_y']:>+7.2f}")
 
 
 def manifest_markdown(manifest: dict) -> str:

@@ -1,0 +1,68 @@
+"""The photo models' clean-up strength: how much noise and JPEG to remove, from 0 (close to the input) to 1.
+
+One mechanism for every photo model: the network's weights are interpolated between its clean base and itself,
+as Real-ESRGAN's ``denoise_strength`` does between two weight sets (one network run whatever the strength). The
+base of an upscaler is the clean-image model it was fine-tuned from (it enlarges faithfully and keeps the noise);
+the base of the x1 ``photo`` model is the identity: the same weights with the band mix at zero, and since the
+output is the input plus a residual linear in that mix, strength s gives exactly ``input + s * correction``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import torch
+
+from .errors import RetexError
+from .nets.restoration import RestorationNet
+from .paths import WEIGHTS_DIR
+from .tasks import Task, get_task
+from .weights import load_restoration
+
+AUTO = "auto"
+AUTO_STRENGTH = 1.0  # the photo models are trained blind (clean inputs included), so "auto" trusts the network
+
+
+def check_cleanup(value: object) -> float:
+    """A strength in [0, 1] from a number or "auto"; anything else is one clear error."""
+    if value is None or value == AUTO:
+        return AUTO_STRENGTH
+    if isinstance(value, bool):
+        raise RetexError("clean-up strength must be a number from 0 to 1, or 'auto'")
+    try:
+        s = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise RetexError(f"clean-up strength must be a number from 0 to 1, or 'auto' (got {value!r})") from None
+    if not (math.isfinite(s) and 0.0 <= s <= 1.0):
+        raise RetexError(f"clean-up strength must be from 0 to 1 (got {value!r})")
+    return s
+
+
+def blend(task: Task, net: RestorationNet, base: RestorationNet | None, strength: float) -> RestorationNet:
+    """The photo network at ``strength``: ``net`` itself at 1, its base at 0 (``base`` None: the identity)."""
+    if task.degradation != "real" or strength == 1.0:
+        return net
+    out = copy.deepcopy(net)
+    with torch.no_grad():
+        if base is None or task.scale == 1:
+            out.mix.mul_(strength)
+            return out
+        base_params = dict(base.named_parameters())
+        for name, p in out.named_parameters():
+            p.lerp_(base_params[name].to(p), 1.0 - strength)
+    return out
+
+
+def load_net(
+    task: Task, strength: float, weights: Path | None = None, weights_dir: Path = WEIGHTS_DIR
+) -> RestorationNet:
+    """The task's network from ``weights`` (default: the shipped file), blended to ``strength`` for photo models."""
+    net = load_restoration(weights or weights_dir / f"{task.name}.safetensors", task)
+    if task.degradation != "real" or strength == 1.0:
+        return net
+    base = None
+    if task.scale > 1:
+        base = load_restoration(weights_dir / f"{task.base}.safetensors", get_task(task.base))
+    return blend(task, net, base, strength)
