@@ -12,6 +12,7 @@ import torch
 
 from plugin.common.protocol import MAX_SLOTS, ErrorCode, FrameSpec, Message, ProtocolError
 
+from ..cleanup import AUTO, check_cleanup
 from ..errors import RetexError
 from ..imaging.resize import imresize
 from ..pipeline import process
@@ -85,6 +86,10 @@ def validate_run(msg: Message, registry: Registry) -> None:
     options = msg.header.get("options", {})
     if not isinstance(options, dict) or not isinstance(options.get("preserve_colours", False), bool):
         raise ProtocolError(ErrorCode.BAD_OPTION, "'options' must be an object; preserve_colours a boolean")
+    try:
+        check_cleanup(options.get("cleanup", AUTO))
+    except RetexError as e:
+        raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
     if task == "inpaint":
         mspec, _ = _frame(msg, "inpaint_mask", True)
         if (mspec.width, mspec.height) != (spec.width, spec.height):
@@ -124,7 +129,7 @@ def run_job(job: Job, registry: Registry, progress: ProgressFn) -> tuple[dict[st
 
     restoration, mask = None, None
     if task_name != "none":
-        restoration = registry.net(task_name)
+        restoration = registry.net(task_name, check_cleanup(msg.header.get("options", {}).get("cleanup", AUTO)))
         if restoration[0].uses_mask:
             mspec, mdata = _frame(msg, "inpaint_mask", True)
             mask = (to_mask(mspec, mdata) > 0.5).float()

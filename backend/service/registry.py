@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..cleanup import AUTO_STRENGTH, blend
 from ..errors import RetexError
 from ..nets.restoration import RestorationNet
 from ..nets.style import StyleNet
@@ -21,6 +22,7 @@ class Registry:
         self.device, self.weights_dir = device, weights_dir
         self.style_dirs = library_dirs(weights_dir / "styles")
         self._nets: dict[str, RestorationNet] = {}
+        self._blends: dict[tuple[str, float], RestorationNet] = {}
         self._styles: dict[str, tuple[float, StyleNet]] = {}  # name -> (file mtime, net): a retrained style reloads
         self._lock = threading.Lock()
 
@@ -44,12 +46,21 @@ class Registry:
     def _path(self, task_name: str) -> Path:
         return self.weights_dir / f"{task_name}.safetensors"
 
-    def net(self, task_name: str) -> tuple[Task, RestorationNet]:
+    def net(self, task_name: str, cleanup: float = AUTO_STRENGTH) -> tuple[Task, RestorationNet]:
+        """The task's network; a photo model blended to the clean-up strength ``cleanup`` (cached per strength)."""
         task = get_task(task_name)
         with self._lock:
             if task_name not in self._nets:
                 self._nets[task_name] = load_restoration(self._path(task_name), task).to(self.device)
-            return task, self._nets[task_name]
+            net = self._nets[task_name]
+        if task.degradation != "real" or cleanup == 1.0:
+            return task, net
+        base = self.net(task.base)[1] if task.scale > 1 else None
+        with self._lock:
+            key = (task_name, cleanup)
+            if key not in self._blends:
+                self._blends = {key: blend(task, net, base, cleanup)}  # the last strength only: a slider's drag
+            return task, self._blends[key]
 
     def warm_up(self) -> None:
         """Load every installed network now, so the first job does not pay for it."""
