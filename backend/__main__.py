@@ -362,7 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--sets", help="comma-separated benchmark sets (default Set14,BSD100)")
     q.add_argument("--scales", help="comma-separated scales among 4,2,1 (default 4,2,1)")
     q.add_argument("--limit", type=int, help="only the first N images of each set")
-    q.add_argument("--limit-slow", type=int, default=10, help="RealESRGAN_x4plus on the first N images only")
+    q.add_argument(
+        "--limit-slow",
+        type=int,
+        default=10,
+        help="the slow peers (RealESRGAN_x4plus, CBM3D) on the first N images only",
+    )
     q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
     q.add_argument("--threads", type=int, default=2, help="CPU threads for every method (torch, ncnn, OpenCV)")
     q = bench.add_parser("report", help="write docs/benchmarks.md and its plots from the JSON files")
