@@ -28,7 +28,7 @@ from .weights import read_tensors, save_tensors
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 THUMBNAIL = 96  # px
 MAX_STYLE_PARAMS = 1_000_000  # the shipped styles have 48,557; a file claiming more is refused before it is built
-MAX_THUMBNAIL_BYTES = 1024**2  # a thumbnail file larger than this is not read (a 96x96 PNG is ~30 KB)
+MAX_THUMBNAIL_BYTES = 16 * 1024**2  # a larger thumbnail file is not read (a 96x96 PNG is ~30 KB); others are scaled
 MAX_THUMBNAIL_SIDE = 4096  # px: a larger one is not decoded (a small PNG can claim a huge size)
 
 _listed: dict[Path, tuple[tuple, dict | None]] = {}  # path -> (file version, record or None when skipped)
@@ -77,10 +77,8 @@ def save_style(folder: Path, name: str, net: StyleNet, info: dict, thumbnail: to
         try:
             write_image(staging / f"{name}.png", thumbnail)
             save_tensors(staging / path.name, net.state_dict(), meta)
-        except OSError as e:
-            raise RetexError(f"cannot save style '{name}' in {folder}: {e.strerror or e}; nothing was saved") from None
-        except RetexError as e:
-            raise RetexError(f"{e}; style '{name}' was not saved") from None
+        except RetexError as e:  # "cannot write PATH: reason", said of the library rather than the staging folder
+            raise RetexError(f"{str(e).replace(str(staging), str(folder))}; nothing was saved") from None
         os.replace(staging / f"{name}.png", folder / f"{name}.png")
         os.replace(staging / path.name, path)
     finally:

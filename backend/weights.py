@@ -40,8 +40,12 @@ def atomic_write(path: Path, write) -> None:
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    """Write atomically; a failed write (a full disk) is one RetexError naming the file and the reason."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    try:
+        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    except (SafetensorError, OSError) as e:
+        raise RetexError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
 def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
