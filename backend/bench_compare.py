@@ -1,15 +1,20 @@
 """``python -m backend bench compare``: the visual comparison sheets ``docs/compare-*.png``, so a reader sees the
 quality instead of only reading it. Each crop is cut from a benchmark image degraded exactly as ``eval`` degrades
-it (same seed per set and image), then restored, and textured, through ``pipeline.process``."""
+it (same seed per set and image), then restored, and textured, through ``pipeline.process``. ``compare-real.png``
+puts Retex beside Real-ESRGAN on crops of the 20 real low-quality RealSRSet images (no ground truth: judged by eye).
+"""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .bench_peers import make_peers
 from .degrade import DegradeParams, observe
 from .errors import RetexError
 from .imaging.io import list_images, read_image, to_codes
@@ -27,6 +32,10 @@ FINE, COARSE = ("straw", "grass"), ("starry-night", "the-scream")  # preferred; 
 CROP = 128  # ground-truth pixels per SR crop (shown at 2x)
 LABEL = 16
 DATA_HINT = "set RETEX_SHARED (the folder holding data/benchmark) or pass --data"
+REAL_SET = "RealSRSet/LR"
+REAL_CROP = 48  # low-resolution pixels per RealSRSet crop (192 output pixels, shown at 1x)
+REAL_MARGIN = 8  # context the peers read around the crop, so its edges are not the network's borders
+REAL_PEERS = ("Real-ESRGAN compact x4", "RealESRGAN_x4plus")
 
 
 def _pil(x: torch.Tensor, zoom: int = 1) -> Image.Image:
@@ -124,11 +133,47 @@ def compare_style(data: Path, output: Path) -> Path:
     return _sheet([row], [t for t, _ in columns], [STYLE_IMAGE], output)
 
 
+def compare_real(data: Path, output: Path, say: Callable[[str], None] = print) -> Path | None:
+    """bicubic | Retex photo-sr4 | the Real-ESRGAN peers on a centre crop of each RealSRSet image; a missing photo
+    model skips the sheet and a missing peer its column, each with one line."""
+    task = get_task("photo-sr4")
+    weights = default_path(task)
+    if not weights.is_file():
+        say(f"compare-real.png skipped: {weights} not found")
+        return None
+    paths = list_images(data / REAL_SET) if (data / REAL_SET).is_dir() else []
+    if not paths:
+        raise RetexError(f"no images in {data / REAL_SET}: {DATA_HINT}")
+    net = load_restoration(weights, task)
+    peers = make_peers(4, torch.get_num_threads(), say)
+    columns = [p for p in REAL_PEERS if p in peers]
+    rows = []
+    for path in paths:
+        image = read_image(path).rgb
+        h, w = image.shape[-2:]
+        side = min(REAL_CROP, h, w)
+        x, y = (w - side) // 2, (h - side) // 2
+        ours = process(image, (task, net), [], region=(x, y, side, side))
+        bicubic = imresize(image, 4.0).clamp(0, 1)[..., 4 * y : 4 * (y + side), 4 * x : 4 * (x + side)]
+        x0, y0 = max(x - REAL_MARGIN, 0), max(y - REAL_MARGIN, 0)
+        x1, y1 = min(x + side + REAL_MARGIN, w), min(y + side + REAL_MARGIN, h)
+        context = image[0, :, y0:y1, x0:x1].permute(1, 2, 0).numpy()
+        row = [bicubic, ours]
+        for name in columns:
+            out = peers[name][1](context, 0.0)[4 * (y - y0) : 4 * (y - y0 + side), 4 * (x - x0) : 4 * (x - x0 + side)]
+            row.append(torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None])
+        rows.append([_pil(img) for img in row])
+    titles = ["bicubic x4", "Retex photo-sr4", *columns]
+    return _sheet(rows, titles, [p.name for p in paths], output)
+
+
 def write_sheets(output_dir: Path, data: Path) -> list[Path]:
     if not data.is_dir():
         raise RetexError(f"{data} not found: {DATA_HINT}")
-    return [
+    sheets = [
         compare_sr(data, output_dir / "compare-sr.png"),
         compare_denoise(data, output_dir / "compare-denoise.png"),
         compare_style(data, output_dir / "compare-style.png"),
+        compare_real(data, output_dir / "compare-real.png"),
     ]
+    return [s for s in sheets if s is not None]

@@ -156,8 +156,9 @@ class NcnnUpscaler:
         self._mat = ncnn.Mat
 
     def _run(self, chw: np.ndarray) -> np.ndarray:
+        data = np.ascontiguousarray(chw)  # ncnn.Mat borrows the buffer: keep it alive until the extraction
         ex = self.net.create_extractor()
-        ex.input("data", self._mat(np.ascontiguousarray(chw)))
+        ex.input("data", self._mat(data))
         ret, out = ex.extract("output")
         if ret:
             raise RuntimeError(f"ncnn extract failed ({ret})")

