@@ -12,7 +12,7 @@ from ..errors import RetexError
 from ..nets.restoration import RestorationNet
 from ..nets.style import StyleNet
 from ..paths import WEIGHTS_DIR
-from ..styles import find_style, library_dirs, list_styles, load_style_file
+from ..styles import find_style, library_dirs, list_styles, load_style_file, read_thumbnail
 from ..tasks import TASKS, Task, get_task
 from ..weights import load_restoration
 
@@ -63,9 +63,12 @@ class Registry:
             return task, self._blends[key]
 
     def warm_up(self) -> None:
-        """Load every installed network now, so the first job does not pay for it."""
+        """Load every installed network, and read the style list and thumbnails, now: the first job and the first
+        hello (answered on the socket loop) do not pay for it."""
         for name in self.available_tasks():
             try:
                 self.net(name)
             except RetexError:
                 pass  # reported when a job asks for it
+        for style in self.styles():
+            read_thumbnail(Path(style["thumbnail"]))
