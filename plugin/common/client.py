@@ -69,10 +69,13 @@ class Client:
             self.sock.curve_publickey, self.sock.curve_secretkey, self.sock.curve_serverkey = curve
         elif token:  # presented in the handshake: the server drops a connection without it before reading anything
             self.sock.plain_username, self.sock.plain_password = TOKEN_USER.encode(), token.encode()
-        # a refused handshake is otherwise silent (ZeroMQ just retries): watch for it to say so at once
-        self._monitor = self.sock.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-        )
+        # A refused handshake is otherwise silent (ZeroMQ just retries): watch for it to say so at once. Not through
+        # get_monitor_socket, which would hand this monitor to a host that asks for its own (GIMP's link watches for
+        # disconnects); a later monitor replaces this one.
+        address = f"inproc://retex-monitor-{uuid.uuid4().hex}"
+        self.sock.monitor(address, zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        self._monitor = self.ctx.socket(zmq.PAIR)
+        self._monitor.connect(address)
         self.sock.connect(endpoint)
 
     def close(self) -> None:
