@@ -334,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("bench", help="benchmarks: quality, speed, the report page, comparison sheets")
+    p = sub.add_parser(
+        "bench", help="benchmarks: quality, speed, real-world with peers, the report page, comparison sheets"
+    )
     bench = p.add_subparsers(dest="what", required=True)
     q = bench.add_parser("quality", help="eval every shipped model and eval-style every shipped style into one JSON")
     q.add_argument("--json", required=True, help="write the figures here (rewritten after each set)")

@@ -473,7 +473,9 @@ def _compare_section(docs: Path) -> list[str]:
         "and majedelhelou/denoising_datasets; research benchmark sets whose distributors state no licence, shown",
         "here as small crops for evaluation. Crops from: "
         + ", ".join((*SR_IMAGES, *DENOISE_IMAGES, STYLE_IMAGE))
-        + ".",
+        + ". The real-world sheet shows a centre crop of each of the 20 RealSRSet images (cszn/BSRGAN, Zhang et al."
+        " ICCV 2021: old photos, web JPEGs, comics, camera crops with their owners' terms, research use), with no"
+        " ground truth: it is judged by eye.",
         "",
     ]
     present = [(name, caption) for name, caption in COMPARE.items() if (docs / name).is_file()]
