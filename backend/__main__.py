@@ -20,15 +20,40 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from .train.restoration import TrainConfig, train_restoration
 
     cfg = TrainConfig(device=args.device, threads=args.threads, seed=args.seed, precision=args.precision)
-    for name in ("iters", "batch", "patch", "lr", "minutes", "loss", "perceptual"):
+    for name in ("iters", "batch", "patch", "lr", "minutes", "loss", "perceptual", "workers", "run_dir"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if args.data:
         cfg.data = args.data
     summary = train_restoration(
-        get_task(args.task), cfg, resume=args.resume, init=Path(args.init) if args.init else None
+        get_task(args.task),
+        cfg,
+        resume=args.resume,
+        init=Path(args.init) if args.init else None,
+        export=Path(args.export) if args.export else None,
+        progress=not args.no_progress,
     )
     print(json.dumps(summary))
+
+
+def _cmd_train_all(args: argparse.Namespace) -> None:
+    from .train.all import TrainAllConfig, train_all
+
+    cfg = TrainAllConfig(minutes=args.minutes, out=Path(args.out), device=args.device, workers=args.workers)
+    if args.tasks:
+        cfg.tasks = _names(args.tasks)
+    if args.data:
+        cfg.data = args.data
+    for name in ("batch", "patch", "threads"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    print(json.dumps(train_all(cfg), indent=2))
+
+
+def _cmd_pack_data(args: argparse.Namespace) -> None:
+    from .train.all import pack_data
+
+    print(json.dumps(pack_data(Path(args.out))))
 
 
 def _cmd_eval(args: argparse.Namespace) -> None:
@@ -307,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from runs/TASK/checkpoint.safetensors")
     p.add_argument("--init", help="start from these weights (fine-tuning)")
+    p.add_argument("--export", help="write the weights here (default: weights/TASK.safetensors)")
+    p.add_argument("--run-dir", help="checkpoints go to RUN_DIR/TASK/ (default: runs/)")
+    p.add_argument("--workers", type=int, help="processes degrading the photo models' batches (default 0: inline)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     p.add_argument(
@@ -316,6 +345,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="training arithmetic (auto: bf16 where the hardware supports it)",
     )
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("train-all", help="train every restoration model at once in one time budget (a GPU job)")
+    p.add_argument("--minutes", type=float, required=True, help="wall-clock budget of each model's training")
+    p.add_argument("--out", default="runs/train-all", help="new weights, log and summary.json go here")
+    p.add_argument("--tasks", help=f"comma-separated (default: all of {tasks})")
+    p.add_argument("--data", nargs="+", help="training image folders (default: T91 and BSD200; on a GPU box: a pack)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--batch", type=int, help="default 32")
+    p.add_argument("--patch", type=int, help="HR patch side (default 128)")
+    p.add_argument("--workers", type=int, default=2, help="degradation processes per photo model")
+    p.add_argument("--threads", type=int, help="CPU threads per training process (default: torch's)")
+    p.set_defaults(func=_cmd_train_all)
+
+    p = sub.add_parser("pack-data", help="the training images as one small folder that travels to a GPU box")
+    p.add_argument("--out", default="runs/pack", help="folder to write (ignored by git)")
+    p.set_defaults(func=_cmd_pack_data)
 
     p = sub.add_parser("eval", help="benchmark a restoration network")
     p.add_argument("task", help=tasks)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from ..degrade import observe
 from ..errors import RetexError
+from ..imaging.io import list_images
 from ..nets.restoration import RestorationNet
 from ..nets.vgg import load_vgg
 from ..paths import RUNS_DIR, TRAIN_DIRS
@@ -40,6 +41,7 @@ class TrainConfig(LoopConfig):
     loss: str = "auto"  # "mse", "l1fft", or "auto": l1fft for the photo models, mse for the others
     fft_weight: float = 0.05
     perceptual: float = 0.0  # weight of the VGG-16 relu3_3 feature MSE (0: off)
+    workers: int = 0  # processes degrading batches for the photo models (JPEG is a CPU codec): keeps a GPU fed
 
     def loss_kind(self, task: Task) -> str:
         if self.loss == "auto":
@@ -69,6 +71,43 @@ class RestorationLoss:
                 ref = self.vgg(clean, layer)
             loss = loss + self.perceptual * perceptual_loss(self.vgg(pred, layer), ref).mean()
         return loss
+
+
+class _Batches(torch.utils.data.IterableDataset):
+    """Endless (clean, observation) batches, degraded in a worker process (each worker its own seed)."""
+
+    def __init__(self, task: Task, cfg: TrainConfig, seed: int) -> None:
+        self.task, self.cfg, self.seed = task, cfg, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        seed = self.seed + 1009 * (info.id if info else 0)
+        torch.set_num_threads(1)
+        sampler = PatchSampler([Path(d) for d in self.cfg.data], self.cfg.patch, seed=seed)
+        gen = torch.Generator().manual_seed(seed * 7919)
+        while True:
+            clean = sampler.batch(self.cfg.batch)
+            yield clean, observe(self.task, clean, gen).image
+
+
+def batches(task: Task, cfg: TrainConfig, seed: int, device: torch.device):
+    """(clean, observation, mask) batches on ``device``: degraded in ``cfg.workers`` processes for the photo
+    models when asked, else here (the clean degradations run on the device itself)."""
+    if task.degradation == "real" and cfg.workers > 0:
+        if not any(list_images(Path(d)) for d in cfg.data if Path(d).is_dir()):
+            raise RetexError(f"no training images in {', '.join(map(str, cfg.data))}")
+        loader = torch.utils.data.DataLoader(
+            _Batches(task, cfg, seed), batch_size=None, num_workers=cfg.workers, prefetch_factor=4
+        )
+        for clean, obs in loader:
+            yield clean.to(device, non_blocking=True), obs.to(device, non_blocking=True), None
+        return
+    sampler = PatchSampler([Path(d) for d in cfg.data], cfg.patch, seed=seed)
+    gen = torch.Generator().manual_seed(seed * 7919)
+    while True:
+        clean = sampler.batch(cfg.batch).to(device)  # degrade on the device: a GPU is not starved by the CPU
+        obs = observe(task, clean, gen)
+        yield clean, obs.image, obs.mask
 
 
 def checkpoint_path(task: Task, cfg: TrainConfig) -> Path:
@@ -102,8 +141,9 @@ def train_restoration(
     elif init is not None:
         tensors, _ = read_tensors(init)
         net.load_state_dict(tensors)
-    sampler = PatchSampler([Path(d) for d in cfg.data], cfg.patch, seed=cfg.seed + start)
-    gen = torch.Generator().manual_seed(cfg.seed * 7919 + start)
+    source = batches(task, cfg, cfg.seed + start, device)
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
     criterion = RestorationLoss(task, cfg, device)
     export = export or default_path(task)
     t0 = time.monotonic() - elapsed0
@@ -122,9 +162,8 @@ def train_restoration(
             break
         for group in opt.param_groups:
             group["lr"] = cfg.lr_at(it, done)
-        clean = sampler.batch(cfg.batch).to(device)  # degrade on the device: a GPU is not starved by the CPU
-        obs = observe(task, clean, gen)
-        x = net_input(task, obs.image, obs.mask)
+        clean, image, mask = next(source)
+        x = net_input(task, image, mask)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             pred = net(x)
         loss = criterion(pred.float(), clean)
