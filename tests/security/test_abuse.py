@@ -115,11 +115,14 @@ def test_non_finite_samples_are_refused_everywhere(served, sample: str, where: s
         assert client.run("denoise", rgba(16, 16)).specs[0].width == 16
 
 
+STALL_SIDE = int(os.environ.get("RETEX_STALL_SIDE", "1024"))  # 4096 for the case (~25 min on a busy CPU)
+
+
 def test_a_stalled_client_gets_its_result_after_reading_late(served) -> None:
     srv, _ = served
     with Client(srv.endpoint, timeout_s=600) as client:
         client.sock.setsockopt(zmq.RCVHWM, 10)  # a reader that stalls: little room on its side
-        msg_id = client.submit("run", {"task": "sr4", "image": 0}, [rgba(1024, 1024)])
+        msg_id = client.submit("run", {"task": "sr4", "image": 0}, [rgba(STALL_SIDE, STALL_SIDE)])
         while True:  # not reading, until the server has finished
             time.sleep(1)
             with Client(srv.endpoint) as probe:
@@ -131,7 +134,7 @@ def test_a_stalled_client_gets_its_result_after_reading_late(served) -> None:
         while "result" not in seen and time.monotonic() < deadline:
             seen += [m.type for m in client.poll(200) if m.id == msg_id]
     assert seen[0] == "accepted" and seen[-1] == "result" and "error" not in seen
-    print(f"\n1024² sr4 read late: {len(seen)} messages ({seen.count('progress')} progress), result delivered")
+    print(f"\n{STALL_SIDE}² sr4 read late: {len(seen)} messages ({seen.count('progress')} progress), result delivered")
     assert seen.count("progress") <= 2 / 0.01 + 2
 
 
