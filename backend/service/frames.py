@@ -15,6 +15,7 @@ SCALE = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
 
 
 FINITE_ROWS = 256  # rows checked at a time: the check needs no image-sized temporary
+ENCODE_ROWS = 256  # rows of a result encoded at a time, for the same reason
 
 
 def to_array(spec: FrameSpec, data: bytes) -> np.ndarray:
@@ -54,7 +55,19 @@ def to_mask(spec: FrameSpec, data: bytes) -> torch.Tensor:
 
 
 def from_image(spec: FrameSpec, rgb: torch.Tensor, alpha: torch.Tensor | None) -> tuple[FrameSpec, bytes]:
-    """Encode an RGB(+alpha) result in the layout of ``spec`` (its size follows the tensor)."""
+    """Encode an RGB(+alpha) result in the layout of ``spec`` (its size follows the tensor), a band of rows at a
+    time: encoding a 16384² sr4 result whole took four times its size again in temporaries (the server was killed
+    for memory at 20 GB); by band, the temporaries are a few tens of MB and the bytes are the same."""
+    h, w = rgb.shape[-2:]
+    out = np.empty((h, w, CHANNELS[spec.channels]), DTYPES[spec.sample])
+    for y in range(0, h, ENCODE_ROWS):
+        band = slice(y, min(y + ENCODE_ROWS, h))
+        out[band] = _encode(spec, rgb[..., band, :], None if alpha is None else alpha[..., band, :])
+    return FrameSpec(w, h, spec.channels, spec.sample, spec.name), out.tobytes()
+
+
+def _encode(spec: FrameSpec, rgb: torch.Tensor, alpha: torch.Tensor | None) -> np.ndarray:
+    """Rows of the result as H x W x C samples of ``spec``'s sample type."""
     h, w = rgb.shape[-2:]
     planes = rgb[0].permute(1, 2, 0).numpy()
     if spec.channels.startswith("BGR"):
@@ -64,10 +77,6 @@ def from_image(spec: FrameSpec, rgb: torch.Tensor, alpha: torch.Tensor | None) -
         planes = np.concatenate([planes, a[..., None]], axis=2)
     elif spec.channels in ("Y", "A"):
         planes = planes.mean(axis=2, keepdims=True)
-    out_spec = FrameSpec(w, h, spec.channels, spec.sample, spec.name)
     if spec.sample in ("u8", "u16"):  # the same rounding as image files, so results match the command line's
-        codes = to_codes(torch.from_numpy(np.ascontiguousarray(planes)), 8 if spec.sample == "u8" else 16)
-        data = codes.astype(DTYPES[spec.sample])
-    else:
-        data = planes.astype(DTYPES[spec.sample])
-    return out_spec, np.ascontiguousarray(data).tobytes()
+        return to_codes(torch.from_numpy(np.ascontiguousarray(planes)), 8 if spec.sample == "u8" else 16)
+    return planes

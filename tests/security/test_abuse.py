@@ -125,7 +125,7 @@ def test_a_stalled_client_gets_its_result_after_reading_late(served) -> None:
         msg_id = client.submit("run", {"task": "sr4", "image": 0}, [rgba(STALL_SIDE, STALL_SIDE)])
         while True:  # not reading, until the server has finished
             time.sleep(1)
-            with Client(srv.endpoint) as probe:
+            with Client(srv.endpoint, timeout_s=120) as probe:
                 info = probe.request("status").header
             if info["running"] is None and info["queued"] == 0:
                 break
