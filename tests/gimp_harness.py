@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from install.plugins import copy_plugin
@@ -28,12 +30,30 @@ FILES = REPO / "tests" / "gimp"
 CHROOT = Path(os.environ.get("RETEX_GIMP_CHROOT", "/var/cache/retex/gimp-trixie"))
 
 
+@contextmanager
+def x_display() -> Iterator[str]:
+    """An Xvfb display on loopback TCP, for the plug-in's dialogs: the chroot shares the network, not /tmp's socket."""
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", "1", "-listen", "tcp", "-ac", "-screen", "0", "800x600x24"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield f"127.0.0.1:{xvfb.stdout.readline().strip()}"
+    finally:
+        xvfb.kill()
+        xvfb.wait()
+
+
 def missing() -> str | None:
     """None when GIMP 3 can run here, else a sentence saying why not and how to fix it."""
     if not (CHROOT / "usr" / "bin" / "gimp-console-3.0").exists():
         return f"no GIMP 3 chroot at {CHROOT} (build it, as root: .ci/gimp-chroot.sh)"
     if os.geteuid() != 0:
         return "GIMP 3 runs in a chroot here, which needs root"
+    if shutil.which("Xvfb") is None:
+        return "Xvfb not installed (apt-get install --no-install-recommends xvfb), for the plug-in's dialogs"
     return None
 
 

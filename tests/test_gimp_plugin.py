@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import zmq
 
+from plugin.common.recipe import SELECT_TO_LEARN
 from tests import gimp_harness as gh
 from tests import krita_harness as kh
 from tests.service_helpers import make_weights, rgba_test_image
@@ -41,6 +42,7 @@ SCENARIOS = [
     "float_linear",
     "sr2_new_image",
     "sr2_scale_image",
+    "under_earlier_result",
     "learn",
     "no_image",
     "no_drawable",
@@ -50,6 +52,8 @@ SCENARIOS = [
     "locked_layer",
     "empty_selection",
     "missing_channel",
+    "learn_no_selection",
+    "error_in_a_dialog",
     "grayscale",
     "indexed",
     "other_protocol",
@@ -69,18 +73,28 @@ class Run:
 
 
 def _other_protocol_server(stop: threading.Event) -> str:
-    """A backend of a future protocol: answers anything with a version-2 header."""
-    sock = zmq.Context.instance().socket(zmq.ROUTER)
+    """A backend of a future protocol: answers anything with a version-2 header. It takes the plug-in's token in
+    the PLAIN handshake as a real loopback backend does (its ZAP handler lets any token in)."""
+    ctx = zmq.Context()  # its own: the ZAP handler's inproc address is one per context
+    zap = ctx.socket(zmq.REP)
+    zap.bind("inproc://zeromq.zap.01")
+    sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
+    sock.plain_server = True
     port = sock.bind_to_random_port("tcp://127.0.0.1")
 
     def serve() -> None:
         while not stop.is_set():
-            if sock.poll(100):
+            if zap.poll(50):
+                version, request_id, *_ = zap.recv_multipart()
+                zap.send_multipart([version, request_id, b"200", b"OK", b"anyone", b""])
+            if sock.poll(50):
                 ident, header, *_ = sock.recv_multipart()
                 reply = {"v": 2, "id": json.loads(header)["id"], "type": "info", "frames": [], "protocol": 2}
                 sock.send_multipart([ident, json.dumps(reply).encode()])
         sock.close()
+        zap.close(linger=0)
+        ctx.term()
 
     threading.Thread(target=serve, daemon=True).start()
     return f"tcp://127.0.0.1:{port}"
@@ -119,7 +133,10 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
     }
     (harness.root / "spec.json").write_text(json.dumps(spec))
     try:
-        output = harness.gimp(gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/spec.json"})
+        with gh.x_display() as display:
+            output = harness.gimp(
+                gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/spec.json", "DISPLAY": display}
+            )
         out = harness.root / "out" / "results.json"
         results = json.loads(out.read_text()) if out.exists() else {}
         for rec in results.values():  # the dumps' paths, as seen from here
@@ -198,7 +215,7 @@ def check_one_undo_step(rec: dict) -> None:
 
 def test_gimp_selection_and_channel_as_masks_equal_the_command_line(gimp: Run) -> None:
     rec = record(gimp, "two_masks_u8")
-    name = "Retex: denoise + dots 0.8 + paint 1.3"
+    name = "Retex: Denoise + dots 80 % + paint 130 %"
     got = check_added(rec, name)
     assert rec["layers"] == ["top", name, "Background"]  # above the layer it was run on
     masks = {k: mask_png(v, gimp.data / f"{k}.png") for k, v in rec["masks"].items()}
@@ -215,7 +232,7 @@ def test_gimp_selection_and_channel_as_masks_equal_the_command_line(gimp: Run) -
 def test_gimp_16_bit_image_equals_the_command_line(gimp: Run) -> None:
     rec = record(gimp, "selection_u16")
     assert rec["encoding"] == "R'G'B'A u16"
-    got = check_added(rec, "Retex: denoise + paint 1.5 (colours kept)")
+    got = check_added(rec, "Retex: Denoise + paint 150 % (colours kept)")
     assert got.dtype == np.dtype("<u2")
     mask = mask_png(rec["masks"]["sel"], gimp.data / "sel16.png")
     args = [*task_args(gimp, "denoise"), "--style", "paint:1.5", "--mask", mask, "--preserve-colours"]
@@ -237,7 +254,7 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
 
     rec = record(gimp, "float_linear")
     assert rec["encoding"] == "RGBA float"  # stored linear; the plug-in reads and writes perceptual floats
-    got = check_added(rec, "Retex: denoise + dots 1")
+    got = check_added(rec, "Retex: Denoise + dots 100 %")
     source, mask = pixels(rec["source"]), pixels(rec["masks"]["sel"])
     h, w = source.shape[:2]
     spec = FrameSpec(w, h, "RGBA", "f32")
@@ -258,16 +275,17 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
 
 def test_gimp_super_resolution_opens_a_new_image_equal_to_the_command_line(gimp: Run) -> None:
     rec = record(gimp, "sr2_new_image")
-    got = check_added(rec, "Retex: sr2")
+    got = check_added(rec, "Retex: Super-resolution ×2")
     assert rec["unchanged"]  # the source image is left alone
     assert rec["new_image"]["size"] == [2 * SIZE[0], 2 * SIZE[1]] and len(rec["new_image"]["layers"]) == 1
+    assert rec["new_file"] == f"{gimp.harness.inside}/data/rgba8 ×2.xcf"  # named after its source, for Save
     np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", task_args(gimp, "sr2")))
 
 
 def test_gimp_super_resolution_can_scale_the_image_and_add_the_layer(gimp: Run) -> None:
     rec = record(gimp, "sr2_scale_image")
-    got = check_added(rec, "Retex: sr2")
-    assert rec["size"] == [2 * SIZE[0], 2 * SIZE[1]] and rec["layers"] == ["Retex: sr2", "Background"]
+    got = check_added(rec, "Retex: Super-resolution ×2")
+    assert rec["size"] == [2 * SIZE[0], 2 * SIZE[1]] and rec["layers"] == ["Retex: Super-resolution ×2", "Background"]
     assert rec["new_image"] in (None, "None")
     np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", task_args(gimp, "sr2")))
     check_one_undo_step(rec)
@@ -275,12 +293,20 @@ def test_gimp_super_resolution_can_scale_the_image_and_add_the_layer(gimp: Run) 
     assert calls.index("scale") < calls.index("undo_group_end")  # the scaling is part of the same step
 
 
+def test_gimp_result_lands_above_an_earlier_retex_layer_selected(gimp: Run) -> None:
+    rec = record(gimp, "under_earlier_result")
+    assert rec["status"] == "success", rec["error"]
+    assert rec["layers"] == ["Retex: Denoise", "Retex: an earlier result", "Background"]  # shows: on top
+    assert rec["selected"] == ["Retex: Denoise"]
+    check_one_undo_step(rec)
+
+
 def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
     rec = record(gimp, "learn")
     assert rec["status"] == "success", rec["error"]
     assert rec["values"][0] == "learned" and rec["unchanged"]
     assert rec["use"]["status"] == "success", rec["use"]["error"]
-    assert rec["use"]["layers"][0] == "Retex: learned 1"
+    assert rec["use"]["layers"][0] == "Retex: learned 100 %"
 
 
 # --- bad input ----------------------------------------------------------------------------------------------------
@@ -310,6 +336,25 @@ def test_gimp_bad_input_gives_a_message_and_changes_nothing(gimp: Run, name: str
     assert rec["unchanged"] and not changes(rec)
 
 
+def test_gimp_learning_without_a_selection_says_to_select_the_texture(gimp: Run) -> None:
+    rec = record(gimp, "learn_no_selection")
+    assert rec["status"] == "execution-error" and rec["unchanged"], rec
+    assert rec["error"] == SELECT_TO_LEARN  # the words the Krita docker uses
+
+
+def test_gimp_menu_run_shows_its_error_in_a_dialog(gimp: Run) -> None:
+    rec = record(gimp, "error_in_a_dialog")
+    assert rec["status"] == "execution-error" and rec["unchanged"], rec
+    dialogs = [detail for name, detail in rec["spy"] if name == "dialog"]
+    assert dialogs == [
+        {
+            "title": "Retex: Restore & Texture",
+            "text": "Retex works on RGB images and this one is grayscale. Convert it (Image → Mode → RGB) first.",
+            "on_screen": True,
+        }
+    ]
+
+
 def test_gimp_killed_backend_gives_a_message_and_the_next_run_restarts_it(gimp: Run) -> None:
     rec = record(gimp, "killed_backend")
     assert rec["killed_pid"], "the backend never ran the job"
@@ -317,11 +362,11 @@ def test_gimp_killed_backend_gives_a_message_and_the_next_run_restarts_it(gimp: 
     assert rec["unchanged"] and not changes(rec)
     again = rec["again"]
     assert again["status"] == "success", again["error"]
-    assert again["layers"][0] == "Retex: denoise" and rec["again_pid"] != rec["killed_pid"]
+    assert again["layers"][0] == "Retex: Denoise" and rec["again_pid"] != rec["killed_pid"]
 
 
 def test_gimp_cancel_stops_the_backend_job_and_changes_nothing(gimp: Run) -> None:
-    """GIMP's Cancel kills the plug-in; its watchdog cancels the job, which would take far longer to finish."""
+    """GIMP's Cancel kills the plug-in; the backend stops the job of a client gone away (it would take far longer)."""
     rec = record(gimp, "cancelled")
     assert gimp.harness.killed_plugins, "the plug-in was never killed"
     assert rec["status"] != "success" and rec["unchanged"]

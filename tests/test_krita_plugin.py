@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -170,13 +171,13 @@ def check_applied(rec: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_krita_selection_as_mask_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "selection_u8"), "Retex: denoise + dots 0.8")
+    got, source = check_applied(record(krita, "selection_u8"), "Retex: Denoise + dots 80 %")
     np.testing.assert_array_equal(got, command_line(krita, "selection_u8"))
     np.testing.assert_array_equal(got[..., 3], source[..., 3])  # alpha kept
 
 
 def test_krita_two_masks_two_styles_equal_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "two_masks"), "Retex: dots 1.3 + paint 0.7 (colours kept)")
+    got, source = check_applied(record(krita, "two_masks"), "Retex: dots 130 % + paint 70 % (colours kept)")
     np.testing.assert_array_equal(got, command_line(krita, "two_masks"))
     inside = np.zeros(got.shape[:2], bool)
     x, y, w, h = RECT
@@ -185,14 +186,14 @@ def test_krita_two_masks_two_styles_equal_the_command_line(krita: Run) -> None:
 
 
 def test_krita_16_bit_document_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "selection_u16"), "Retex: denoise + paint 1.5")
+    got, source = check_applied(record(krita, "selection_u16"), "Retex: Denoise + paint 150 %")
     assert got.dtype == np.uint16
     np.testing.assert_array_equal(got, command_line(krita, "selection_u16"))
     np.testing.assert_array_equal(got[..., 3], source[..., 3])
 
 
 def test_krita_inpainting_the_selection_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "inpaint_u8"), "Retex: inpaint")
+    got, source = check_applied(record(krita, "inpaint_u8"), "Retex: Inpaint")
     np.testing.assert_array_equal(got, command_line(krita, "inpaint_u8"))
 
 
@@ -201,7 +202,9 @@ def test_krita_super_resolution_opens_a_new_document_equal_to_the_command_line(k
     assert not rec["failed"], rec["message"]
     assert "result" in rec, rec
     got = pixels(rec["result"])
-    assert got.shape == (160, 192, 4) and rec["layers"] == [["Retex: sr2", "paintlayer"]]
+    assert got.shape == (160, 192, 4) and rec["layers"] == [["Retex: Super-resolution ×2", "paintlayer"]]
+    assert rec["document"] == ["rgba8 ×2", str(krita.data / "rgba8 ×2.kra")]  # Save offers a name, no file lost
+    assert rec["message"] == "Opened a new 192×160 image: rgba8 ×2."
     assert rec["source_layers"] == [["Background", "paintlayer"]]  # the source image is left alone
     np.testing.assert_array_equal(got, command_line(krita, "sr2_u8"))
 
@@ -219,7 +222,7 @@ def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str
     from backend.weights import load_restoration
     from plugin.common.protocol import FrameSpec
 
-    got, source = check_applied(record(krita, depth), "Retex: denoise + dots 1")
+    got, source = check_applied(record(krita, depth), "Retex: Denoise + dots 100 %")
     w, h = FLOAT_SIZE
     spec = FrameSpec(w, h, "BGRA", depth)
     rgb, alpha = to_image(spec, source.tobytes())
@@ -251,7 +254,47 @@ def test_krita_preview_replaces_one_layer_with_the_selection_box(krita: Run) -> 
     np.testing.assert_array_equal(preview[y : y + h, x : x + w], want[y : y + h, x : x + w])
 
 
+def test_krita_preview_apply_preview_apply_works_on_the_chosen_layer(krita: Run) -> None:
+    """The flow most users follow, with Krita activating each new layer (the preview, the result): every run reads
+    the layer the user chose, one preview layer at most, no error in a handler, no message left at 'Previewing…'."""
+    steps = record(krita, "preview_apply_flow")["steps"]
+    name = "Retex: Denoise + dots 80 %"
+    assert [s["message"] for s in steps] == [f"Preview updated: {name}.", f"Added the layer '{name}'."] * 2
+    assert not any(s["failed"] or s["busy"] for s in steps)
+    assert [s["layers"] for s in steps] == [
+        ["Retex preview", "Background"],
+        [name, "Background"],  # Apply removed the preview
+        ["Retex preview", name, "Background"],
+        [name, name, "Background"],
+    ]
+    want = command_line(krita, "selection_u8")  # the same settings, on the source layer
+    np.testing.assert_array_equal(pixels(steps[1]["top"]), want)
+    np.testing.assert_array_equal(pixels(steps[3]["top"]), want)
+    x, y, w, h = RECT
+    preview = pixels(steps[2]["top"])
+    np.testing.assert_array_equal(preview[y : y + h, x : x + w], want[y : y + h, x : x + w])
+
+
+def test_krita_result_lands_above_an_earlier_retex_layer_and_shows(krita: Run) -> None:
+    rec = record(krita, "under_earlier_result")
+    assert not rec["failed"], rec["message"]
+    assert rec["layers"] == ["Retex: Denoise", "Retex: an earlier result", "Background"]
+    assert rec["top_visible"] and rec["shows"]  # the canvas is the new (opaque) layer
+
+
 # --- bad input ----------------------------------------------------------------------------------------------------
+
+
+def test_krita_source_deleted_between_preview_and_apply_gives_a_message(krita: Run) -> None:
+    rec = record(krita, "source_deleted")
+    assert not rec["preview"]["failed"], rec["preview"]["message"]
+    assert rec["apply"]["failed"] and not rec["apply"]["busy"] and rec["unchanged"]
+    assert rec["apply"]["message"] == (
+        "The layer 'Background' that Retex worked on was deleted. Select the layer to work on in the Layers "
+        "docker, then try again."
+    )
+    assert not rec["again"]["failed"], rec["again"]["message"]  # said once: then the layer picked is used
+    assert rec["layers"] == ["Retex: Denoise", "on top"]
 
 
 @pytest.mark.parametrize(
@@ -292,10 +335,21 @@ def test_krita_cancel_stops_the_job_and_changes_nothing(krita: Run) -> None:
     assert rec["failed"] and rec["message"] == "Cancelled; nothing was changed." and rec["unchanged"]
 
 
+def test_krita_time_left_is_measured_within_30_percent_once_a_fifth_is_done(krita: Run) -> None:
+    """On a job whose progress runs steadily (learning a texture). A restoration's tiles do not all cost the same
+    (the first ones, and a busy machine, are slower), so there the estimate is as good as the tiles are even."""
+    rec = record(krita, "eta")
+    assert not rec["failed"], rec["message"]
+    samples = [(real, done, shown) for real, done, shown in rec["samples"] if 0.2 <= done <= 0.9]
+    assert len(samples) >= 10 and samples[0][0] > 5, rec["samples"][::10]  # a job long enough to measure
+    assert all(shown is not None and abs(shown - real) <= 0.3 * real for real, done, shown in samples), samples
+    assert any(re.fullmatch(r"%p% · about \d+ s left", text) for text in rec["shown"]), rec["shown"]
+
+
 def test_krita_killed_backend_gives_a_message_and_the_next_run_restarts_it(krita: Run) -> None:
     rec = record(krita, "killed")
     assert rec["started"]
     assert rec["failed"] and "stopped unexpectedly" in rec["message"] and rec["unchanged"], rec["message"]
     again = rec["again"]
     assert not again["failed"], again["message"]
-    assert again["pid"] != rec["pid"] and again["layers"][0] == "Retex: denoise"
+    assert again["pid"] != rec["pid"] and again["layers"][0] == "Retex: Denoise"

@@ -3,7 +3,7 @@ carries them and the name of the layer that shows the result."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,16 @@ TASKS = {
     "inpaint": "Inpaint (fill a mask)",
 }
 SCALES = {"sr2": 2, "sr4": 4}
+# What a layer says was done: the menu's words without the explanation in brackets.
+DONE = {key: label.split(" (")[0] for key, label in TASKS.items()}
+
+# Words both editors show, so they say the same.
+KEEP_COLOURS = "Keep colours"
+KEEP_COLOURS_TIP = "Texture the lightness only: hue and saturation stay as restored"
+SELECT_TO_LEARN = "Select an area of the texture to learn first (at least 64 pixels a side; 128 for a coarse style)."
+NAME_TO_LEARN = "Give the new texture a name."
+BUSY = "Retex is still working: wait for it, or Cancel it first."
+RESULT_PREFIX = "Retex"  # every layer Retex adds is named so, the preview too
 PREVIEW_NAME = "Retex preview"
 
 
@@ -43,11 +53,18 @@ class Recipe:
         return SCALES.get(self.task, 1)
 
     def name(self) -> str:
-        """The result layer's name, e.g. ``Retex: denoise + straw 0.8``: what was done, readable in the layer list."""
-        parts = [] if self.task == "none" else [self.task]
-        parts += [f"{slot.style} {round(slot.strength, 2):g}" for slot in self.slots]
+        """The result layer's name, e.g. ``Retex: Denoise + straw 80 %``: what was done, in the menu's words,
+        readable in the layer list (a bare number would read like a copy number)."""
+        parts = [] if self.task == "none" else [DONE.get(self.task, self.task)]
+        parts += [f"{slot.style} {round(slot.strength * 100)} %" for slot in self.slots]
         suffix = " (colours kept)" if self.preserve_colours and self.slots else ""
-        return "Retex: " + " + ".join(parts) + suffix
+        return f"{RESULT_PREFIX}: " + " + ".join(parts) + suffix
+
+    def document_name(self, source: str) -> str:
+        """A super-resolution result's image name: the source's name (no extension) and the factor, ``photo ×2``."""
+        stem = source.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        stem = stem.rsplit(".", 1)[0] if "." in stem.strip(".") else stem
+        return f"{stem or 'Untitled'} ×{self.scale}"
 
     def check(self, styles: Collection[str] | None = None, tasks: Collection[str] | None = None) -> None:
         """Refuse what the backend would refuse, before any pixels are read or sent; ``styles`` and ``tasks`` (from
@@ -76,6 +93,16 @@ class Recipe:
         slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
         options = {"preserve_colours": self.preserve_colours}
         return run_request(self.task, image, inpaint_mask=inpaint_mask, slots=slots, crop=crop, options=options)
+
+
+def free_path(folder: str, stem: str, suffix: str, exists: Callable[[str], bool]) -> str:
+    """``folder/stem.suffix``, numbered (``stem (2).suffix``…) past the files that exist: a result's own name, so a
+    plain Save never overwrites anything."""
+    for n in range(1, 1000):
+        path = f"{folder}/{stem}{'' if n == 1 else f' ({n})'}{suffix}"
+        if not exists(path):
+            return path
+    raise UserError(f"Too many files named '{stem}' in {folder}.")
 
 
 def mask_coverage(mask: bytes) -> str:

@@ -217,10 +217,12 @@ def float_linear() -> dict:
 
 def sr2_new_image() -> dict:
     image, bg = load("rgba8")
+    image.set_file(Gio.File.new_for_path(SPEC["inputs"]["rgba8"]))  # as File → Open leaves it (a PDB load does not)
     rec = call(RESTORE, image, [bg], task="sr2")
     rec["result"] = result_layer(rec, "u8")
     new = rec["values"][1] if rec["status"] == "success" else None
     rec["new_image"] = state(new)
+    rec["new_file"] = new.get_file().get_path() if new is not None and new.get_file() is not None else None
     cleanup(image, new)
     return rec
 
@@ -230,6 +232,20 @@ def sr2_scale_image() -> dict:
     rec = call(RESTORE, image, [bg], task="sr2", sr_output="scale-image")
     rec["result"] = result_layer(rec, "u8")
     rec["new_image"] = rec["values"][1] if rec["status"] == "success" else "?"
+    cleanup(image)
+    return rec
+
+
+def under_earlier_result() -> dict:
+    """The layer chosen lies under an earlier, opaque Retex layer: the result goes above that one, selected."""
+    image, bg = load("rgba8")
+    earlier = Gimp.Layer.new(image, "Retex: an earlier result", image.get_width(), image.get_height(), RGBA, 100.0,
+                             NORMAL)  # fmt: skip
+    image.insert_layer(earlier, None, 0)
+    Gimp.context_set_foreground(Gegl.Color.new("rgb(0.2, 0.8, 0.4)"))
+    earlier.fill(Gimp.FillType.FOREGROUND)
+    rec = call(RESTORE, image, [bg], task="denoise")
+    rec["selected"] = [layer.get_name() for layer in image.get_selected_layers()]
     cleanup(image)
     return rec
 
@@ -311,6 +327,23 @@ def missing_channel() -> dict:
     return rec
 
 
+def learn_no_selection() -> dict:
+    image, bg = load("rgba8")
+    rec = call(LEARN, image, [bg], name="nothing selected")
+    cleanup(image)
+    return rec
+
+
+def error_in_a_dialog() -> dict:
+    """A menu run that cannot work (a grey image): the reason in a dialog on the screen, which waits for the user
+    (the spy closes it), rather than a line in GIMP's status bar once the dialog is gone."""
+    image, bg = load("rgba8")
+    image.convert_grayscale()
+    rec = call(RESTORE, image, [bg], run_mode=Gimp.RunMode.INTERACTIVE)
+    cleanup(image)
+    return rec
+
+
 def grayscale() -> dict:
     image, bg = load("rgba8")
     image.convert_grayscale()
@@ -375,7 +408,7 @@ def killed_backend() -> dict:
 
 
 def cancelled() -> dict:
-    """GIMP's Cancel kills the plug-in process (SIGKILL); its watchdog must stop the backend's job. The harness kills
+    """GIMP's Cancel kills the plug-in process (SIGKILL); the backend must stop its job. The harness kills
     the plug-in when asked through the ``kill-plugin`` file, as GIMP would (the chroot has no /proc to find it)."""
     marks: dict = {}
 

@@ -14,7 +14,7 @@ from retex.extension import docker_of  # noqa: E402  (Krita has loaded the plug-
 
 docker = docker_of(window)
 app.action("retex_apply").trigger()
-done = spin_until(lambda: any(n.name() == "Retex: denoise" for n in nodes(doc)), 180)
+done = spin_until(lambda: any(n.name() == "Retex: Denoise" for n in nodes(doc)), 180)
 RESULT = {
     "plugins_loaded": docker is not None,
     "docker_visible": docker is not None and docker.isVisible(),

@@ -141,10 +141,11 @@ def sr2_u8(ctx: dict) -> dict:
     panel = panel_for(doc, source)
     configure(panel, "sr2")
     out = press(panel, panel.apply_button)
-    made = [d for d in panel.controller.opened if d.name() == "Retex: sr2"]
+    made = panel.controller.opened[-1:]
     if made:
         out["result"] = dump(ctx, "sr2_u8", paint_layer(made[-1]), made[-1])
         out["layers"] = [[n.name(), n.type()] for n in nodes(made[-1])]
+        out["document"] = [made[-1].name(), made[-1].fileName()]
     out["source_layers"] = [[n.name(), n.type()] for n in nodes(doc)]
     return out
 
@@ -186,6 +187,97 @@ def preview(ctx: dict) -> dict:
     if previews:
         out["preview"] = dump(ctx, "preview", previews[0], doc)
         out["preview_above_source"] = nodes(doc).index(previews[0]) + 1 == nodes(doc).index(source)
+    return out
+
+
+class KritaActive:
+    """The active layer as Krita keeps it for a focused window: each new layer becomes active (after Preview, the
+    preview layer: what users saw) until the user picks another (``pick``). kritarunner has no view, so it is kept
+    here and handed to the docker as its target."""
+
+    def __init__(self, doc: Document, node: Node) -> None:
+        self.doc, self.node = doc, node
+        self.known = {n.uniqueId().toString() for n in nodes(doc)}
+
+    def pick(self, node: Node) -> None:
+        self.node = node
+
+    def __call__(self) -> tuple[Document, Node]:
+        new = [n for n in nodes(self.doc) if n.uniqueId().toString() not in self.known and n.type() == "paintlayer"]
+        if new:
+            self.node = new[0]
+        self.known = {n.uniqueId().toString() for n in nodes(self.doc)}
+        return self.doc, self.node
+
+
+def layer_names(doc: Document) -> list[str]:
+    return [n.name() for n in nodes(doc) if n.type() == "paintlayer"]
+
+
+@scenario
+def preview_apply_flow(ctx: dict) -> dict:
+    """Preview → Apply → Preview → Apply, the flow most users follow, with Krita's habit of activating new layers."""
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    active = KritaActive(doc, source)
+    panel = panel_for(None, None, target=active)
+    configure(panel, "denoise", [("Current selection", "dots", 0.8)])
+    out: dict = {"steps": []}
+    for i, button in enumerate([panel.preview_button, panel.apply_button, panel.preview_button, panel.apply_button]):
+        step = press(panel, button)
+        active()  # what Krita would have made active by now
+        step["layers"] = layer_names(doc)
+        step["active"] = active.node.name()
+        top = next((n for n in nodes(doc) if n.name().startswith("Retex")), None)
+        if top is not None:
+            step["top"] = dump(ctx, f"flow-{i}", top, doc)
+        out["steps"].append(step)
+    return out
+
+
+@scenario
+def source_deleted(ctx: dict) -> dict:
+    """The layer previewed is deleted before Apply, and Krita activates another: a message, nothing changed; the
+    next Apply works on the layer then picked."""
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    top = doc.createNode("on top", "paintlayer")
+    doc.rootNode().addChildNode(top, None)
+    active = KritaActive(doc, source)
+    panel = panel_for(None, None, target=active)
+    configure(panel, "denoise")
+    out = {"preview": press(panel, panel.preview_button)}
+    source.remove()
+    active()
+    active.pick(top)  # Krita activates a neighbour of a deleted layer
+    before = snapshot(doc)
+    out["apply"] = press(panel, panel.apply_button)
+    out["unchanged"] = before == snapshot(doc)
+    out["again"] = press(panel, panel.apply_button)
+    out["layers"] = layer_names(doc)
+    return out
+
+
+@scenario
+def under_earlier_result(ctx: dict) -> dict:
+    """Apply on a layer under an earlier, opaque Retex layer: the new layer goes above that one, and shows."""
+    doc = open_image(ctx["texture"])
+    source = paint_layer(doc)
+    earlier = doc.createNode("Retex: an earlier result", "paintlayer")
+    doc.rootNode().addChildNode(earlier, None)
+    w, h = doc.width(), doc.height()
+    earlier.setPixelData(bytes([40, 200, 90, 255]) * (w * h), 0, 0, w, h)
+    panel = panel_for(doc, source)
+    configure(panel, "denoise")
+    out = press(panel, panel.apply_button)
+    doc.refreshProjection()
+    doc.waitForDone()
+    out["layers"] = layer_names(doc)
+    new = nodes(doc)[0]
+    out["top_visible"] = new.visible()
+    out["shows"] = bytes(doc.pixelData(0, 0, w, h)) == bytes(new.pixelData(0, 0, w, h))
     return out
 
 
@@ -291,6 +383,38 @@ def learn(ctx: dict) -> dict:
     out["styles"] = [s.name for s in panel.pump.session.styles]
     out["in_picker"] = row.style.findData("learned") >= 0
     return out
+
+
+@scenario
+def eta(ctx: dict) -> dict:
+    """The time left of a 20-second job as the docker shows it, sampled against the time it really took: learning a
+    texture, whose progress runs steadily once it has started (the backend's own estimate counted the start-up)."""
+    doc = open_image(ctx["texture"])
+    select(doc, 0, 0, 96, 96)
+    panel = panel_for(doc, paint_layer(doc))
+    spin_until(lambda: panel.pump.session.state == "ready", 120)
+    panel.style_name.setText("timed")
+    panel.minutes.setValue(0.33)
+    samples: list[list] = []
+    shown: set[str] = set()
+
+    def sample() -> bool:
+        job = panel.controller.job
+        if job is not None:
+            panel.refresh()
+            samples.append([time.monotonic(), job.fraction, panel.controller.eta.left(job.fraction)])
+            shown.add(panel.progress.format())
+        return job is None
+
+    panel.learn_button.click()
+    spin_until(sample, 300)
+    ended = time.monotonic()
+    return {
+        "message": panel.controller.message,
+        "failed": panel.controller.failed,
+        "samples": [[ended - t, fraction, left] for t, fraction, left in samples],  # [really left, done, shown]
+        "shown": sorted(shown),
+    }
 
 
 @scenario

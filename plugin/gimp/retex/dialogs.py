@@ -88,3 +88,15 @@ def learn_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> boo
         return dialog.run()
     finally:
         dialog.destroy()
+
+
+def error_dialog(title: str, message: str) -> None:
+    """Why a run did nothing, in a dialog that waits for the user: a message in GIMP's status bar goes unseen."""
+    GimpUi.init("retex")
+    dialog = Gtk.MessageDialog(
+        message_type=Gtk.MessageType.WARNING, buttons=Gtk.ButtonsType.CLOSE, text=message, title=title
+    )
+    try:
+        dialog.run()
+    finally:
+        dialog.destroy()

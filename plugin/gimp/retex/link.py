@@ -2,11 +2,10 @@
 
 GIMP starts the plug-in afresh for every run and ends it afterwards, so the backend started here outlives the run: a
 cold start imports torch and loads every network, and the next run finds the backend again through a small state
-file (the endpoint it announced). A backend that dies mid-job is noticed at once through ZeroMQ's
-disconnect event. GIMP's Cancel kills the plug-in outright (SIGKILL), so a watchdog process, which learns the job
-id and outlives the plug-in, asks the backend to cancel the job when the plug-in dies before the job ends.
-
-Run as a script (``link.py --cancel-on-exit ENDPOINT``) this module is that watchdog.
+file (the endpoint it announced). A backend that dies mid-job is noticed within a second or two: once a job has
+been quiet for a second, the plug-in checks that something still listens at the backend's address. GIMP's Cancel
+kills the plug-in outright (SIGKILL); the backend then stops the job itself, as it stops the work of any client
+that has gone away.
 """
 
 from __future__ import annotations
@@ -14,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 # Installed, plugin/common is copied beside this file as ``common`` (installer.py); in a checkout it is two folders
 # up. Importing ``common`` first puts a vendored pyzmq (``vendor/``, from the installer) on sys.path.
@@ -46,6 +44,7 @@ else:
 
 HOST = "gimp"
 PROBE_TIMEOUT_S = 1.0  # to see whether anything listens at the backend's address
+ALIVE_CHECK_S = 1.0  # a job this long without news: check that its backend still listens
 HELLO_TIMEOUT_S = 30.0  # for a listening backend to answer hello (it answers while it runs a job)
 IDLE_EXIT_MINUTES = 30  # a backend nobody has used this long exits; the next run starts a new one
 PROGRESS = Callable[[float, str], None]
@@ -84,8 +83,6 @@ class Link:
         self.client, self.info, self.log = client, info, log
         self.styles: dict[str, str] = {s["name"]: s.get("scale", "fine") for s in info.get("styles", [])}
         self.tasks: list[str] = list(info.get("tasks", []))
-        # A disconnect means the backend went away: its reply can no longer reach this socket.
-        self._monitor = client.sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
 
     @classmethod
     def open(cls, config: BackendConfig, on_wait: Callable[[str], None]) -> Link:
@@ -150,44 +147,39 @@ class Link:
         return cls(client, info, log)
 
     def run(self, kind: str, fields: dict[str, Any], frames: list[Frame], on_progress: PROGRESS) -> Message:
-        """Send one request and wait for its result, reporting progress. The job is cancelled if this process dies
-        first (GIMP's Cancel); a backend that dies or falls silent ends it with a LinkError."""
-        watchdog = _Watchdog(self.client.endpoint)
+        """Send one request and wait for its result, reporting progress. If this process dies first (GIMP's
+        Cancel), the backend stops the job; a backend that dies or falls silent ends it with a LinkError."""
         request_id = self.client.submit(kind, fields, frames)
-        heard = time.monotonic()
-        try:
-            while True:
-                try:
-                    messages = self.client.poll(100)
-                except BackendError as e:
-                    raise LinkError(plain(e.code, e.message)) from None
-                for msg in messages:
-                    if msg.id != request_id:
-                        continue
-                    heard = time.monotonic()
-                    if msg.type == "accepted":
-                        watchdog.job(str(msg.header.get("job", "")))
-                    elif msg.type == "progress":
-                        on_progress(float(msg.header.get("fraction", 0.0)), str(msg.header.get("stage", "")))
-                    elif msg.type == "error":
-                        code = msg.header.get("code", ErrorCode.INTERNAL)
-                        raise LinkError(plain(code, msg.header.get("message", "")))
-                    else:
-                        return msg
-                if self._monitor.poll(0):
+        heard = checked = time.monotonic()
+        while True:
+            try:
+                messages = self.client.poll(100)
+            except BackendError as e:
+                raise LinkError(plain(e.code, e.message)) from None
+            for msg in messages:
+                if msg.id != request_id or msg.type == "accepted":
+                    continue
+                heard = time.monotonic()
+                if msg.type == "progress":
+                    on_progress(float(msg.header.get("fraction", 0.0)), str(msg.header.get("stage", "")))
+                elif msg.type == "error":
+                    raise LinkError(plain(msg.header.get("code", ErrorCode.INTERNAL), msg.header.get("message", "")))
+                else:
+                    return msg
+            # Quiet for a second: does anything still listen? A backend that died refuses the connection at once.
+            # (Not a disconnect monitor: the client's socket has one, for refused handshakes, and takes no other.)
+            if time.monotonic() - max(heard, checked) > ALIVE_CHECK_S:
+                checked = time.monotonic()
+                if not _listening(self.client.endpoint, PROBE_TIMEOUT_S):
                     words = BackendProcess(BackendConfig(), "", self.log).last_words()
                     raise LinkError(
                         "The Retex backend stopped during the job"
                         f"{' (' + words + ')' if words else ''}. Nothing was changed; it starts again on the next run."
                     )
-                if time.monotonic() - heard > SILENCE_TIMEOUT_S:
-                    raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.")
-        finally:
-            watchdog.done()
+            if time.monotonic() - heard > SILENCE_TIMEOUT_S:
+                raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.")
 
     def close(self) -> None:
-        self.client.sock.disable_monitor()
-        self._monitor.close(linger=0)
         self.client.close()
 
 
@@ -209,54 +201,3 @@ def _await_ready(proc: BackendProcess) -> str:
             raise LinkError(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {proc.log_path}.")
         time.sleep(0.1)
     return endpoint
-
-
-class _Watchdog:
-    """The plug-in's half of the watchdog: tells it the job id, then that the job ended. A watchdog that died
-    cannot stop the run: it only ever matters once this process is gone."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--cancel-on-exit", endpoint],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self.stdin: IO[str] = self.proc.stdin  # type: ignore[assignment]
-
-    def job(self, job_id: str) -> None:
-        try:
-            self.stdin.write(f"job {job_id}\n")
-            self.stdin.flush()
-        except OSError:
-            pass
-
-    def done(self) -> None:
-        try:
-            self.stdin.write("done\n")
-            self.stdin.close()
-        except OSError:
-            pass
-        self.proc.wait()
-
-
-def _cancel_on_exit(endpoint: str) -> None:
-    """Wait for the plug-in to say the job ended; if its pipe closes first, the plug-in died: cancel the job."""
-    job = ""
-    for line in sys.stdin:
-        word, _, arg = line.strip().partition(" ")
-        if word == "done":
-            return
-        if word == "job":
-            job = arg
-    if job:
-        with Client(endpoint, token=_token_for(endpoint), timeout_s=10) as client:
-            try:
-                client.cancel(job)
-            except BackendError:
-                pass  # the job ended meanwhile, or the backend is gone: nothing left to stop
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--cancel-on-exit"]:
-    _cancel_on_exit(sys.argv[2])

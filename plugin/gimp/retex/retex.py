@@ -9,6 +9,7 @@ as arguments, so scripts and batch runs use them as the dialogs do.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +21,21 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
 from common.config import BackendConfig  # noqa: E402
+from common.eta import Eta  # noqa: E402
 from common.protocol import Frame, FrameSpec, Message, train_style_request  # noqa: E402
-from common.recipe import TASKS, Recipe, Slot, UserError  # noqa: E402
-from gi.repository import Babl, Gegl, Gimp, GLib, GObject  # noqa: E402
+from common.recipe import (  # noqa: E402
+    KEEP_COLOURS,
+    KEEP_COLOURS_TIP,
+    NAME_TO_LEARN,
+    RESULT_PREFIX,
+    SELECT_TO_LEARN,
+    TASKS,
+    Recipe,
+    Slot,
+    UserError,
+    free_path,
+)
+from gi.repository import Babl, Gegl, Gimp, Gio, GLib, GObject  # noqa: E402
 
 RESTORE = "plug-in-retex-restore"
 LEARN = "plug-in-retex-learn-style"
@@ -144,11 +157,30 @@ def new_layer(image: Gimp.Image, name: str, result: Message, sample: Sample) -> 
     return layer
 
 
+def visible_position(image: Gimp.Image, source: Gimp.Layer) -> int:
+    """Where a result goes among the source's siblings: right above the source, or above the topmost earlier Retex
+    layer above it, so that a new result never lands under an earlier (often opaque) one and stays unseen."""
+    parent = source.get_parent()
+    siblings = parent.get_children() if parent is not None else image.get_layers()  # top of the stack first
+    above = siblings[: image.get_item_position(source)]
+    return next((i for i, item in enumerate(above) if item.get_name().startswith(RESULT_PREFIX)), len(above))
+
+
+def name_after(target: Gimp.Image, source: Gimp.Image, recipe: Recipe) -> None:
+    """Name a super-resolution image after its source, ``photo ×2.xcf`` beside the source's file (a name no file
+    has yet), so the title and Save As say what it is; a source never saved leaves it untitled."""
+    file = source.get_file() or source.get_imported_file()
+    path = file.get_path() if file is not None else None
+    if path:
+        folder, stem = os.path.dirname(path), recipe.document_name(path)
+        target.set_file(Gio.File.new_for_path(free_path(folder, stem, ".xcf", os.path.exists)))
+
+
 def place(
     image: Gimp.Image, source: Gimp.Layer, recipe: Recipe, result: Message, sample: Sample, sr_output: str
 ) -> tuple[Gimp.Layer, Gimp.Image | None]:
-    """Put the result above the source layer in one undo step, or in a new image for super-resolution (unless asked
-    to scale this image); returns the new layer and the new image, if any."""
+    """Put the result where it shows (``visible_position``), selected, in one undo step, or in a new image for
+    super-resolution (unless asked to scale this image); returns the new layer and the new image, if any."""
     scale = recipe.scale
     _, x, y = source.get_offsets()
     if scale > 1 and sr_output == "new-image":
@@ -157,6 +189,7 @@ def place(
         profile = image.get_color_profile()
         if profile is not None:
             target.set_color_profile(profile)
+        name_after(target, image, recipe)
         layer = new_layer(target, recipe.name(), result, sample)
         target.insert_layer(layer, None, 0)
         return layer, target
@@ -166,7 +199,8 @@ def place(
             image.scale(image.get_width() * scale, image.get_height() * scale)
         layer = new_layer(image, recipe.name(), result, sample)
         layer.set_offsets(x * scale, y * scale)
-        image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+        image.insert_layer(layer, source.get_parent(), visible_position(image, source))
+        image.set_selected_layers([layer])
     finally:
         image.undo_group_end()
     return layer, None
@@ -194,12 +228,13 @@ def open_link() -> link.Link:
 def run_job(backend: link.Link, kind: str, fields: dict, frames: list[Frame], title: str) -> Message:
     """One backend job with GIMP's progress bar following it."""
     Gimp.progress_init(title)
-    stages: list[str] = []
+    eta, shown = Eta(), [""]
 
     def progress(fraction: float, stage: str) -> None:
-        if stage and stage not in stages[-1:]:
-            stages.append(stage)
-            Gimp.progress_set_text(f"{title} ({stage})")
+        text = " · ".join(part for part in (f"{title} ({stage})" if stage else title, eta.text(fraction)) if part)
+        if text != shown[0]:
+            shown[0] = text
+            Gimp.progress_set_text(text)
         Gimp.progress_update(fraction)
 
     try:
@@ -275,15 +310,16 @@ def learn(
             raise Cancelled
     name, scale = config.get_property("name").strip(), config.get_property("scale")
     if not name:
-        raise UserError("Give the new texture a name.")
-    mask_channel(image, SELECTION, "Learning a texture")
+        raise UserError(NAME_TO_LEARN)
+    if Gimp.Selection.is_empty(image):
+        raise UserError(SELECT_TO_LEARN)
     inside, x, y, w, h = layer.mask_intersect()
     if not inside:
         raise UserError(f"The selection leaves out the whole layer '{layer.get_name()}'. Select part of it.")
     sample = sample_of(layer)
     pixels = layer.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, f"R'G'B' {sample.babl}", Gegl.AbyssPolicy.NONE)
-    exemplar = (FrameSpec(w, h, "RGB", sample.wire, "exemplar"), bytes(pixels))
-    fields, frames = train_style_request(exemplar, name, scale=scale, minutes=config.get_property("minutes"))
+    texture = (FrameSpec(w, h, "RGB", sample.wire, "texture"), bytes(pixels))
+    fields, frames = train_style_request(texture, name, scale=scale, minutes=config.get_property("minutes"))
     backend = open_link()
     try:
         result = run_job(backend, "train_style", fields, frames, f"Learning the texture '{name}'")
@@ -314,10 +350,14 @@ def guarded(body: Callable[..., list[GObject.Value]]) -> Callable[..., Gimp.Valu
         except Cancelled:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         except (UserError, link.LinkError) as e:
+            if run_mode == Gimp.RunMode.INTERACTIVE:  # a dialog the user sees, not a line in the status bar
+                from dialogs import error_dialog
+
+                error_dialog(procedure.get_menu_label().rstrip("…").replace("_", ""), str(e))
+                # GIMP itself would show the reason a second time after a menu run
+                return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, None)
             Gimp.message(str(e))
-            # A script gets the reason with the error; GIMP itself would show it a second time after a menu run.
-            reason = None if run_mode == Gimp.RunMode.INTERACTIVE else GLib.Error(str(e))
-            return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, reason)
+            return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(str(e)))
         result = procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
         for i, value in enumerate(values, start=1):
             result.remove(i)
@@ -382,7 +422,7 @@ class Retex(Gimp.PlugIn):
             p.add_string_argument(
                 f"mask-{i}", f"Where {i}", "'selection', a channel's name, or empty for the whole layer", "", RW
             )
-        p.add_boolean_argument("preserve-colours", "_Keep colours", "Texture the lightness only", False, RW)
+        p.add_boolean_argument("preserve-colours", f"_{KEEP_COLOURS}", KEEP_COLOURS_TIP, False, RW)
         p.add_string_argument(
             "inpaint-mask", "_Fill", "Inpainting: 'selection' or a channel's name (white = fill)", SELECTION, RW
         )

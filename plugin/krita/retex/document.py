@@ -6,13 +6,14 @@ Called from Qt slots only, so every Krita call happens on the GUI thread.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from krita import Document, Krita, Node
 
 from .common.protocol import Frame, FrameSpec
-from .common.recipe import PREVIEW_NAME, UserError
+from .common.recipe import PREVIEW_NAME, RESULT_PREFIX, Recipe, UserError, free_path
 
 SAMPLES = {"U8": "u8", "U16": "u16", "F16": "f16", "F32": "f32"}
 KINDS = {
@@ -90,10 +91,28 @@ def selection_rect(doc: Document) -> tuple[int, int, int, int] | None:
     return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
 
 
+def is_preview(node: Node) -> bool:
+    return node.name() == PREVIEW_NAME and node.type() == "paintlayer"
+
+
+def remove_previews(doc: Document) -> None:
+    for old in [n for n in walk(doc.rootNode()) if is_preview(n)]:
+        old.remove()
+
+
+def visible_anchor(source: Node) -> Node:
+    """The layer a result goes right above: the source, or the topmost earlier Retex layer above it among its
+    siblings, so that a new result never lands under an earlier (often opaque) one and stays unseen."""
+    siblings = source.parentNode().childNodes()  # bottom of the stack first
+    start = next(i for i, n in enumerate(siblings) if node_id(n) == node_id(source))
+    return [n for n in siblings[start:] if n is siblings[start] or n.name().startswith(RESULT_PREFIX)][-1]
+
+
 def add_layer(t: Target, name: str, spec: FrameSpec, data: bytes, origin: tuple[int, int]) -> Node:
-    """A paint layer right above the source, in the source's colour space (which may differ from the image's)."""
+    """A paint layer where it shows (``visible_anchor``), in the source's colour space (which may differ from the
+    image's)."""
     node = t.doc.createNode(name, "paintlayer")
-    t.node.parentNode().addChildNode(node, t.node)
+    t.node.parentNode().addChildNode(node, visible_anchor(t.node))
     space = (t.node.colorModel(), t.node.colorDepth(), t.node.colorProfile())
     if (node.colorModel(), node.colorDepth(), node.colorProfile()) != space:
         node.setColorSpace(*space)
@@ -103,20 +122,27 @@ def add_layer(t: Target, name: str, spec: FrameSpec, data: bytes, origin: tuple[
 
 
 def replace_preview(t: Target, spec: FrameSpec, data: bytes, origin: tuple[int, int]) -> Node:
-    """The preview layer above the source, replacing the previous preview wherever it is."""
-    for old in [n for n in walk(t.doc.rootNode()) if n.name() == PREVIEW_NAME and n.type() == "paintlayer"]:
-        old.remove()
-    return add_layer(t, PREVIEW_NAME, spec, data, origin)
+    """The one preview layer, where it shows, replacing the previous preview wherever it is; the source stays the
+    active layer, so the next Apply or Preview works on it and not on the preview."""
+    remove_previews(t.doc)
+    node = add_layer(t, PREVIEW_NAME, spec, data, origin)
+    t.doc.setActiveNode(t.node)
+    return node
 
 
-def open_document(t: Target, name: str, spec: FrameSpec, data: bytes) -> Document:
-    """A new image holding a result of another size (super-resolution), with the source's colour space."""
+def open_document(t: Target, recipe: Recipe, spec: FrameSpec, data: bytes, preview: bool) -> Document:
+    """A new image holding a result of another size (super-resolution), with the source's colour space, named after
+    the source (``photo ×2``). An Apply's image gets a file name beside the source's file (a .kra no file has yet),
+    so Save offers it; a preview's stays unnamed."""
     app = Krita.instance()
+    title = recipe.document_name(t.doc.fileName() or t.doc.name()) + (" (preview)" if preview else "")
     doc = app.createDocument(
-        spec.width, spec.height, name, "RGBA", t.node.colorDepth(), t.node.colorProfile(), t.doc.resolution()
+        spec.width, spec.height, title, "RGBA", t.node.colorDepth(), t.node.colorProfile(), t.doc.resolution()
     )
+    if t.doc.fileName() and not preview:
+        doc.setFileName(free_path(os.path.dirname(t.doc.fileName()), title, ".kra", os.path.exists))
     layer = next(n for n in doc.rootNode().childNodes() if n.type() == "paintlayer")
-    layer.setName(name)
+    layer.setName(recipe.name())
     layer.setPixelData(data, 0, 0, spec.width, spec.height)
     doc.refreshProjection()
     if app.activeWindow() is not None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from krita import Document, Krita, Node
 
 from .common.config import BackendConfig
-from .common.recipe import TASKS, UserError
+from .common.recipe import KEEP_COLOURS, KEEP_COLOURS_TIP, TASKS, UserError
 from .controller import Choice, Controller
 from .pump import Pump
 from .qt import (
@@ -84,7 +84,8 @@ class Panel(QWidget):
         self.slot_box = QVBoxLayout()
         add = QPushButton("Add texture")
         add.clicked.connect(lambda: self.add_slot())
-        self.preserve = QCheckBox("Preserve colours (texture the lightness only)")
+        self.preserve = QCheckBox(KEEP_COLOURS)
+        self.preserve.setToolTip(KEEP_COLOURS_TIP)
         self.preview_button, self.apply_button = QPushButton("Preview"), QPushButton("Apply")
         self.preview_button.setToolTip("Run on the selection's bounding box into the 'Retex preview' layer")
         self.apply_button.setToolTip("A new layer above this one (super-resolution: a new image)")
@@ -176,8 +177,8 @@ class Panel(QWidget):
             button.setEnabled(job is None)
         self.cancel_button.setEnabled(job is not None)
         self.progress.setValue(int(job.fraction * 1000) if job else 0)
-        eta = f" · about {job.eta:.0f} s left" if job and job.eta is not None else ""
-        self.progress.setFormat(f"%p%{eta}" if job else "")
+        left = self.controller.eta.text(job.fraction) if job else ""
+        self.progress.setFormat(f"%p% · {left}" if left else "%p%" if job else "")
         self.message.setText(self.controller.message)
         self.message.setStyleSheet("color: #d04040;" if self.controller.failed else "")
 

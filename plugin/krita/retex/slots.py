@@ -90,16 +90,16 @@ class SlotRow(QFrame):
         self.mask.setToolTip("Where this texture goes (grey in a layer mask = partial strength)")
         self.style = StyleCombo()
         self.strength = QSlider(Qt.Horizontal)
-        self.strength.setRange(0, 200)  # hundredths: 0 to 2
+        self.strength.setRange(0, 200)  # per cent
         self.strength.setValue(100)
-        self.strength_label = QLabel("1.00")
+        self.strength_label = QLabel("100 %")
         self.scale_label = QLabel("")
         self.scale_label.setToolTip("fine: a surface texture; coarse: painting-like brush strokes")
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Remove this texture")
         close.clicked.connect(lambda: remove(self))
-        self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v / 100:.2f}"))
+        self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v} %"))
         self.styles: list[Style] = []
         self.style.currentIndexChanged.connect(lambda _: self._show_scale())
         top, bottom = QHBoxLayout(), QHBoxLayout()

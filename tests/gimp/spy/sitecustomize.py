@@ -1,7 +1,9 @@
 """Loaded by every Python that GIMP starts in the tests (PYTHONPATH). In the Retex plug-in only, it logs to
 $RETEX_GIMP_SPY each call that changes an image with the undo group calls around them (GIMP 3's PDB cannot undo, so
-this is how a test sees that a run's changes form one undo step), and the progress bar calls."""
+this is how a test sees that a run's changes form one undo step), the progress bar calls, and each dialog the
+plug-in runs (on the test's X display), which it closes once it is on screen, as a user would."""
 
+import builtins
 import json
 import os
 import sys
@@ -40,3 +42,32 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
         _spy_method(Gimp.Layer, _name)
     for _name in ("progress_init", "progress_update", "progress_end"):
         _spy_function(_name)
+
+    def _spy_dialogs() -> None:
+        from gi.repository import GLib, Gtk
+
+        original = Gtk.Dialog.run
+
+        def run_then_close(dialog: Gtk.Dialog) -> int:
+            def close() -> bool:
+                text = dialog.get_property("text") if isinstance(dialog, Gtk.MessageDialog) else None
+                _log("dialog", {"title": dialog.get_title(), "text": text, "on_screen": dialog.get_mapped()})
+                dialog.response(Gtk.ResponseType.CLOSE)
+                return False
+
+            GLib.timeout_add(300, close)
+            return original(dialog)
+
+        Gtk.Dialog.run = run_then_close
+
+    _import = builtins.__import__
+
+    def _importing(name: str, *args: object, **kwargs: object) -> object:
+        """Spy on Gtk's dialogs once the plug-in loads its dialogs module (interactive runs only)."""
+        module = _import(name, *args, **kwargs)
+        if name == "dialogs" and not getattr(module, "_spied", False):
+            module._spied = True
+            _spy_dialogs()
+        return module
+
+    builtins.__import__ = _importing
