@@ -173,5 +173,6 @@ def test_a_style_save_is_whole(weights, tmp_path) -> None:
 
     net = StyleNet(StyleConfig())
     path = save_style(tmp_path, "whole", net, {"exemplar": "test"}, torch.rand(1, 3, 96, 96))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["whole.png", "whole.safetensors"]
+    names = {p.name for p in tmp_path.iterdir()}  # (an ONNX graph may be derived beside them)
+    assert {"whole.png", "whole.safetensors"} <= names and not [n for n in names if n.startswith(".")]
     assert path == tmp_path / "whole.safetensors" and [s["name"] for s in list_styles([tmp_path])] == ["whole"]
