@@ -19,6 +19,7 @@ from PIL import Image
 from backend.bench_peers import NCNN_MODELS, PEERS, NcnnUpscaler, missing_package
 from backend.bench_real import RETEX, RealOptions, bench_real
 from backend.bench_report import write_report
+from backend.errors import RetexError
 from backend.imaging.lpips import LAYERS, LPIPS, SCALE, SHIFT
 from backend.nets.vgg import MEAN, STD
 from backend.tasks import get_task
@@ -94,6 +95,19 @@ def test_report_renders_the_table(real, tmp_path):
     assert "## Real-world restoration" in text and "### RW-BSD100 ×4" in text and "### RW-BSD100 ×1" in text
     for name in report["results"]["RW-BSD100"]["x4"]:
         assert f"| {name} |" in text or f"| **{name}** |" in text
+
+
+def test_missing_set_keeps_what_was_measured(data, tmp_path):
+    root = tmp_path / "benchmark"
+    (root / "BSD100").mkdir(parents=True)
+    (root / "BSD100" / "HR").symlink_to(data / "BSD100" / "HR")
+    path = tmp_path / "real.json"
+    opts = RealOptions(data=root, sets=["Set14", "BSD100"], scales=[2], limit=1, threads=1)
+    with pytest.raises(RetexError, match="Set14"):
+        bench_real(path, opts, say=lambda line: None)
+    report = json.loads(path.read_text())
+    assert not report["complete"] and list(report["results"]) == ["RW-BSD100"]
+    assert "bicubic x2" in report["results"]["RW-BSD100"]["x2"]
 
 
 def _run_without(modules: tuple[str, ...], args: list[str]) -> subprocess.CompletedProcess:
