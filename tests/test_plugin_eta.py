@@ -28,6 +28,19 @@ def test_measures_from_the_first_report_so_a_slow_start_does_not_count() -> None
     assert left == pytest.approx(2 * (1 - 0.91) / 0.1)
 
 
+def test_follows_a_job_that_speeds_up() -> None:
+    clock = Clock()
+    eta = Eta(clock)
+    eta.left(0.0)
+    for fraction in (0.1, 0.2):  # 10 % every 4 s, then every second
+        clock.now += 4
+        eta.left(fraction)
+    for fraction in (0.3, 0.4, 0.5, 0.6):
+        clock.now += 1
+        left = eta.left(fraction)
+    assert left == pytest.approx(4 * 1.0)  # the latter half of the progress seen: 10 % a second, 40 % left
+
+
 def test_counts_down_between_reports_and_starts_over_with_the_job() -> None:
     clock = Clock()
     eta = Eta(clock)

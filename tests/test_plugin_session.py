@@ -17,15 +17,30 @@ import pytest
 from plugin.common.config import BackendConfig
 from plugin.common.messages import plain
 from plugin.common.protocol import SAMPLE_BYTES, FrameSpec
-from plugin.common.recipe import Recipe, Slot, UserError, channel, mask_coverage
+from plugin.common.recipe import Recipe, Slot, UserError, channel, free_path, mask_coverage
 from plugin.common.session import Job, Session
 from tests.service_helpers import REPO, make_weights
 
 
 def test_layer_names_say_what_was_done() -> None:
-    assert Recipe("denoise", [Slot("straw", 0.8)]).name() == "Retex: denoise + straw 0.8"
-    assert Recipe("none", [Slot("a", 1.0), Slot("b", 0.25)], True).name() == "Retex: a 1 + b 0.25 (colours kept)"
-    assert Recipe("sr4", preserve_colours=True).name() == "Retex: sr4"
+    assert Recipe("denoise", [Slot("straw", 0.8)]).name() == "Retex: Denoise + straw 80 %"
+    assert Recipe("none", [Slot("a", 1.0), Slot("b", 0.25)], True).name() == "Retex: a 100 % + b 25 % (colours kept)"
+    assert Recipe("sr4", preserve_colours=True).name() == "Retex: Super-resolution ×4"
+    assert Recipe("inpaint").name() == "Retex: Inpaint"  # the menu's words, without the explanation
+
+
+@pytest.mark.parametrize(
+    "source, name",
+    [("/photos/cat.png", "cat ×2"), ("cat.jpeg", "cat ×2"), ("Untitled", "Untitled ×2"), ("", "Untitled ×2")],
+)
+def test_super_resolution_images_are_named_after_their_source(source: str, name: str) -> None:
+    assert Recipe("sr2").document_name(source) == name
+
+
+def test_a_result_file_name_never_takes_an_existing_file(tmp_path) -> None:
+    (tmp_path / "cat ×2.kra").touch()
+    (tmp_path / "cat ×2 (2).kra").touch()
+    assert free_path(str(tmp_path), "cat ×2", ".kra", os.path.exists) == f"{tmp_path}/cat ×2 (3).kra"
 
 
 @pytest.mark.parametrize(

@@ -217,7 +217,8 @@ def float_linear() -> dict:
 
 def sr2_new_image() -> dict:
     image, bg = load("rgba8")
-    image.set_file(Gio.File.new_for_path(SPEC["inputs"]["rgba8"]))  # as File → Open leaves it (a PDB load does not)
+    # as if opened from rgba8.xcf (a PDB load leaves an image without a file, and only an XCF name can be set)
+    image.set_file(Gio.File.new_for_path(SPEC["inputs"]["rgba8"].replace(".png", ".xcf")))
     rec = call(RESTORE, image, [bg], task="sr2")
     rec["result"] = result_layer(rec, "u8")
     new = rec["values"][1] if rec["status"] == "success" else None
