@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -67,6 +68,53 @@ def test_unauthenticated_senders_are_dropped_before_anything_is_buffered(weights
         assert peak[0] - idle < 50
         with Client(srv.endpoint, token="s3cret") as client:
             assert client.run("denoise", rgba(16, 16)).specs[0].width == 16
+    finally:
+        srv.stop()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="known limit (docs/security.md): libzmq reads a handshake command of up to MAXMSGSIZE first"
+)
+def test_raw_zmtp_senders_are_not_buffered_either(weights, tmp_path) -> None:
+    """Peers that skip ZeroMQ and write a 256 MiB PLAIN handshake command themselves, 3 at once."""
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    token.chmod(0o600)
+    srv = start_server("tcp://127.0.0.1:0", weights, "--token-file", str(token))
+    port = int(srv.endpoint.rsplit(":", 1)[1])
+    try:
+        time.sleep(1)
+        idle, peak, done = rss_mb(srv.proc.pid), [0.0], threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], rss_mb(srv.proc.pid))
+                time.sleep(0.01)
+
+        def send() -> None:
+            greeting = b"\xff" + bytes(8) + b"\x7f\x03\x00" + b"PLAIN".ljust(20, b"\0") + bytes(32)
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                try:
+                    s.sendall(greeting + b"\x06" + (256 * 1024**2).to_bytes(8, "big"))
+                    for _ in range(256):
+                        s.sendall(bytes(1024**2))
+                except OSError:
+                    pass  # dropped: what should happen
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        senders = [threading.Thread(target=send) for _ in range(3)]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join()
+        time.sleep(0.5)
+        done.set()
+        sampler.join()
+        print(f"\nRSS idle {idle:.0f} MB, peak under 3 raw ZMTP senders of 256 MiB {peak[0]:.0f} MB")
+        with Client(srv.endpoint, token="s3cret") as client:
+            assert client.hello()["server"] == "retex"
+        assert peak[0] - idle < 50
     finally:
         srv.stop()
 
