@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from .cleanup import AUTO_STRENGTH, check_cleanup
 from .errors import RetexError
-from .paths import BENCHMARK_DIR
+from .paths import BENCHMARK_DIR, STYLES_DIR, WEIGHTS_DIR
+from .runtime import RUNTIMES
 from .tasks import TASKS, get_task
 
 
@@ -92,7 +94,6 @@ def _cmd_models(args: argparse.Namespace) -> None:
     manifest = read_manifest()
     tables = {"scores": manifest_markdown(manifest), "styles": styles_markdown(manifest)}
     if args.readme:
-        from .paths import WEIGHTS_DIR
         from .weights import atomic_write
 
         path = WEIGHTS_DIR / "README.md"
@@ -155,9 +156,13 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         opts = SpeedOptions(
             sizes, _names(args.tasks), args.device, args.precision, args.compile, not args.no_service, args.threads
         )
+        opts.runtimes = tuple(_names(args.runtimes)) if args.runtimes else None
         report = bench_speed(Path(args.json), opts, quick=args.quick)
         for r in report["runs"]:
-            print(f"{r['spec']:<22} {r['mode']:<10} {r['size_mp']:>6g} MP  {r['mp_per_s']:8.3f} MP/s")
+            print(
+                f"{r['spec']:<22} {r['mode']:<10} {r['runtime']:<6} {r['size_mp']:>6g} MP  {r['mp_per_s']:8.3f} MP/s"
+                f"  {100 * r['peak_fraction']:5.1f} % of peak"
+            )
     elif args.what == "real":
         from .bench_real import RealOptions, bench_real
 
@@ -189,14 +194,41 @@ def _cmd_restore(args: argparse.Namespace) -> None:
 
     slots, hole = parse_slots(args.slots or [])
     task = None if args.task == "none" else get_task(args.task)
-    opts = RestoreArgs(
-        task, slots, hole, args.preserve_colours, Path(args.weights) if args.weights else None, args.cleanup
-    )
+    weights = Path(args.weights) if args.weights else None
+    opts = RestoreArgs(task, slots, hole, args.preserve_colours, weights, args.cleanup, args.runtime)
     if args.endpoint:
         token = Path(args.token_file).read_text().strip() if args.token_file else None
         restore_file_remote(Path(args.input), Path(args.output), opts, args.endpoint, token)
     else:
         restore_file(Path(args.input), Path(args.output), opts)
+
+
+def _cmd_export_onnx(args: argparse.Namespace) -> None:
+    from .runtime.export import export
+    from .styles import find_style
+
+    paths = [Path(n) for n in args.names if n.endswith(".safetensors")]
+    for name in (n for n in args.names if not n.endswith(".safetensors")):
+        paths.append(WEIGHTS_DIR / f"{name}.safetensors" if name in TASKS else find_style(name))
+    if args.all:
+        paths += [WEIGHTS_DIR / f"{name}.safetensors" for name in TASKS]
+        paths += sorted(STYLES_DIR.glob("*.safetensors"))
+        paths = [p for p in paths if p.is_file()]
+    if not paths:
+        raise RetexError("name at least one task, style or .safetensors file (or --all)")
+    for path in dict.fromkeys(paths):
+        out = export(path)
+        print(f"{out}  {out.stat().st_size / 1024:.0f} KiB")
+
+
+def _runtime_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=os.environ.get("RETEX_RUNTIME", "auto"),
+        help="run the networks on ONNX Runtime or torch (default: $RETEX_RUNTIME, else auto: ONNX Runtime when "
+        "installed); a server started by an editor inherits RETEX_RUNTIME",
+    )
 
 
 def _cleanup_arg(value: str) -> float:
@@ -284,7 +316,6 @@ def _cmd_eval_style(args: argparse.Namespace) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
-    from .paths import WEIGHTS_DIR
     from .service.security import default_endpoint, load_or_create_token, needs_token
     from .service.server import Server, ServerConfig
 
@@ -301,6 +332,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         curve_clients=Path(args.curve_clients) if args.curve_clients else None,
         weights_dir=Path(args.weights_dir) if args.weights_dir else WEIGHTS_DIR,
         idle_exit_s=60 * args.idle_exit,
+        runtime=args.runtime,
     )
     Server(config).serve(ready=lambda ep: print(f"READY {ep}", flush=True))
 
@@ -404,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--compile", action="store_true", help="CUDA: torch.compile the restoration branches")
     q.add_argument("--no-service", action="store_true", help="in-process runs only")
     q.add_argument("--threads", type=int, default=0, help="CPU threads, in-process and in the server (0: all)")
+    q.add_argument("--runtimes", help="comma-separated among torch,onnx (default: both when ONNX Runtime is installed)")
     q = bench.add_parser("real", help="realistically degraded Set14/BSD100 at x1/x2/x4: Retex and its peers")
     q.add_argument("--json", default="docs/benchmarks/real.json", help="rewritten after each set and scale")
     q.add_argument("--sets", help="comma-separated benchmark sets (default Set14,BSD100)")
@@ -458,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="restoration weights file (default: weights/TASK.safetensors)")
     p.add_argument("--endpoint", help="send the job to a running server (python -m backend serve) instead")
     p.add_argument("--token-file", help="with a tcp:// endpoint: the file holding the server's token")
+    _runtime_arg(p)
     p.set_defaults(func=_cmd_restore)
 
     p = sub.add_parser("train-style", help="train a style network from one exemplar image")
@@ -515,7 +549,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MINUTES",
         help="exit after this many minutes without a request or job (0: never); editors start it with 30",
     )
+    _runtime_arg(p)
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser(
+        "export-onnx", help="write the ONNX graph beside each model's or style's weights, checked against torch"
+    )
+    p.add_argument("names", nargs="*", help="tasks, style names or .safetensors files")
+    p.add_argument("--all", action="store_true", help="every restoration model in weights/ and every shipped style")
+    p.set_defaults(func=_cmd_export_onnx)
     return parser
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import torch
 
-from .cleanup import AUTO_STRENGTH, load_net
+from .cleanup import AUTO_STRENGTH
 from .errors import RetexError
 from .imaging.io import output_format, read_image, read_mask, write_image
 from .imaging.resize import imresize
 from .pipeline import process
-from .styles import load_style
+from .runtime import load_net, load_style_model
+from .styles import find_style
 from .stylize import StyleSlot, check_strength
 from .tasks import Task
 
@@ -36,6 +37,7 @@ class RestoreArgs:
     preserve_colours: bool = False
     weights: Path | None = None
     cleanup: float = AUTO_STRENGTH  # photo models: clean-up strength in [0, 1]
+    runtime: str = "auto"  # auto, onnx or torch (backend.runtime)
 
 
 def parse_slots(items: list[tuple[str, str]]) -> tuple[list[SlotArg], Path | None]:
@@ -74,8 +76,8 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
             f"--mask before any --style is the inpainting mask, but task '{task.name if task else 'none'}'"
             " does not inpaint (put --mask after the --style it belongs to)"
         )
-    net = load_net(task, args.cleanup, args.weights) if task else None
-    styles = [load_style(slot.style)[0] for slot in args.slots]
+    net = load_net(task, args.cleanup, args.runtime, args.weights) if task else None
+    styles = [load_style_model(find_style(slot.style), args.runtime) for slot in args.slots]
     image = read_image(input)
     size = tuple(image.rgb.shape[-2:])
     hole = None

@@ -9,8 +9,7 @@ import torch.nn.functional as F
 
 from .errors import RetexError
 from .imaging.resize import imresize
-from .nets.restoration import RestorationNet
-from .nets.style import StyleNet
+from .runtime.base import RestorationModel, StyleModel
 from .stylize import StyleSlot, check_mask, check_strength, compose
 from .tasks import Task
 
@@ -52,7 +51,7 @@ def net_input(task: Task, image: torch.Tensor, mask: torch.Tensor | None = None)
 
 
 def run_padded(
-    net: RestorationNet, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
+    net: RestorationModel, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
 ) -> torch.Tensor:
     """Run the network on any size: replicate-pad to its multiple, run tile by tile, crop back."""
     m = net.config.multiple
@@ -65,6 +64,11 @@ def run_padded(
 
 def tile_grid(h: int, w: int, tile: int) -> list[tuple[int, int]]:
     return [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
+
+
+def _window(y0: int, x0: int, y1: int, x1: int, h: int, w: int, halo: int) -> tuple[int, int, int, int]:
+    """The box read for output box [y0, y1) x [x0, x1): ``halo`` more on each side, inside the h x w input."""
+    return max(0, y0 - halo), max(0, x0 - halo), min(h, y1 + halo), min(w, x1 + halo)
 
 
 def tiled_map(
@@ -86,8 +90,8 @@ def tiled_map(
     out = None
     for y0, x0 in tile_grid(h, w, tile):
         y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-        ry0, rx0 = max(0, y0 - halo), max(0, x0 - halo)
-        r = fn(x[..., ry0 : min(h, y1 + halo), rx0 : min(w, x1 + halo)], (ry0, rx0))
+        ry0, rx0, ry1, rx1 = _window(y0, x0, y1, x1, h, w, halo)
+        r = fn(x[..., ry0:ry1, rx0:rx1], (ry0, rx0))
         if out is None:
             out = r.new_empty(x.shape[0], r.shape[1], h, w)
         out[..., y0:y1, x0:x1] = r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
@@ -109,25 +113,37 @@ def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
 
 
 def run_tiled(
-    net: RestorationNet, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
+    net: RestorationModel, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
 ) -> torch.Tensor:
     """The network's output computed tile by tile, equal to ``net(x)`` up to float rounding.
 
     Each branch reads its own halo around each tile (its receptive field): the fine branches, where the compute is,
-    need a few dozen pixels, and only the cheap coarse branches need wide context. ``on_tile(done, total)`` is
-    called after each unit of work; raising from it (e.g. on cancel) stops the run.
+    need a few dozen pixels, and only the cheap coarse branches need wide context. One call per tile gives every
+    branch its crop (``net.run_branches``: torch or ONNX Runtime, the only place they differ). ``on_tile(done,
+    total)`` is called after each branch's share of a tile; raising from it (e.g. on cancel) stops the run.
     """
     m = net.config.multiple
-    step = _counter(len(tile_grid(*x.shape[-2:], max(m, tile - tile % m))) * len(net.branches), on_tile)
+    h, w = x.shape[-2:]
+    if h % m or w % m:
+        raise ValueError(f"input sides must be multiples of {m}")
+    tile = max(m, tile - tile % m)
+    halos = [-(-halo // m) * m for halo in net.halos]
+    grid = tile_grid(h, w, tile)
+    step = _counter(len(grid) * len(halos), on_tile)
     out = x[:, : net.config.out_channels].clone()
-    for weight, branch in zip(net.mix, net.branches, strict=True):
-        out += weight * tiled_map(lambda t, _origin, b=branch: b(t), x, branch.halo, m, tile, step)
+    for y0, x0 in grid:
+        y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+        windows = [_window(y0, x0, y1, x1, h, w, halo) for halo in halos]
+        bands = net.run_branches([x[..., ry0:ry1, rx0:rx1] for ry0, rx0, ry1, rx1 in windows])
+        for weight, band, (ry0, rx0, _, _) in zip(net.mix, bands, windows, strict=True):
+            out[..., y0:y1, x0:x1] += weight * band[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+            step()
     return out
 
 
 @torch.no_grad()
 def restore(
-    net: RestorationNet,
+    net: RestorationModel,
     task: Task,
     image: torch.Tensor,
     mask: torch.Tensor | None = None,
@@ -146,16 +162,16 @@ def restore(
     return out
 
 
-def context_margin(net: RestorationNet, task: Task) -> int:
+def context_margin(net: RestorationModel, task: Task) -> int:
     """Input pixels of context around a region so that restoring the region alone equals restoring the whole
     image there: the widest branch halo (in input pixels) plus the bicubic upsampler's reach, on the 16-pixel grid."""
     m = net.config.multiple
-    widest = max(b.halo for b in net.branches)
+    widest = max(net.halos)
     return -(-(widest // task.scale + 4) // m) * m
 
 
 def restore_region(
-    net: RestorationNet,
+    net: RestorationModel,
     task: Task,
     image: torch.Tensor,
     region: tuple[int, int, int, int],
@@ -178,7 +194,7 @@ def restore_region(
 
 
 def style_residual(
-    net: StyleNet,
+    net: StyleModel,
     image: torch.Tensor,
     origin: tuple[int, int] = (0, 0),
     tile: int = TILE,
@@ -193,7 +209,7 @@ def style_residual(
     return out[..., :h, :w]
 
 
-def style_tiles(h: int, w: int, net: StyleNet, tile: int = TILE) -> int:
+def style_tiles(h: int, w: int, net: StyleModel, tile: int = TILE) -> int:
     m = net.config.multiple
     return len(tile_grid(h + (-h) % m, w + (-w) % m, max(m, tile - tile % m)))
 
@@ -218,7 +234,7 @@ class _Progress:
 @torch.no_grad()
 def process(
     image: torch.Tensor,
-    restoration: tuple[Task, RestorationNet] | None,
+    restoration: tuple[Task, RestorationModel] | None,
     slots: list[StyleSlot],
     inpaint_mask: torch.Tensor | None = None,
     region: tuple[int, int, int, int] | None = None,

@@ -77,13 +77,32 @@ def save_style(folder: Path, name: str, net: StyleNet, info: dict, thumbnail: to
         try:
             write_image(staging / f"{name}.png", thumbnail)
             save_tensors(staging / path.name, net.state_dict(), meta)
+            graph = _export_graph(staging / path.name)
         except RetexError as e:  # "cannot write PATH: reason", said of the library rather than the staging folder
             raise RetexError(f"{str(e).replace(str(staging), str(folder))}; nothing was saved") from None
+        if graph is None:  # an older graph would be refused anyway (other weights); leave none
+            (folder / f"{name}.onnx").unlink(missing_ok=True)
+        else:
+            os.replace(graph, folder / graph.name)
         os.replace(staging / f"{name}.png", folder / f"{name}.png")
         os.replace(staging / path.name, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+def _export_graph(weights: Path) -> Path | None:
+    """The style's ONNX graph beside ``weights``, for ONNX Runtime; without the exporter, or if the export fails,
+    the style still saves and runs on torch (the runtime says so when asked for ONNX)."""
+    from .runtime.export import available, export_style
+
+    if not available():
+        return None
+    try:
+        return export_style(weights)
+    except Exception as e:  # a derived file: whatever breaks the exporter must not lose the trained style
+        print(f"retex: style {weights.stem} saved without its ONNX graph: {e}", file=sys.stderr)
+        return None
 
 
 def load_style_file(path: Path) -> tuple[StyleNet, dict]:

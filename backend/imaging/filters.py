@@ -44,7 +44,7 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
         return x
     taps = gaussian_kernel_1d(sigma).to(dtype=x.dtype, device=x.device)
     r = (taps.numel() - 1) // 2
-    c = x.shape[1]
+    c = int(x.shape[1])  # a constant when traced: the ONNX export needs the kernel's shape
     # Depthwise (groups=c) rather than one channel over a folded batch: its backward is several times faster.
     row = taps.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous()
     col = taps.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous()

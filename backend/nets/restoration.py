@@ -137,6 +137,16 @@ class RestorationNet(nn.Module):
             out = out + w * branch(x)
         return out
 
+    @property
+    def halos(self) -> list[int]:
+        """Each branch's context in full-resolution pixels: the tiled run reads each branch's crop with its own."""
+        return [b.halo for b in self.branches]
+
+    def run_branches(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Each branch's band output on its own crop: the one network call of the tiled run, which the ONNX
+        runtime (``backend.runtime.onnx``) provides too."""
+        return [b(c) for b, c in zip(self.branches, crops, strict=True)]
+
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

@@ -108,11 +108,16 @@ class StyleNet(nn.Module):
         """Raw (un-normalized) band-limited residual for an N x 3 x H x W restored image on [0, 1] whose sides are
         multiples of ``config.multiple``; ``origin`` = the image's top-left pixel in the full picture."""
         cfg = self.config
+        h, w = image.shape[-2] // cfg.down, image.shape[-1] // cfg.down
+        noise = coordinate_noise(cfg.noise, h, w, (origin[0] // cfg.down, origin[1] // cfg.down), image.device)
+        return self.residual(image, noise)
+
+    def residual(self, image: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """``forward`` with its noise given (1 x noise x H/down x W/down): the part an ONNX graph holds, the
+        integer hash of the noise staying in one place, ``coordinate_noise``."""
+        cfg = self.config
         n, _, h, w = image.shape
         x = F.avg_pool2d(image, cfg.down) if cfg.down > 1 else image
-        noise = coordinate_noise(
-            cfg.noise, x.shape[-2], x.shape[-1], (origin[0] // cfg.down, origin[1] // cfg.down), image.device
-        )
         x = torch.cat([x * 2 - 1, noise.to(x.dtype).expand(n, -1, -1, -1)], dim=1)
         h_ = F.relu(self.head(F.pixel_unshuffle(x, cfg.fold)))
         for conv in self.body:

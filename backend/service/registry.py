@@ -7,36 +7,34 @@ from pathlib import Path
 
 import torch
 
-from ..cleanup import AUTO_STRENGTH, blend
+from ..cleanup import AUTO_STRENGTH
 from ..errors import RetexError
-from ..nets.restoration import RestorationNet
-from ..nets.style import StyleNet
 from ..paths import WEIGHTS_DIR
-from ..styles import find_style, library_dirs, list_styles, load_style_file, read_thumbnail
+from ..runtime import blend, load_restoration_model, load_style_model
+from ..runtime.base import RestorationModel, StyleModel
+from ..styles import find_style, library_dirs, list_styles, read_thumbnail
 from ..tasks import TASKS, Task, get_task
-from ..weights import load_restoration
 
 
 class Registry:
-    def __init__(self, device: torch.device, weights_dir: Path = WEIGHTS_DIR) -> None:
-        self.device, self.weights_dir = device, weights_dir
+    def __init__(self, device: torch.device, weights_dir: Path = WEIGHTS_DIR, runtime: str = "auto") -> None:
+        self.device, self.weights_dir, self.runtime = device, weights_dir, runtime
         self.style_dirs = library_dirs(weights_dir / "styles")
-        self._nets: dict[str, RestorationNet] = {}
-        self._blends: dict[tuple[str, float], RestorationNet] = {}
-        self._styles: dict[str, tuple[float, StyleNet]] = {}  # name -> (file mtime, net): a retrained style reloads
+        self._nets: dict[str, RestorationModel] = {}
+        self._blends: dict[tuple[str, float], RestorationModel] = {}
+        self._styles: dict[str, tuple[float, StyleModel]] = {}  # name -> (file mtime, net): a retrained style reloads
         self._lock = threading.Lock()
 
     def styles(self) -> list[dict]:
         return list_styles(self.style_dirs)
 
-    def style(self, name: str) -> StyleNet:
+    def style(self, name: str) -> StyleModel:
         path = find_style(name, self.style_dirs)
         mtime = path.stat().st_mtime
         with self._lock:
             cached = self._styles.get(name)
             if cached is None or cached[0] != mtime:
-                net, _ = load_style_file(path)
-                self._styles[name] = (mtime, net.to(self.device))
+                self._styles[name] = (mtime, load_style_model(path, self.runtime, self.device))
             return self._styles[name][1]
 
     def available_tasks(self) -> list[str]:
@@ -46,12 +44,12 @@ class Registry:
     def _path(self, task_name: str) -> Path:
         return self.weights_dir / f"{task_name}.safetensors"
 
-    def net(self, task_name: str, cleanup: float = AUTO_STRENGTH) -> tuple[Task, RestorationNet]:
+    def net(self, task_name: str, cleanup: float = AUTO_STRENGTH) -> tuple[Task, RestorationModel]:
         """The task's network; a photo model blended to the clean-up strength ``cleanup`` (cached per strength)."""
         task = get_task(task_name)
         with self._lock:
             if task_name not in self._nets:
-                self._nets[task_name] = load_restoration(self._path(task_name), task).to(self.device)
+                self._nets[task_name] = load_restoration_model(self._path(task_name), task, self.runtime, self.device)
             net = self._nets[task_name]
         if task.degradation != "real" or cleanup == 1.0:
             return task, net

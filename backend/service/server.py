@@ -40,6 +40,7 @@ from plugin.common.protocol import (
 from .. import __version__
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
+from ..runtime import resolve
 from ..styles import read_thumbnail
 from .jobs import Cancelled, Job, run_job, train_style_job, validate_run, validate_train_style
 from .registry import Registry
@@ -63,6 +64,7 @@ class ServerConfig:
     max_pixels: int = MAX_PIXELS
     threads: int = 0
     weights_dir: Path = WEIGHTS_DIR
+    runtime: str = "auto"  # auto, onnx or torch (backend.runtime)
     idle_exit_s: float = 0.0  # > 0: exit after this long with no request and no job (an editor that went away)
 
     def resolved_device(self) -> torch.device:
@@ -95,7 +97,7 @@ class Server:
         if config.threads:
             torch.set_num_threads(config.threads)
         self.config = config
-        self.registry = Registry(config.resolved_device(), config.weights_dir)
+        self.registry = Registry(config.resolved_device(), config.weights_dir, config.runtime)
         self.ctx = zmq.Context()
         self.state = _State()
         self._events_addr = f"inproc://events-{uuid.uuid4().hex}"
@@ -313,6 +315,7 @@ class Server:
             "version": __version__,
             "protocol": 1,
             "device": str(self.registry.device),
+            "runtime": resolve(self.config.runtime, self.registry.device),
             "tasks": ["none", *self.registry.available_tasks()],
             "styles": [],
             "max_message_bytes": self.config.max_message_bytes,

@@ -1,0 +1,222 @@
+"""torch -> ONNX: each restoration model and style gets a graph beside its safetensors (``python -m backend
+export-onnx``, and every style save). A graph is written only once ONNX Runtime reproduces torch on it (random
+input, float error below ``TOLERANCE``), atomically: a failed or interrupted export leaves the old file or none.
+
+The graph holds no copy of the weights: each weight is ONNX external data pointing at its bytes inside the
+safetensors beside it (both are raw little-endian float32), so a graph is a few dozen KiB, the weights exist once
+in the repository, and the graph runs exactly the safetensors' numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import struct
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from ..errors import RetexError
+from ..nets.restoration import RestorationNet
+from ..nets.style import StyleNet, coordinate_noise
+from ..tasks import get_task
+from ..weights import atomic_write, load_restoration, read_tensors
+
+if TYPE_CHECKING:
+    import onnx
+
+OPSET = 17
+TOLERANCE = 1e-4  # float outputs of the two runtimes on the export check
+
+
+class _Branches(nn.Module):
+    """The graph of a restoration network: one crop per branch in, each branch's band out. Holding ``branches``
+    under its own name keeps the graph's weight names the state_dict's, so a photo blend can replace them."""
+
+    def __init__(self, net: RestorationNet) -> None:
+        super().__init__()
+        self.branches = net.branches
+
+    def forward(self, *crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(b(c) for b, c in zip(self.branches, crops, strict=True))
+
+
+class _Residual(nn.Module):
+    def __init__(self, net: StyleNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.net.residual(image, noise)
+
+
+def _to_onnx(
+    module: nn.Module, args: tuple[torch.Tensor, ...], inputs: list[str], outputs: list[str], meta: dict[str, str]
+) -> onnx.ModelProto:
+    import onnx
+
+    axes = {name: {0: "n", 2: f"{name}_h", 3: f"{name}_w"} for name in inputs + outputs}
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent Python values, checked below
+        torch.onnx.export(
+            module,
+            args,
+            buf,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+        )
+    model = onnx.load_from_string(buf.getvalue())
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    return model
+
+
+def _safetensors_offsets(weights: Path) -> dict[str, tuple[str, list[int], int, int]]:
+    """name -> (dtype, shape, file offset, length) of each tensor: an 8-byte header size, a JSON header, the data."""
+    raw = Path(weights).read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + size])
+    header.pop("__metadata__", None)
+    return {
+        k: (v["dtype"], v["shape"], 8 + size + v["data_offsets"][0], v["data_offsets"][1] - v["data_offsets"][0])
+        for k, v in header.items()
+    }
+
+
+def _externalize(model: onnx.ModelProto, weights: Path, prefix: str, names: set[str]) -> None:
+    """Point each of ``names`` (weights, under ``prefix`` in the graph) at its bytes in the safetensors ``weights``,
+    after checking those bytes are the graph's own; anything else the graph computed stays inside it."""
+    import onnx
+    from onnx import numpy_helper
+
+    offsets, raw = _safetensors_offsets(weights), Path(weights).read_bytes()
+    found = set()
+    for init in model.graph.initializer:
+        key = init.name.removeprefix(prefix)
+        if key not in names or key not in offsets:
+            continue
+        dtype, shape, offset, length = offsets[key]
+        own = numpy_helper.to_array(init)
+        if dtype != "F32" or list(own.shape) != shape or own.astype("<f4").tobytes() != raw[offset : offset + length]:
+            raise RetexError(f"{weights}: weight {key} of the graph differs from the file's; nothing written")
+        init.ClearField("raw_data")
+        init.data_location = onnx.TensorProto.EXTERNAL
+        for k, v in (("location", Path(weights).name), ("offset", str(offset)), ("length", str(length))):
+            init.external_data.add(key=k, value=v)
+        found.add(key)
+    if found != names:  # a blend replaces weights by name, and every weight must come from the file
+        raise RetexError(f"{weights}: the graph lost weights {sorted(names - found)[:3]}; nothing written")
+
+
+def _write_checked(
+    path: Path, model: onnx.ModelProto, feeds: dict[str, torch.Tensor], expected: list[torch.Tensor], what: str
+) -> Path:
+    """Write the graph atomically, once ONNX Runtime, loading it from its place beside the weights (its external
+    data resolves there), reproduces ``expected``; a failed check leaves no file."""
+    import onnxruntime as ort
+
+    data = model.SerializeToString()
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        got = session.run(None, {k: v.numpy() for k, v in feeds.items()})
+        err = max(float((torch.from_numpy(g) - e).abs().max()) for g, e in zip(got, expected, strict=True))
+        if not err < TOLERANCE:
+            raise RetexError(
+                f"{what}: ONNX Runtime differs from torch by {err:.2e} (over {TOLERANCE:g}); nothing written"
+            )
+
+    try:
+        atomic_write(path, write)
+    except OSError as e:
+        raise RetexError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
+def _sizes(multiple: int, count: int) -> list[tuple[int, int]]:
+    """Distinct crop sizes, none square, so a graph whose shapes were frozen by the trace fails the check."""
+    return [(multiple * (3 + k), multiple * (5 + 2 * k)) for k in range(count)]
+
+
+def export_restoration(weights: Path) -> Path:
+    """``weights`` (a restoration safetensors) -> the .onnx beside it, checked against torch."""
+    from .onnx import FORMAT, onnx_path, sha256
+
+    _, meta = read_tensors(weights)
+    task = get_task(meta.get("task", "?")) if meta.get("task") else None
+    if meta.get("kind") != "restoration" or task is None:
+        raise RetexError(f"{weights} is not a restoration model")
+    net = load_restoration(weights, task)
+    m, n = net.config.multiple, len(net.branches)
+    trace = [torch.rand(1, net.config.in_channels, m * 2, m * 3) for _ in range(n)]
+    inputs, outputs = [f"x{k}" for k in range(n)], [f"band{k}" for k in range(n)]
+    info = {
+        "retex_kind": "restoration",
+        "retex_name": task.name,
+        "retex_format": FORMAT,
+        "retex_source_sha256": sha256(weights),
+        "config": json.dumps(net.config.to_dict()),
+        "halos": json.dumps(net.halos),
+        "mix": json.dumps([float(v) for v in net.mix.detach()]),
+    }
+    model = _to_onnx(_Branches(net), tuple(trace), inputs, outputs, info)
+    _externalize(model, weights, "", set(net.state_dict()) - {"mix"})
+    crops = [torch.rand(2, net.config.in_channels, *hw) for hw in _sizes(m, n)]
+    with torch.no_grad():
+        expected = net.run_branches(crops)
+    return _write_checked(onnx_path(weights), model, dict(zip(inputs, crops, strict=True)), expected, str(weights))
+
+
+def export_style(weights: Path, out: Path | None = None) -> Path:
+    """A style's safetensors -> its .onnx (beside it, or ``out``), checked against torch."""
+    from ..styles import load_style_file
+    from .onnx import FORMAT, onnx_path, sha256
+
+    net, _ = load_style_file(weights)
+    _, meta = read_tensors(weights)
+    cfg = net.config
+    info = {
+        "retex_kind": "style",
+        "retex_name": meta.get("name", Path(weights).stem),
+        "retex_format": FORMAT,
+        "retex_source_sha256": sha256(weights),
+        "config": json.dumps(cfg.to_dict()),
+        "halo": str(net.halo),
+        "nominal": repr(net.nominal),
+    }
+    m = cfg.multiple
+
+    def args(h: int, w: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        noise = coordinate_noise(cfg.noise, h // cfg.down, w // cfg.down, (3, 5), torch.device("cpu"))
+        return torch.rand(n, 3, h, w), noise
+
+    model = _to_onnx(_Residual(net), args(m * 4, m * 6, 1), ["image", "noise"], ["residual"], info)
+    _externalize(model, weights, "net.", set(net.state_dict()) - {"log_nominal"})
+    image, noise = args(*_sizes(m, 2)[1], 2)
+    with torch.no_grad():
+        expected = [net.residual(image, noise)]
+    return _write_checked(out or onnx_path(weights), model, {"image": image, "noise": noise}, expected, str(weights))
+
+
+def available() -> bool:
+    """Exporting needs the onnx package (to add metadata) and ONNX Runtime (to check the result)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def export(weights: Path) -> Path:
+    """The .onnx of any safetensors in ``weights/``: restoration model or style, by the file's own kind."""
+    if not available():
+        raise RetexError("exporting to ONNX needs the onnx and onnxruntime packages (pip install onnx onnxruntime)")
+    _, meta = read_tensors(weights)
+    if meta.get("kind") == "style":
+        return export_style(weights)
+    return export_restoration(weights)
