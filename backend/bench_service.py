@@ -37,12 +37,12 @@ def mask_frame(mask: torch.Tensor) -> Frame:
 class BenchServer:
     """``python -m backend serve`` on an ipc socket in ``folder``; ``start_s`` is the time from spawn to READY."""
 
-    def __init__(self, folder: Path, device: str, threads: int = 0) -> None:
+    def __init__(self, folder: Path, device: str, threads: int = 0, runtime: str = "auto") -> None:
         self.endpoint = f"ipc://{folder}/bench.sock"
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend", "serve", "--endpoint", self.endpoint, "--device", device]
-            + ["--threads", str(threads)],
+            + ["--threads", str(threads), "--runtime", runtime],
             cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,

@@ -6,6 +6,8 @@ peak resident memory of the process doing the work, the networks' multiply-accum
 fraction of the machine's peak arithmetic rate (a large matrix product measured in the same run) that this
 reaches; then the time to a first result for a 512 x 512 preview crop of the largest image. On CUDA the in-process
 runs use the chosen precision, ``channels_last`` and optionally ``torch.compile`` on the restoration branches.
+Every figure is measured for each runtime (torch and ONNX Runtime, ``backend.runtime``) in the same run, side by
+side: each row names its ``runtime``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -26,10 +28,10 @@ from .bench_machine import commit, machine_info, peak_flops, peak_rss_mb, reset_
 from .bench_machine import write_json as save
 from .bench_service import BenchServer, mask_frame, rgba_frame
 from .errors import RetexError
-from .nets.restoration import RestorationNet
-from .nets.style import StyleNet
 from .pipeline import process
-from .styles import load_style
+from .runtime import RUNTIMES, load_restoration_model, load_style_model, name, onnx_installed
+from .runtime.base import RestorationModel, StyleModel
+from .styles import find_style, load_style
 from .stylize import StyleSlot
 from .tasks import Task, get_task
 from .weights import default_path, load_restoration, read_manifest
@@ -49,23 +51,26 @@ class SpeedOptions:
     compile: bool = False  # CUDA: torch.compile the restoration branches (fixed tile shapes, few recompiles)
     service: bool = True
     threads: int = 0  # the server's CPU threads (0: all), as in-process
+    runtimes: tuple[str, ...] | None = None  # None: torch, and ONNX Runtime when installed
+
+
+def default_runtimes(device: torch.device) -> tuple[str, ...]:
+    return ("torch", "onnx") if onnx_installed() and device.type == "cpu" else ("torch",)
 
 
 @dataclass
 class Spec:
     label: str
     task: Task | None
-    net: RestorationNet | None
-    styles: list[tuple[str, StyleNet]] = field(default_factory=list)
+    net: RestorationModel | None
+    styles: list[tuple[str, StyleModel]] = field(default_factory=list)
+    macs_per_pixel: float = 0.0  # per output pixel: the restoration network's plus each style network's
+    params: int = 0
+    runtime: str = "torch"
 
     @property
     def scale(self) -> int:
         return self.task.scale if self.task else 1
-
-    @property
-    def macs_per_pixel(self) -> float:
-        """Per output pixel: the restoration network's plus each style network's."""
-        return (self.net.macs_per_pixel() if self.net else 0.0) + sum(n.macs_per_pixel() for _, n in self.styles)
 
     def slots(self) -> list[StyleSlot]:
         return [StyleSlot(net, 1.0) for _, net in self.styles]
@@ -80,19 +85,32 @@ def default_specs(quick: bool = False) -> list[str]:
     return models + [f"{t}+{f}" for t in ("sr4", "denoise") if t in models for f in fine]
 
 
-def load_spec(label: str, device: torch.device) -> Spec:
+def load_spec(label: str, device: torch.device, runtime: str = "torch") -> Spec:
+    """The spec's networks on ``runtime``; their cost is counted on the torch networks (the same weights)."""
     task_name, *style_names = label.split("+")
     if task_name == "none" and not style_names:
         raise RetexError("spec 'none' does nothing: name a style after it (none+STYLE)")
     task = None if task_name == "none" else get_task(task_name)
-    net = load_restoration(default_path(task), task).to(device) if task else None
-    styles = [(name, load_style(name)[0].to(device)) for name in style_names]
-    return Spec(label, task, net, styles)
+    torch_nets = ([load_restoration(default_path(task), task)] if task else []) + [
+        load_style(n)[0] for n in style_names
+    ]
+    net = load_restoration_model(default_path(task), task, runtime, device) if task else None
+    styles = [(n, load_style_model(find_style(n), runtime, device)) for n in style_names]
+    used = {name(m) for m in [net, *(s for _, s in styles)] if m is not None}
+    return Spec(
+        label,
+        task,
+        net,
+        styles,
+        sum(float(n.macs_per_pixel()) for n in torch_nets),
+        sum(n.parameter_count() for n in torch_nets),
+        "+".join(sorted(used)),  # a graph that fell back to torch shows as such
+    )
 
 
 def _prepare(spec: Spec, device: torch.device, precision: str, compile_branches: bool) -> None:
     """The CUDA fast path: NHWC weights (cuDNN's native layout) and, optionally, compiled restoration branches."""
-    if device.type != "cuda":
+    if device.type != "cuda" or spec.runtime != "torch":
         return
     for module in [spec.net, *(n for _, n in spec.styles)]:
         if module is not None:
@@ -138,6 +156,7 @@ def _row(spec: Spec, mode: str, mp: float, side_in: tuple[int, int], seconds: fl
     return {
         "spec": spec.label,
         "mode": mode,
+        "runtime": spec.runtime,
         "size_mp": mp,
         "output": [side_in[1] * spec.scale, side_in[0] * spec.scale],
         "seconds": round(seconds, 4),
@@ -158,7 +177,11 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
     labels = default_specs(quick) if opts.specs is None else opts.specs
     if not labels:
         raise RetexError("nothing to measure: name at least one TASK[+STYLE...] in --tasks")
-    specs = [load_spec(label, device) for label in labels]
+    runtimes = opts.runtimes or default_runtimes(device)
+    for runtime in runtimes:
+        if runtime not in RUNTIMES[1:]:
+            raise RetexError(f"--runtimes: each of onnx, torch (got {runtime!r})")
+    specs = [load_spec(label, device, runtime) for label in labels for runtime in runtimes]
     for spec in specs:
         _prepare(spec, device, precision, opts.compile)
     flops = peak_flops(device)
@@ -172,8 +195,9 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
         "channels_last": device.type == "cuda",
         "compiled": opts.compile and device.type == "cuda",
         "peak_flops": {k: round(v) for k, v in flops.items()},
+        "runtimes": list(runtimes),
         "models": {
-            s.label: {"macs_per_pixel": round(s.macs_per_pixel), "scale": s.scale, "params": _params(s)} for s in specs
+            s.label: {"macs_per_pixel": round(s.macs_per_pixel), "scale": s.scale, "params": s.params} for s in specs
         },
         "runs": [],
         "preview": [],
@@ -186,7 +210,9 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
         with autocast:
             _in_process(report, specs, opts, device, flops[precision], json_path)
         if opts.service:
-            _through_service(report, specs, opts, device, flops["fp32"], json_path)
+            for runtime in runtimes:  # the server loads its own networks: one spec per label, named by runtime
+                mine = [replace(spec, runtime=runtime) for spec in specs[:: len(runtimes)]]
+                _through_service(report, mine, opts, device, flops["fp32"], json_path, runtime)
     except KeyboardInterrupt:
         report["interrupted"] = True
         report["seconds"] = round(time.perf_counter() - start, 1)
@@ -197,11 +223,6 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
     report["load_average_1min_end"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     save(json_path, report)
     return report
-
-
-def _params(spec: Spec) -> int:
-    nets = [spec.net, *(n for _, n in spec.styles)]
-    return sum(n.parameter_count() for n in nets if n is not None)
 
 
 def _measure_memory(device: torch.device, fn: Callable[[], float]) -> tuple[float, dict]:
@@ -245,6 +266,7 @@ def _preview(spec: Spec, mode: str, side: tuple[int, int], crop: int, first: flo
     return {
         "spec": spec.label,
         "mode": mode,
+        "runtime": spec.runtime,
         "image_mp": round(side[0] * side[1] / 1e6, 2),
         "crop": crop,  # input pixels
         "output": crop * spec.scale,
@@ -254,12 +276,23 @@ def _preview(spec: Spec, mode: str, side: tuple[int, int], crop: int, first: flo
 
 
 def _through_service(
-    report: dict, specs: list[Spec], opts: SpeedOptions, device: torch.device, flops: float, json_path: Path
+    report: dict,
+    specs: list[Spec],
+    opts: SpeedOptions,
+    device: torch.device,
+    flops: float,
+    json_path: Path,
+    runtime: str,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, BenchServer(Path(tmp), device.type, opts.threads) as server:
-        report["service"]["start_s"] = round(server.start_s, 3)
-        report["service"]["threads"] = opts.threads  # 0: torch's default (all cores)
-        report["service"]["device"] = server.client.hello()["device"]
+    """The specs through a server running on ``runtime``; the first runtime's server figures are the report's
+    ``service`` fields (as before runtimes were compared), each runtime's are under ``service.runtimes``."""
+    with tempfile.TemporaryDirectory() as tmp, BenchServer(Path(tmp), device.type, opts.threads, runtime) as server:
+        figures = {"start_s": round(server.start_s, 3), "threads": opts.threads}  # threads 0: all cores
+        hello = server.client.hello()
+        figures.update(device=hello["device"], runtime=hello.get("runtime"), noop_round_trip_s={})
+        for key, value in figures.items():
+            report["service"].setdefault(key, value)
+        report["service"].setdefault("runtimes", {})[runtime] = figures
         # previews first, so each spec's first request includes loading its networks in the server
         for spec in specs:
             side = input_size(max(opts.sizes), 1)
@@ -273,7 +306,7 @@ def _through_service(
             warm = best_time(partial(server.run, task, frame, styles, mframe, region))
             report["preview"].append(_preview(spec, "service", side, crop, first, warm))
             save(json_path, report)
-        noop = report["service"]["noop_round_trip_s"] = {}
+        noop = figures["noop_round_trip_s"]
         for mp in opts.sizes:  # the protocol's own cost: a job that changes nothing
             frame = rgba_frame(_inputs(Spec("none", None, None), input_size(mp, 1), torch.device("cpu"))[0])
             noop[str(mp)] = round(best_time(partial(server.run, "none", frame, [], None)), 4)

@@ -231,3 +231,14 @@ def test_service_registry_runs_the_chosen_runtime() -> None:
     for runtime in ("onnx", "torch"):
         reg = Registry(torch.device("cpu"), runtime=runtime)
         assert name(reg.net("denoise")[1]) == runtime and name(reg.style(STYLES[0])) == runtime
+
+
+def test_bench_speed_measures_both_runtimes_side_by_side(tmp_path: Path) -> None:
+    from backend.bench_speed import SpeedOptions, bench_speed
+
+    opts = SpeedOptions(sizes=(0.02,), specs=["denoise+straw"], device="cpu", service=False)
+    report = bench_speed(tmp_path / "speed.json", opts)
+    assert report["runtimes"] == ["torch", "onnx"] and report["complete"]
+    runs = {r["runtime"]: r for r in report["runs"]}
+    assert set(runs) == {"torch", "onnx"} and all(r["mp_per_s"] > 0 and r["peak_fraction"] > 0 for r in runs.values())
+    assert {p["runtime"] for p in report["preview"]} == {"torch", "onnx"}
