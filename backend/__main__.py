@@ -166,7 +166,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     elif args.what == "real":
         from .bench_real import RealOptions, bench_real
 
-        opts = RealOptions(limit=args.limit, limit_slow=args.limit_slow, threads=args.threads)
+        opts = RealOptions(limit=args.limit, limit_slow=args.limit_slow, threads=args.threads, runtime=args.runtime)
         if args.sets:
             opts.sets = _names(args.sets)
         if args.scales:
@@ -450,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
     q.add_argument("--threads", type=int, default=2, help="CPU threads for every method (torch, ncnn, OpenCV)")
+    q.add_argument(
+        "--runtime", choices=["auto", "onnx", "torch"], default="auto", help="Retex's runtime (auto: onnx if installed)"
+    )
     q = bench.add_parser("report", help="write docs/benchmarks.md and its plots from the JSON files")
     q.add_argument("--dir", default="docs/benchmarks", help="folder of the JSON files; the plots go here too")
     q.add_argument("--markdown", default="docs/benchmarks.md")

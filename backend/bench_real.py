@@ -30,7 +30,10 @@ from .imaging.io import list_images, read_image
 from .imaging.lpips import LPIPS
 from .paths import BENCHMARK_DIR, REPO
 from .pipeline import restore
-from .tasks import get_task
+from .runtime import load_restoration_model
+from .runtime import name as runtime_name
+from .runtime.base import RestorationModel
+from .tasks import Task, get_task
 from .weights import default_path, load_restoration
 
 SETS = ("Set14", "BSD100")
@@ -47,7 +50,8 @@ class RealOptions:
     scales: list[int] = field(default_factory=lambda: list(SCALES))
     limit: int | None = None  # first N images of each set
     limit_slow: int = 10  # first N images for the slow peers (RealESRGAN_x4plus, CBM3D: ~0.002-0.03 MP/s here)
-    threads: int = 2  # torch, ncnn and OpenCV threads for every method
+    threads: int = 2  # torch, ONNX Runtime, ncnn and OpenCV threads for every method
+    runtime: str = "auto"  # Retex's runtime (backend.runtime): auto = ONNX Runtime when installed, as the product
 
 
 @dataclass
@@ -72,6 +76,7 @@ def protocol() -> dict:
         "LPIPS VGG v0.1 on the same RGB crop",
         "noise_level": "CBM3D, FFDNet and NLM get the oracle std of (observation - clean) over the image",
         "throughput": "output megapixels / seconds of the method's call, summed over the images it ran on",
+        "retex_runtime": "backend.runtime.load_restoration_model (auto: ONNX Runtime when installed, as the product)",
     }
 
 
@@ -109,7 +114,7 @@ def bench_real(json_path: Path, opts: RealOptions, say: Callable[[str], None] = 
     start = time.perf_counter()
     try:
         for scale in opts.scales:
-            methods = _methods(scale, opts.threads, note)
+            methods = _methods(scale, opts.threads, opts.runtime, note)
             for set_name in opts.sets:
                 folder = opts.data / set_name / "HR"
                 if not folder.is_dir():
@@ -136,7 +141,7 @@ def bench_real(json_path: Path, opts: RealOptions, say: Callable[[str], None] = 
     return report
 
 
-def _methods(scale: int, threads: int, note: Callable[[str], None]) -> list[Method]:
+def _methods(scale: int, threads: int, runtime: str, note: Callable[[str], None]) -> list[Method]:
     """The input itself (x1), the Retex models whose weights exist, then the peers whose packages are installed."""
     methods = [Method("input", "input", lambda img, _: img)] if scale == 1 else []
     for name in RETEX[scale]:
@@ -145,8 +150,9 @@ def _methods(scale: int, threads: int, note: Callable[[str], None]) -> list[Meth
         if not path.is_file():
             note(f"Retex {name} skipped: {_rel(path)} not found")
             continue
-        net = load_restoration(path, task)
-        info = {"params": net.parameter_count(), "weights": _rel(path), "weights_mtime": _mtime(path)}
+        net = load_restoration_model(path, task, runtime)  # what the product runs: ONNX Runtime when installed
+        info = {"params": load_restoration(path, task).parameter_count(), "runtime": runtime_name(net)}
+        info.update(weights=_rel(path), weights_mtime=_mtime(path))
         methods.append(Method(f"Retex {name}", "retex", _retex(net, task), info=info))
     methods += [
         Method(n, "peer", run, spec.slow, _peer_info(spec))
@@ -164,7 +170,7 @@ def _peer_info(spec: PeerSpec) -> dict:
     return {**info, "given_noise_level": True} if spec.uses_sigma else info
 
 
-def _retex(net, task) -> Callable[[np.ndarray, float], np.ndarray]:
+def _retex(net: RestorationModel, task: Task) -> Callable[[np.ndarray, float], np.ndarray]:
     @torch.no_grad()
     def run(img: np.ndarray, _sigma: float) -> np.ndarray:
         return restore(net, task, _tensor(img))[0].permute(1, 2, 0).numpy()

@@ -548,7 +548,7 @@ def _real_table(set_name: str, scale: str, rows: dict) -> list[str]:
     for name, v in rows.items():
         mp = v.get("mp_per_s")
         ratio = photo["mp_per_s"] / mp if photo and mp and v is not photo else None
-        label = f"**{name}**" if v["kind"] == "retex" else name
+        label = f"**{name}** ({v.get('runtime', 'torch')})" if v["kind"] == "retex" else name
         params = f"{v['params']:,}" if v.get("params") else "–"
         cells = (
             f"| {label} | {params} | {v['images']} | {v['psnr_y']:.2f} | {v['ssim_y']:.4f} | {v['lpips']:.3f} "

@@ -93,8 +93,8 @@ def test_report_renders_the_table(real, tmp_path):
     (folder / "real.json").write_text(path.read_text())
     text = write_report(folder, tmp_path / "benchmarks.md").read_text()
     assert "## Real-world restoration" in text and "### RW-BSD100 ×4" in text and "### RW-BSD100 ×1" in text
-    for name in report["results"]["RW-BSD100"]["x4"]:
-        assert f"| {name} |" in text or f"| **{name}** |" in text
+    for name, row in report["results"]["RW-BSD100"]["x4"].items():
+        assert f"| {name} |" in text or f"| **{name}** ({row['runtime']}) |" in text
 
 
 def test_missing_set_keeps_what_was_measured(data, tmp_path):
