@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one-call GPU job: every restoration model trained at once for MINUTES (default 7), the new weights, the log
 # and the summary written to $OUT (the device tool brings back at most 8 files, so the weights come as one .tgz).
-# Before: `python -m backend pack-data` here (runs/pack, ignored by git, 18 MB), then with the device tool:
+# Before: `python -m backend pack-data` here (runs/pack, ignored by git, 15 MB), then with the device tool:
 #   run(command="bash tools/gpu-train.sh 7", carry=["runs/pack"], timeout_s=600)
 # After: tar xzf weights.tgz -C runs/gpu; `python -m backend eval TASK --weights runs/gpu/TASK.safetensors`, and
 # ship a file only when it scores better than the manifest (weights/README.md).

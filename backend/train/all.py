@@ -1,7 +1,7 @@
 """``train-all``: every shipped restoration model trained (or continued) at once within one wall-clock budget.
 
 Made for a borrowed GPU: one short job, no network, no ``../shared``. ``pack-data`` writes the training images into
-one folder small enough to travel with the repository (JPEG quality 93 without chroma subsampling: 42 dB,
+one folder small enough to travel with the repository (JPEG quality 90 without chroma subsampling: 39 dB,
 above what the models reach, at a third of the PNG size); ``train-all`` starts one ``train`` process per task,
 all at once (a small network leaves most of a GPU idle, so they share it), each continuing from the shipped
 weights, and writes the new weights, one combined log and a summary into ``--out``, never into ``weights/``:
@@ -24,7 +24,7 @@ from ..imaging.io import list_images
 from ..paths import REPO, TRAIN_DIRS, WEIGHTS_DIR
 from ..tasks import TASKS, get_task
 
-PACK_QUALITY = 93
+PACK_QUALITY = 90
 MIN_MINUTES = 0.02  # below this no step fits between the start and the export
 
 
