@@ -9,15 +9,20 @@ from typing import Any
 
 from .protocol import Frame, run_request
 
+# The photo models first: they handle what photos carry (noise, JPEG, mild blur); the clean-image models after.
 TASKS = {
     "none": "No restoration",
+    "photo-sr2": "Upscale ×2 (photos: also removes noise and JPEG)",
+    "photo-sr4": "Upscale ×4 (photos: also removes noise and JPEG)",
+    "photo": "Clean up noise and JPEG (photos)",
     "sr2": "Super-resolution ×2",
     "sr4": "Super-resolution ×4",
     "denoise": "Denoise",
     "deblur": "Deblur",
     "inpaint": "Inpaint (fill a mask)",
 }
-SCALES = {"sr2": 2, "sr4": 4}
+SCALES = {"sr2": 2, "sr4": 4, "photo-sr2": 2, "photo-sr4": 4}
+PHOTO_TASKS = ("photo", "photo-sr2", "photo-sr4")  # these take a clean-up strength
 # What a layer says was done: the menu's words without the explanation in brackets.
 DONE = {key: label.split(" (")[0] for key, label in TASKS.items()}
 
@@ -47,6 +52,7 @@ class Recipe:
     task: str
     slots: list[Slot] = field(default_factory=list)
     preserve_colours: bool = False
+    cleanup: float | None = None  # photo models: 0 (close to the input) to 1; None: the backend's "auto"
 
     @property
     def scale(self) -> int:
@@ -73,6 +79,8 @@ class Recipe:
             raise UserError(f"Unknown restoration '{self.task}'.")
         if self.task == "none" and not self.slots:
             raise UserError("Nothing to do: choose a restoration or add a texture.")
+        if self.cleanup is not None and not 0 <= self.cleanup <= 1:
+            raise UserError("The clean-up strength must be between 0 and 1.")
         for slot in self.slots:
             if not 0 <= slot.strength <= 2:
                 raise UserError(f"The strength of '{slot.style}' must be between 0 and 2.")
@@ -91,7 +99,9 @@ class Recipe:
         if self.task == "inpaint" and inpaint_mask is None:
             raise UserError("Inpainting needs a mask: choose what to fill (e.g. the current selection).")
         slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
-        options = {"preserve_colours": self.preserve_colours}
+        options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
+        if self.task in PHOTO_TASKS:
+            options["cleanup"] = "auto" if self.cleanup is None else self.cleanup
         return run_request(self.task, image, inpaint_mask=inpaint_mask, slots=slots, crop=crop, options=options)
 
 

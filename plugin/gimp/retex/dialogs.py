@@ -7,6 +7,7 @@ import gi
 
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
+from common.recipe import SCALES  # noqa: E402
 from gi.repository import Gimp, GimpUi, GObject, Gtk  # noqa: E402
 
 
@@ -69,7 +70,7 @@ def restore_dialog(
 
     def follow_task(*_: object) -> None:  # options that only one kind of task uses are greyed out for the others
         task = config.get_property("task")
-        sr_output.set_sensitive(task in ("sr2", "sr4"))
+        sr_output.set_sensitive(task in SCALES)
         fill.set_sensitive(task == "inpaint")
 
     config.connect("notify::task", follow_task)
