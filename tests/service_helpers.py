@@ -25,6 +25,16 @@ from plugin.common.launcher import stop_process
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The editor suites' networks: the photo tasks too (photo-sr2 blends with sr2, its base, below 100 % clean-up).
+EDITOR_TASKS = ("denoise", "sr2", "inpaint", "photo", "photo-sr2")
+# ``python -m backend`` with its weights folder moved to argv[1]: where a photo upscaler's command line finds the
+# base it blends with (``--weights`` names the task's own file only), so it can use the test networks' base.
+CLI_IN_WEIGHTS_DIR = (
+    "import runpy, sys; from pathlib import Path; import backend.paths; "
+    "backend.paths.WEIGHTS_DIR = Path(sys.argv.pop(1)); runpy.run_module('backend', run_name='__main__')"
+)
+
+
 def make_weights(folder: Path, tasks: tuple[str, ...] = ("denoise", "sr2", "inpaint")) -> Path:
     """Tiny random restoration networks, plus two random styles (fine "dots", coarse "paint") in ``styles/``."""
     folder.mkdir(parents=True, exist_ok=True)

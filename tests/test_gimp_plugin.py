@@ -28,7 +28,7 @@ import zmq
 from plugin.common.recipe import SELECT_TO_LEARN
 from tests import gimp_harness as gh
 from tests import krita_harness as kh
-from tests.service_helpers import make_weights, rgba_test_image
+from tests.service_helpers import CLI_IN_WEIGHTS_DIR, EDITOR_TASKS, make_weights, rgba_test_image
 
 SIZE = (96, 80)  # the 8-bit image, w x h
 ELLIPSE = (20, 12, 44, 36)  # x, y, w, h: the selection (anti-aliased, so the mask has grey edges)
@@ -42,6 +42,9 @@ SCENARIOS = [
     "float_linear",
     "sr2_new_image",
     "sr2_scale_image",
+    "photo_sr2_half",
+    "photo_sr2_auto",
+    "photo_u8",
     "under_earlier_result",
     "learn",
     "no_image",
@@ -52,6 +55,7 @@ SCENARIOS = [
     "locked_layer",
     "empty_selection",
     "missing_channel",
+    "strength_out_of_range",
     "learn_no_selection",
     "error_in_a_dialog",
     "grayscale",
@@ -106,7 +110,7 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
     if missing:
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(missing)
     root = tmp_path_factory.mktemp("gimp")
-    weights = make_weights(root / "weights")
+    weights = make_weights(root / "weights", EDITOR_TASKS)
     env = {**os.environ, "RETEX_USER_STYLES": str(root / "user-styles"), "RETEX_RUNS": str(root / "runs")}
     harness = gh.Harness(weights, env)
     harness.start()
@@ -182,7 +186,8 @@ def command_line(run: Run, image: str, args: list[str]) -> np.ndarray:
     if out.exists():
         return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
     env = kh.same_threads_env({**os.environ, "RETEX_USER_STYLES": str(run.weights / "styles")})
-    cmd = [sys.executable, "-m", "backend", "restore", str(run.data / image), "-o", str(out), *args]
+    backend = [sys.executable, "-c", CLI_IN_WEIGHTS_DIR, str(run.weights)]  # photo-sr2 blends with the test sr2
+    cmd = [*backend, "restore", str(run.data / image), "-o", str(out), *args]
     done = subprocess.run(cmd, cwd=gh.REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
@@ -293,6 +298,31 @@ def test_gimp_super_resolution_can_scale_the_image_and_add_the_layer(gimp: Run) 
     assert calls.index("scale") < calls.index("undo_group_end")  # the scaling is part of the same step
 
 
+@pytest.mark.parametrize("name, cleanup", [("photo_sr2_half", ["--cleanup", "0.5"]), ("photo_sr2_auto", [])])
+def test_gimp_photo_upscale_at_its_clean_up_equals_the_command_line(gimp: Run, name: str, cleanup: list) -> None:
+    """Upscale ×2 (photos) with the arguments cleanup-auto off and cleanup 0.5, or auto (the default): the same
+    pixels as ``restore --task photo-sr2 --cleanup 0.5`` (or no --cleanup)."""
+    rec = record(gimp, name)
+    got = check_added(rec, "Retex: Upscale ×2")
+    assert rec["unchanged"] and rec["new_image"]["size"] == [2 * SIZE[0], 2 * SIZE[1]]
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", [*task_args(gimp, "photo-sr2"), *cleanup]))
+
+
+def test_gimp_photo_upscale_clean_up_strength_changes_the_result(gimp: Run) -> None:
+    half, auto = (pixels(record(gimp, name)["result"]) for name in ("photo_sr2_half", "photo_sr2_auto"))
+    assert (half != auto).any()  # the argument reached the backend
+
+
+def test_gimp_photo_clean_up_on_a_layer_equals_the_command_line(gimp: Run) -> None:
+    rec = record(gimp, "photo_u8")
+    got = check_added(rec, "Retex: Clean up noise and JPEG")
+    assert rec["layers"] == ["Retex: Clean up noise and JPEG", "Background"]
+    args = [*task_args(gimp, "photo"), "--cleanup", "0.5"]
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", args))
+    np.testing.assert_array_equal(got[..., 3], pixels(rec["source"])[..., 3])  # alpha kept
+    check_one_undo_step(rec)
+
+
 def test_gimp_result_lands_above_an_earlier_retex_layer_selected(gimp: Run) -> None:
     rec = record(gimp, "under_earlier_result")
     assert rec["status"] == "success", rec["error"]
@@ -323,6 +353,7 @@ def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
         ("locked_layer", "is locked"),
         ("empty_selection", "nothing is selected"),
         ("missing_channel", "the channel 'wall', which this image does not have (its channels: 'stripe')"),
+        ("strength_out_of_range", "The clean-up strength must be between 0 and 1."),
         ("grayscale", "this one is grayscale"),
         ("indexed", "this one is indexed"),
         ("other_protocol", "another protocol version"),

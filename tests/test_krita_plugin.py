@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from tests import krita_harness as kh
-from tests.service_helpers import make_weights, rgba_test_image
+from tests.service_helpers import CLI_IN_WEIGHTS_DIR, EDITOR_TASKS, make_weights, rgba_test_image
 
 RECT = (20, 12, 40, 30)  # x, y, w, h of the selection on the 96 x 80 image
 RECT16 = (8, 6, 30, 20)  # on the 64 x 48 16-bit image
@@ -53,6 +53,9 @@ def cli_cases(data: Path, weights: Path) -> dict[str, list[str]]:
         + ["--style", "paint:0.7", "--mask", str(data / "strokes.png"), "--preserve-colours"],
         "selection_u16": [str(data / "rgba16.png"), *task("denoise"), "--style", "paint:1.5", "--mask", sel16],
         "sr2_u8": [rgba8, *task("sr2")],
+        "photo_sr2_half": [rgba8, *task("photo-sr2"), "--cleanup", "0.5"],
+        "photo_sr2_auto": [rgba8, *task("photo-sr2")],
+        "photo_u8": [rgba8, *task("photo"), "--cleanup", "0.5"],
         "inpaint_u8": [rgba8, *task("inpaint"), "--mask", sel],
     }
 
@@ -60,9 +63,10 @@ def cli_cases(data: Path, weights: Path) -> dict[str, list[str]]:
 def start_command_lines(data: Path, weights: Path) -> dict[str, subprocess.Popen]:
     """Start every command-line run at once, so they overlap with the Krita run."""
     env = kh.same_threads_env({**os.environ, "RETEX_USER_STYLES": str(weights / "styles")})
+    backend = [sys.executable, "-c", CLI_IN_WEIGHTS_DIR, str(weights)]  # photo-sr2 blends with the test sr2
     return {
         name: subprocess.Popen(
-            [sys.executable, "-m", "backend", "restore", args[0], "-o", str(data / f"cli-{name}.png"), *args[1:]],
+            [*backend, "restore", args[0], "-o", str(data / f"cli-{name}.png"), *args[1:]],
             cwd=kh.REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -106,7 +110,7 @@ def krita(tmp_path_factory) -> Run:
     if missing:
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(missing)
     root = tmp_path_factory.mktemp("krita")
-    weights = make_weights(root / "weights")
+    weights = make_weights(root / "weights", EDITOR_TASKS)
     user_styles = root / "user-styles"
     socket_dir = Path(tempfile.mkdtemp(prefix="rk", dir=root))  # ipc paths must stay short
     env = kh.krita_env(
@@ -207,6 +211,37 @@ def test_krita_super_resolution_opens_a_new_document_equal_to_the_command_line(k
     assert rec["message"] == "Opened a new 192×160 image: rgba8 ×2."
     assert rec["source_layers"] == [["Background", "paintlayer"]]  # the source image is left alone
     np.testing.assert_array_equal(got, command_line(krita, "sr2_u8"))
+
+
+@pytest.mark.parametrize(
+    "name, cleanup", [("photo_sr2_half", "clean-up 50 %"), ("photo_sr2_auto", "auto clean-up")], ids=lambda v: v
+)
+def test_krita_photo_upscale_at_its_clean_up_equals_the_command_line(krita: Run, name: str, cleanup: str) -> None:
+    """Upscale ×2 (photos), clean-up set in the docker (50 %, or Auto): ``restore --task photo-sr2 --cleanup 0.5``
+    (or no --cleanup) gives the same pixels; the clean-up control shows for it."""
+    rec = record(krita, name)
+    assert not rec["failed"], rec["message"]
+    got = pixels(rec["result"])
+    assert got.shape == (160, 192, 4) and rec["layers"] == [["Retex: Upscale ×2", "paintlayer"]], cleanup
+    assert rec["source_layers"] == [["Background", "paintlayer"]] and rec["cleanup_shown"]
+    np.testing.assert_array_equal(got, command_line(krita, name))
+
+
+def test_krita_photo_upscale_clean_up_strength_changes_the_result(krita: Run) -> None:
+    half, auto = (pixels(record(krita, name)["result"]) for name in ("photo_sr2_half", "photo_sr2_auto"))
+    assert (half != auto).any()  # the slider reached the backend
+
+
+def test_krita_photo_clean_up_on_a_layer_equals_the_command_line(krita: Run) -> None:
+    got, source = check_applied(record(krita, "photo_u8"), "Retex: Clean up noise and JPEG")
+    np.testing.assert_array_equal(got, command_line(krita, "photo_u8"))
+    np.testing.assert_array_equal(got[..., 3], source[..., 3])  # alpha kept
+    assert (got != source).any()
+
+
+def test_krita_clean_up_control_shows_for_the_photo_tasks_only(krita: Run) -> None:
+    assert not record(krita, "sr2_u8")["cleanup_shown"]
+    assert record(krita, "photo_sr2_auto")["cleanup_shown"]
 
 
 @pytest.mark.parametrize("depth", ["f16", "f32"])

@@ -29,6 +29,7 @@ DONE = {key: label.split(" (")[0] for key, label in TASKS.items()}
 # Words both editors show, so they say the same.
 KEEP_COLOURS = "Keep colours"
 KEEP_COLOURS_TIP = "Texture the lightness only: hue and saturation stay as restored"
+CLEANUP_TIP = "Clean-up: how much noise and JPEG to remove (0 % keeps close to the input, 100 % removes the most)"
 SELECT_TO_LEARN = "Select an area of the texture to learn first (at least 64 pixels a side; 128 for a coarse style)."
 NAME_TO_LEARN = "Give the new texture a name."
 BUSY = "Retex is still working: wait for it, or Cancel it first."

@@ -228,6 +228,35 @@ def sr2_new_image() -> dict:
     return rec
 
 
+def photo_sr2(**strength) -> dict:
+    """Upscale ×2 (photos) at a clean-up strength (the procedure's arguments): a new image."""
+    image, bg = load("rgba8")
+    rec = call(RESTORE, image, [bg], task="photo-sr2", **strength)
+    rec["result"] = result_layer(rec, "u8")
+    new = rec["values"][1] if rec["status"] == "success" else None
+    rec["new_image"] = state(new)
+    cleanup(image, new)
+    return rec
+
+
+def photo_sr2_half() -> dict:
+    return photo_sr2(cleanup_auto=False, cleanup=0.5)
+
+
+def photo_sr2_auto() -> dict:
+    return photo_sr2()
+
+
+def photo_u8() -> dict:
+    """Clean up noise and JPEG (photos) at 50 %: a new layer above the one chosen."""
+    image, bg = load("rgba8")
+    source = dump("source-photo", bg, "R'G'B'A u8")
+    rec = call(RESTORE, image, [bg], task="photo", cleanup_auto=False, cleanup=0.5)
+    rec.update(result=result_layer(rec, "u8"), source=source)
+    cleanup(image)
+    return rec
+
+
 def sr2_scale_image() -> dict:
     image, bg = load("rgba8")
     rec = call(RESTORE, image, [bg], task="sr2", sr_output="scale-image")
@@ -315,6 +344,14 @@ def empty_selection() -> dict:
     image, bg = load("rgba8")
     Gimp.Selection.none(image)
     rec = call(RESTORE, image, [bg], task="denoise", style_1="dots", mask_1="selection")
+    cleanup(image)
+    return rec
+
+
+def strength_out_of_range() -> dict:
+    """A script asks for a clean-up strength of 1.5 (any number reaches the plug-in)."""
+    image, bg = load("rgba8")
+    rec = call(RESTORE, image, [bg], task="photo", cleanup_auto=False, cleanup=1.5)
     cleanup(image)
     return rec
 

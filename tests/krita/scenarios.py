@@ -39,9 +39,15 @@ def panel_for(doc: Document | None, node: Node | None, target: Callable | None =
     return panel
 
 
-def configure(panel, task: str, slots: list[tuple[str, str, float]] = (), preserve: bool = False):
-    """Set the widgets: ``slots`` are (mask source label, style, strength)."""
+def configure(
+    panel, task: str, slots: list[tuple[str, str, float]] = (), preserve: bool = False, cleanup: float | None = None
+):
+    """Set the widgets: ``slots`` are (mask source label, style, strength); ``cleanup`` the clean-up slider (None:
+    Auto)."""
     panel.task.setCurrentIndex(panel.task.findData(task))
+    panel.cleanup_auto.setChecked(cleanup is None)
+    if cleanup is not None:
+        panel.cleanup.setValue(round(cleanup * 100))
     spin_until(lambda: panel.pump.session.state not in ("starting", "connecting"), 120)
     for label, style, strength in slots:
         row = panel.add_slot()
@@ -134,20 +140,47 @@ def inpaint_u8(ctx: dict) -> dict:
     return applied(ctx, "inpaint_u8", doc, panel, source)
 
 
-@scenario
-def sr2_u8(ctx: dict) -> dict:
+def upscaled(ctx: dict, name: str, task: str, cleanup: float | None = None) -> dict:
+    """Apply an upscaling task to the 8-bit image (``cleanup``: the docker's clean-up slider, None: Auto); the
+    record describes the new document it opens."""
     doc = open_image(ctx["rgba8"])
     source = paint_layer(doc)
     panel = panel_for(doc, source)
-    configure(panel, "sr2")
+    configure(panel, task, cleanup=cleanup)
     out = press(panel, panel.apply_button)
     made = panel.controller.opened[-1:]
     if made:
-        out["result"] = dump(ctx, "sr2_u8", paint_layer(made[-1]), made[-1])
+        out["result"] = dump(ctx, name, paint_layer(made[-1]), made[-1])
         out["layers"] = [[n.name(), n.type()] for n in nodes(made[-1])]
         out["document"] = [made[-1].name(), made[-1].fileName()]
     out["source_layers"] = [[n.name(), n.type()] for n in nodes(doc)]
+    out["cleanup_shown"] = panel.cleanup_row.isVisibleTo(panel) and panel.cleanup_label.isVisibleTo(panel)
     return out
+
+
+@scenario
+def sr2_u8(ctx: dict) -> dict:
+    return upscaled(ctx, "sr2_u8", "sr2")
+
+
+@scenario
+def photo_sr2_half(ctx: dict) -> dict:
+    return upscaled(ctx, "photo_sr2_half", "photo-sr2", 0.5)
+
+
+@scenario
+def photo_sr2_auto(ctx: dict) -> dict:
+    return upscaled(ctx, "photo_sr2_auto", "photo-sr2")
+
+
+@scenario
+def photo_u8(ctx: dict) -> dict:
+    """The photo clean-up on a layer at 50 %: a new layer above it."""
+    doc = open_image(ctx["rgba8"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "photo", cleanup=0.5)
+    return applied(ctx, "photo_u8", doc, panel, source)
 
 
 def float_doc(ctx: dict, depth: str) -> dict:

@@ -7,7 +7,7 @@ import gi
 
 gi.require_version("GimpUi", "3.0")
 gi.require_version("Gtk", "3.0")
-from common.recipe import SCALES  # noqa: E402
+from common.recipe import PHOTO_TASKS, SCALES  # noqa: E402
 from gi.repository import Gimp, GimpUi, GObject, Gtk  # noqa: E402
 
 
@@ -38,7 +38,9 @@ def restore_dialog(
         config.set_property("mask-1", selection)  # most often the first texture goes where one just selected
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Restore & Texture")
     dialog.set_default_size(520, -1)
-    dialog.fill(["task", "sr-output", "preserve-colours"])
+    cleanup = dialog.get_spin_scale("cleanup", 100.0)  # shown in per cent
+    cleanup.set_range(0.0, 100.0)  # the argument takes any number, so a script's mistake gets a message
+    dialog.fill(["task", "cleanup-auto", "cleanup", "sr-output", "preserve-colours"])
     style_rows = [("", "—")] + [(name, f"{name} ({kind})") for name, kind in sorted(styles.items())]
     mask_rows = [("", "Whole layer"), (selection, "Selection")]
     mask_rows += [(c.get_name(), f"Channel “{c.get_name()}”") for c in image.get_channels()]
@@ -67,13 +69,17 @@ def restore_dialog(
     content.show_all()
 
     sr_output = dialog.get_widget("sr-output", GObject.TYPE_NONE)
+    cleanup_auto = dialog.get_widget("cleanup-auto", GObject.TYPE_NONE)
 
     def follow_task(*_: object) -> None:  # options that only one kind of task uses are greyed out for the others
         task = config.get_property("task")
         sr_output.set_sensitive(task in SCALES)
         fill.set_sensitive(task == "inpaint")
+        cleanup_auto.set_sensitive(task in PHOTO_TASKS)
+        cleanup.set_sensitive(task in PHOTO_TASKS and not config.get_property("cleanup-auto"))
 
     config.connect("notify::task", follow_task)
+    config.connect("notify::cleanup-auto", follow_task)
     follow_task()
     try:
         return dialog.run()

@@ -24,6 +24,7 @@ from common.config import BackendConfig  # noqa: E402
 from common.eta import Eta  # noqa: E402
 from common.protocol import Frame, FrameSpec, Message, train_style_request  # noqa: E402
 from common.recipe import (  # noqa: E402
+    CLEANUP_TIP,
     KEEP_COLOURS,
     KEEP_COLOURS_TIP,
     NAME_TO_LEARN,
@@ -266,6 +267,7 @@ def restore(
             task,
             [Slot(style, config.get_property(f"strength-{i}")) for i, style in wanted if style],
             config.get_property("preserve-colours"),
+            None if config.get_property("cleanup-auto") else config.get_property("cleanup"),
         )
         recipe.check()
         masks = [
@@ -416,6 +418,19 @@ class Retex(Gimp.PlugIn):
             RESTORE,
         )
         p.add_choice_argument("task", "Res_toration", "What to restore first", choice(TASKS), "denoise", RW)
+        p.add_boolean_argument(
+            "cleanup-auto", "_Auto clean-up", "Photo tasks: let the network judge how much to clean up", True, RW
+        )
+        # any number reaches the plug-in, which says what is allowed (GIMP would drop an out-of-range one silently)
+        p.add_double_argument(
+            "cleanup",
+            "_Clean-up",
+            f"{CLEANUP_TIP}; photo tasks, used when cleanup-auto is off: 0 to 1",
+            -sys.float_info.max,
+            sys.float_info.max,
+            0.5,
+            RW,
+        )
         for i in range(1, SLOTS + 1):
             p.add_string_argument(f"style-{i}", f"Texture {i}", "A style's name; empty: no texture", "", RW)
             p.add_double_argument(f"strength-{i}", f"Strength {i}", "0 to 2", 0.0, 2.0, 1.0, RW)

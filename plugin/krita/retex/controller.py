@@ -36,6 +36,7 @@ class Choice:
     slots: list[SlotChoice] = field(default_factory=list)
     preserve_colours: bool = False
     inpaint_source: MaskSource = masks.SELECTION
+    cleanup: float | None = None  # photo models: 0 to 1; None: auto
 
 
 class Controller(QObject):
@@ -67,7 +68,8 @@ class Controller(QObject):
         try:
             t = document.target(doc, self.source(doc, node))
             session = self.pump.session
-            recipe = Recipe(choice.task, [Slot(s.style, s.strength) for s in choice.slots], choice.preserve_colours)
+            slots = [Slot(s.style, s.strength) for s in choice.slots]
+            recipe = Recipe(choice.task, slots, choice.preserve_colours, choice.cleanup)
             styles = {s.name for s in session.styles} if session.state == "ready" else None
             recipe.check(styles, session.info.get("tasks") if styles is not None else None)
             for slot, wanted in zip(recipe.slots, choice.slots, strict=True):

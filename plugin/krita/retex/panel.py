@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from krita import Document, Krita, Node
 
 from .common.config import BackendConfig
-from .common.recipe import KEEP_COLOURS, KEEP_COLOURS_TIP, TASKS, UserError
+from .common.recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, PHOTO_TASKS, TASKS, UserError
 from .controller import Choice, Controller
 from .pump import Pump
 from .qt import (
@@ -22,6 +22,7 @@ from .qt import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSlider,
     Qt,
     QToolButton,
     QVBoxLayout,
@@ -80,7 +81,25 @@ class Panel(QWidget):
         self.task.setCurrentIndex(self.task.findData("denoise"))
         self.hole = MaskCombo(self._document)
         self.hole_label = QLabel("Fill")
-        self.task.currentIndexChanged.connect(lambda _: self._show_hole())
+        self.cleanup = QSlider(Qt.Horizontal)
+        self.cleanup.setRange(0, 100)  # per cent
+        self.cleanup.setValue(50)
+        self.cleanup_value = QLabel("50 %")
+        self.cleanup.valueChanged.connect(lambda v: self.cleanup_value.setText(f"{v} %"))
+        self.cleanup_auto = QCheckBox("Auto")
+        self.cleanup_auto.setToolTip("Let the network judge how much noise and JPEG the image has")
+        self.cleanup_auto.toggled.connect(self._follow_auto)
+        self.cleanup_auto.setChecked(True)
+        self.cleanup_row = QWidget()
+        self.cleanup_row.setToolTip(CLEANUP_TIP)
+        cleanup_box = QHBoxLayout(self.cleanup_row)
+        cleanup_box.setContentsMargins(0, 0, 0, 0)
+        cleanup_box.addWidget(self.cleanup, 1)
+        cleanup_box.addWidget(self.cleanup_value)
+        cleanup_box.addWidget(self.cleanup_auto)
+        self.cleanup_label = QLabel("Clean-up")
+        self.cleanup_label.setToolTip(CLEANUP_TIP)
+        self.task.currentIndexChanged.connect(lambda _: self._follow_task())
         self.slot_box = QVBoxLayout()
         add = QPushButton("Add texture")
         add.clicked.connect(lambda: self.add_slot())
@@ -100,6 +119,7 @@ class Panel(QWidget):
 
         form = QFormLayout()
         form.addRow("Restoration", self.task)
+        form.addRow(self.cleanup_label, self.cleanup_row)
         form.addRow(self.hole_label, self.hole)
         buttons, bar = QHBoxLayout(), QHBoxLayout()
         buttons.addWidget(self.preview_button)
@@ -124,7 +144,7 @@ class Panel(QWidget):
 
         self.controller.changed.connect(self.refresh)
         pump.ticked.connect(self.refresh)
-        self._show_hole()
+        self._follow_task()
         self.refresh()
 
     # --- actions ------------------------------------------------------------------------------------------------
@@ -148,7 +168,11 @@ class Panel(QWidget):
 
     def choice(self) -> Choice:
         return Choice(
-            self.task.currentData(), [r.choice() for r in self.rows], self.preserve.isChecked(), self.hole.source()
+            self.task.currentData(),
+            [r.choice() for r in self.rows],
+            self.preserve.isChecked(),
+            self.hole.source(),
+            None if self.cleanup_auto.isChecked() else self.cleanup.value() / 100,
         )
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): start the backend once the docker is seen
@@ -182,10 +206,17 @@ class Panel(QWidget):
         self.message.setText(self.controller.message)
         self.message.setStyleSheet("color: #d04040;" if self.controller.failed else "")
 
-    def _show_hole(self) -> None:
-        inpaint = self.task.currentData() == "inpaint"
-        self.hole.setVisible(inpaint)
-        self.hole_label.setVisible(inpaint)
+    def _follow_task(self) -> None:
+        """Show the options the chosen task uses: the hole to fill for inpainting, the clean-up for photos."""
+        task = self.task.currentData()
+        self.hole.setVisible(task == "inpaint")
+        self.hole_label.setVisible(task == "inpaint")
+        self.cleanup_row.setVisible(task in PHOTO_TASKS)
+        self.cleanup_label.setVisible(task in PHOTO_TASKS)
+
+    def _follow_auto(self, auto: bool) -> None:
+        self.cleanup.setEnabled(not auto)
+        self.cleanup_value.setEnabled(not auto)
 
     # --- helpers ------------------------------------------------------------------------------------------------
 
