@@ -22,9 +22,9 @@ from .tasks import get_task
 from .weights import default_path, read_manifest, update_style_manifest
 
 # The styles' protocol in the manifest (weights/README.md): BSD100, every image after sr4, the first 30 after
-# denoise and deblur (the style's VGG losses are the slow part).
+# denoise, deblur and photo-sr4 (the style's VGG losses are the slow part).
 STYLE_SET = "BSD100"
-STYLE_TASKS: dict[str, int | None] = {"sr4": None, "denoise": 30, "deblur": 30}
+STYLE_TASKS: dict[str, int | None] = {"sr4": None, "denoise": 30, "deblur": 30, "photo-sr4": 30}
 DATA_HINT = "set RETEX_SHARED (the folder holding data/benchmark) or pass --data; sources: ../shared/data/SOURCES.md"
 WEIGHTS_HINT = "restore the shipped weights with `git checkout -- weights/`"
 
