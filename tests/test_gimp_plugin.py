@@ -298,12 +298,20 @@ def test_gimp_super_resolution_can_scale_the_image_and_add_the_layer(gimp: Run) 
     assert calls.index("scale") < calls.index("undo_group_end")  # the scaling is part of the same step
 
 
-@pytest.mark.parametrize("name, cleanup", [("photo_sr2_half", ["--cleanup", "0.5"]), ("photo_sr2_auto", [])])
-def test_gimp_photo_upscale_at_its_clean_up_equals_the_command_line(gimp: Run, name: str, cleanup: list) -> None:
+@pytest.mark.parametrize(
+    "name, cleanup, layer",
+    [
+        ("photo_sr2_half", ["--cleanup", "0.5"], "Retex: Upscale ×2 (clean-up 50 %)"),
+        ("photo_sr2_auto", [], "Retex: Upscale ×2"),
+    ],
+)
+def test_gimp_photo_upscale_at_its_clean_up_equals_the_command_line(
+    gimp: Run, name: str, cleanup: list, layer: str
+) -> None:
     """Upscale ×2 (photos) with the arguments cleanup-auto off and cleanup 0.5, or auto (the default): the same
     pixels as ``restore --task photo-sr2 --cleanup 0.5`` (or no --cleanup)."""
     rec = record(gimp, name)
-    got = check_added(rec, "Retex: Upscale ×2")
+    got = check_added(rec, layer)
     assert rec["unchanged"] and rec["new_image"]["size"] == [2 * SIZE[0], 2 * SIZE[1]]
     np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", [*task_args(gimp, "photo-sr2"), *cleanup]))
 
@@ -315,8 +323,9 @@ def test_gimp_photo_upscale_clean_up_strength_changes_the_result(gimp: Run) -> N
 
 def test_gimp_photo_clean_up_on_a_layer_equals_the_command_line(gimp: Run) -> None:
     rec = record(gimp, "photo_u8")
-    got = check_added(rec, "Retex: Clean up noise and JPEG")
-    assert rec["layers"] == ["Retex: Clean up noise and JPEG", "Background"]
+    name = "Retex: Clean up noise and JPEG (clean-up 50 %)"
+    got = check_added(rec, name)
+    assert rec["layers"] == [name, "Background"]
     args = [*task_args(gimp, "photo"), "--cleanup", "0.5"]
     np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", args))
     np.testing.assert_array_equal(got[..., 3], pixels(rec["source"])[..., 3])  # alpha kept

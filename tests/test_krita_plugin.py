@@ -214,15 +214,15 @@ def test_krita_super_resolution_opens_a_new_document_equal_to_the_command_line(k
 
 
 @pytest.mark.parametrize(
-    "name, cleanup", [("photo_sr2_half", "clean-up 50 %"), ("photo_sr2_auto", "auto clean-up")], ids=lambda v: v
+    "name, layer", [("photo_sr2_half", "Retex: Upscale ×2 (clean-up 50 %)"), ("photo_sr2_auto", "Retex: Upscale ×2")]
 )
-def test_krita_photo_upscale_at_its_clean_up_equals_the_command_line(krita: Run, name: str, cleanup: str) -> None:
+def test_krita_photo_upscale_at_its_clean_up_equals_the_command_line(krita: Run, name: str, layer: str) -> None:
     """Upscale ×2 (photos), clean-up set in the docker (50 %, or Auto): ``restore --task photo-sr2 --cleanup 0.5``
     (or no --cleanup) gives the same pixels; the clean-up control shows for it."""
     rec = record(krita, name)
     assert not rec["failed"], rec["message"]
     got = pixels(rec["result"])
-    assert got.shape == (160, 192, 4) and rec["layers"] == [["Retex: Upscale ×2", "paintlayer"]], cleanup
+    assert got.shape == (160, 192, 4) and rec["layers"] == [[layer, "paintlayer"]]
     assert rec["source_layers"] == [["Background", "paintlayer"]] and rec["cleanup_shown"]
     np.testing.assert_array_equal(got, command_line(krita, name))
 
@@ -233,7 +233,7 @@ def test_krita_photo_upscale_clean_up_strength_changes_the_result(krita: Run) ->
 
 
 def test_krita_photo_clean_up_on_a_layer_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "photo_u8"), "Retex: Clean up noise and JPEG")
+    got, source = check_applied(record(krita, "photo_u8"), "Retex: Clean up noise and JPEG (clean-up 50 %)")
     np.testing.assert_array_equal(got, command_line(krita, "photo_u8"))
     np.testing.assert_array_equal(got[..., 3], source[..., 3])  # alpha kept
     assert (got != source).any()

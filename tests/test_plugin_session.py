@@ -27,6 +27,13 @@ def test_layer_names_say_what_was_done() -> None:
     assert Recipe("none", [Slot("a", 1.0), Slot("b", 0.25)], True).name() == "Retex: a 100 % + b 25 % (colours kept)"
     assert Recipe("sr4", preserve_colours=True).name() == "Retex: Super-resolution ×4"
     assert Recipe("inpaint").name() == "Retex: Inpaint"  # the menu's words, without the explanation
+    assert Recipe("photo-sr2", cleanup=0.5).name() == "Retex: Upscale ×2 (clean-up 50 %)"
+    assert Recipe("photo-sr4").name() == "Retex: Upscale ×4"  # auto: nothing to say
+    assert (
+        Recipe("photo", [Slot("straw", 0.8)], cleanup=0).name()
+        == "Retex: Clean up noise and JPEG (clean-up 0 %) + straw 80 %"
+    )
+    assert Recipe("denoise", cleanup=0.5).name() == "Retex: Denoise"  # only the photo models take a clean-up
 
 
 @pytest.mark.parametrize(

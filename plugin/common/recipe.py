@@ -60,9 +60,12 @@ class Recipe:
         return SCALES.get(self.task, 1)
 
     def name(self) -> str:
-        """The result layer's name, e.g. ``Retex: Denoise + straw 80 %``: what was done, in the menu's words,
-        readable in the layer list (a bare number would read like a copy number)."""
+        """The result layer's name, e.g. ``Retex: Denoise + straw 80 %`` or ``Retex: Upscale ×2 (clean-up 50 %)``:
+        what was done, in the menu's words, readable in the layer list (a bare number would read like a copy
+        number); a photo task's clean-up strength is said unless it was auto."""
         parts = [] if self.task == "none" else [DONE.get(self.task, self.task)]
+        if self.task in PHOTO_TASKS and self.cleanup is not None:
+            parts[0] += f" (clean-up {round(self.cleanup * 100)} %)"
         parts += [f"{slot.style} {round(slot.strength * 100)} %" for slot in self.slots]
         suffix = " (colours kept)" if self.preserve_colours and self.slots else ""
         return f"{RESULT_PREFIX}: " + " + ".join(parts) + suffix
