@@ -16,7 +16,8 @@ config = procedure.create_config()
 config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
 config.set_property("image", image)
 config.set_core_object_array("drawables", [layer])
-settings = {"task": "sr4", "style-1": "straw", "strength-1": 0.8, "mask-1": "selection"}
+settings = {"task": "photo-sr4", "cleanup-auto": False, "cleanup": 0.6}
+settings.update({"style-1": "straw", "strength-1": 0.8, "mask-1": "selection"})
 settings.update({"style-2": "grass", "strength-2": 1.2, "mask-2": "Lawn"})
 for key, value in settings.items():
     config.set_property(key, value)

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests import gimp_harness as gh  # noqa: E402
-from tests.test_gimp_plugin import _image  # noqa: E402
+from tests.service_helpers import rgba_test_image  # noqa: E402
 
 DISPLAY = 87
 
@@ -60,7 +60,8 @@ def main() -> None:
     harness = gh.Harness(gh.REPO / "weights", env)
     harness.start()
     try:
-        cv2.imwrite(str(harness.root / "photo.png"), _image(480, 320, 3, 255).astype(np.uint8)[..., [2, 1, 0, 3]])
+        photo = rgba_test_image(480, 320, 3, 255).astype(np.uint8)[..., [2, 1, 0, 3]]
+        cv2.imwrite(str(harness.root / "photo.png"), photo)
         extra = {"DISPLAY": f"127.0.0.1:{DISPLAY}", "RETEX_GIMP_PHOTO": f"{harness.inside}/photo.png"}
         gimp = harness.start_gimp(gh.FILES / "dialog_scene.py", extra)
         seen: list[tuple[int, int, int, int] | None] = []

@@ -40,6 +40,9 @@ def restore_dialog(
     dialog.set_default_size(520, -1)
     cleanup = dialog.get_spin_scale("cleanup", 100.0)  # shown in per cent
     cleanup.set_range(0.0, 100.0)  # the argument takes any number, so a script's mistake gets a message
+    cleanup.set_scale_limits(0.0, 100.0)
+    cleanup.set_digits(0)
+    cleanup.set_label("Clean-up (%)")
     dialog.fill(["task", "cleanup-auto", "cleanup", "sr-output", "preserve-colours"])
     style_rows = [("", "—")] + [(name, f"{name} ({kind})") for name, kind in sorted(styles.items())]
     mask_rows = [("", "Whole layer"), (selection, "Selection")]
