@@ -39,7 +39,9 @@ panel.learn_section.toggle.setChecked(True)
 panel.style_name.setText("brick-wall")
 docker.setFloating(True)
 docker.resize(420, panel.sizeHint().height() + 30)
-panel.task.setCurrentIndex(panel.task.findData("sr4"))  # a longer job, caught half-way: progress, ETA, Cancel
+panel.task.setCurrentIndex(panel.task.findData("photo-sr4"))  # a longer job, caught half-way: progress, ETA, Cancel
+panel.cleanup_auto.setChecked(False)
+panel.cleanup.setValue(60)
 panel.apply_button.click()
 spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0.3, 120)
 spin_until(lambda: False, 0.3)  # let the widgets repaint

@@ -79,6 +79,9 @@ class Panel(QWidget):
         for key, label in TASKS.items():
             self.task.addItem(label, key)
         self.task.setCurrentIndex(self.task.findData("denoise"))
+        # the photo tasks' long labels would widen the docker past its usual width and clip the rows below
+        self.task.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.task.setMinimumContentsLength(20)
         self.hole = MaskCombo(self._document)
         self.hole_label = QLabel("Fill")
         self.cleanup = QSlider(Qt.Horizontal)
