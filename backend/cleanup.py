@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import copy
 import math
-from pathlib import Path
 
 import torch
 
 from .errors import RetexError
 from .nets.restoration import RestorationNet
-from .paths import WEIGHTS_DIR
-from .tasks import Task, get_task
-from .weights import load_restoration
+from .tasks import Task
 
 AUTO = "auto"
 AUTO_STRENGTH = 1.0  # the photo models are trained blind (clean inputs included), so "auto" trusts the network
@@ -53,16 +50,3 @@ def blend(task: Task, net: RestorationNet, base: RestorationNet | None, strength
         for name, p in out.named_parameters():
             p.lerp_(base_params[name].to(p), 1.0 - strength)
     return out
-
-
-def load_net(
-    task: Task, strength: float, weights: Path | None = None, weights_dir: Path = WEIGHTS_DIR
-) -> RestorationNet:
-    """The task's network from ``weights`` (default: the shipped file), blended to ``strength`` for photo models."""
-    net = load_restoration(weights or weights_dir / f"{task.name}.safetensors", task)
-    if task.degradation != "real" or strength == 1.0:
-        return net
-    base = None
-    if task.scale > 1:
-        base = load_restoration(weights_dir / f"{task.base}.safetensors", get_task(task.base))
-    return blend(task, net, base, strength)

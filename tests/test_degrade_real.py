@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from backend.cleanup import AUTO_STRENGTH, blend, check_cleanup, load_net
+from backend.cleanup import AUTO_STRENGTH, blend, check_cleanup
 from backend.degrade_real import (
     KERNEL_KINDS,
     RW_GRID,
@@ -24,6 +24,7 @@ from backend.degrade_real import (
 )
 from backend.errors import RetexError
 from backend.pipeline import restore
+from backend.runtime import load_net
 from backend.tasks import get_task
 from backend.weights import default_path, load_restoration
 
@@ -136,7 +137,7 @@ def _noisy_input(scale: int) -> torch.Tensor:
 def _run(task_name: str, strength: float) -> torch.Tensor:
     task = get_task(task_name)
     with torch.no_grad():
-        return restore(load_net(task, strength), task, _noisy_input(task.scale))
+        return restore(load_net(task, strength, "torch"), task, _noisy_input(task.scale))
 
 
 def test_photo_strength_zero_is_the_input_and_the_change_grows_with_strength() -> None:

@@ -10,10 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from backend.cleanup import load_net
 from backend.imaging.io import read_image
 from backend.imaging.resize import imresize
 from backend.pipeline import restore
+from backend.runtime import load_net
 from backend.service.frames import from_image, to_image
 from backend.tasks import get_task
 from plugin.common.client import BackendError, Client
@@ -41,7 +41,7 @@ def _expected(task_name: str, cleanup: float, frame: tuple[FrameSpec, bytes]) ->
     task = get_task(task_name)
     rgb, alpha = to_image(*frame)
     with torch.no_grad():
-        out = restore(load_net(task, cleanup), task, rgb)
+        out = restore(load_net(task, cleanup, "torch"), task, rgb)
     if alpha is not None and task.scale > 1:
         alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
     return from_image(frame[0], out, alpha)[1]

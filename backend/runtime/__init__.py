@@ -113,9 +113,12 @@ def blend(task: Task, model: RestorationModel, base: RestorationModel | None, st
 def load_net(
     task: Task, strength: float, runtime: str = "auto", weights: Path | None = None, weights_dir: Path = WEIGHTS_DIR
 ) -> RestorationModel:
-    """``cleanup.load_net`` on the chosen runtime: the task's network, blended to ``strength`` for photo models."""
-    model = load_restoration_model(weights or weights_dir / f"{task.name}.safetensors", task, runtime)
+    """The task's network on the chosen runtime, blended to ``strength`` for photo models; an upscaler's clean base
+    is read from the folder of ``weights`` (default: the shipped file), so a folder of weights blends within
+    itself, as the service's ``--weights-dir`` does."""
+    path = weights or weights_dir / f"{task.name}.safetensors"
+    model = load_restoration_model(path, task, runtime)
     base = None
     if task.degradation == "real" and strength != 1.0 and task.scale > 1:
-        base = load_restoration_model(weights_dir / f"{task.base}.safetensors", get_task(task.base), runtime)
+        base = load_restoration_model(path.parent / f"{task.base}.safetensors", get_task(task.base), runtime)
     return blend(task, model, base, strength)
