@@ -73,7 +73,10 @@ class Client:
         # get_monitor_socket, which would hand this monitor to a host that asks for its own (GIMP's link watches for
         # disconnects); a later monitor replaces this one.
         address = f"inproc://retex-monitor-{uuid.uuid4().hex}"
-        self.sock.monitor(address, zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        # NO_DETAIL too: a server that requires a token or key may close the connection before telling why, and
+        # which of the three the client sees depends on timing.
+        refused = zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+        self.sock.monitor(address, refused | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         self._monitor = self.ctx.socket(zmq.PAIR)
         self._monitor.connect(address)
         self.sock.connect(endpoint)
