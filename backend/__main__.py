@@ -190,7 +190,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 
 def _cmd_restore(args: argparse.Namespace) -> None:
-    from .cli_restore import RestoreArgs, parse_slots, restore_file, restore_file_remote
+    from .cli.restore import RestoreArgs, parse_slots, restore_file, restore_file_remote
 
     slots, hole = parse_slots(args.slots or [])
     task = None if args.task == "none" else get_task(args.task)

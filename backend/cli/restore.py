@@ -9,15 +9,15 @@ from pathlib import Path
 
 import torch
 
-from .cleanup import AUTO_STRENGTH
-from .errors import RetexError
-from .imaging.io import output_format, read_image, read_mask, write_image
-from .imaging.resize import imresize
-from .pipeline import process
-from .runtime import load_net, load_style_model
-from .styles import find_style
-from .stylize import StyleSlot, check_strength
-from .tasks import Task
+from ..cleanup import AUTO_STRENGTH
+from ..errors import RetexError
+from ..imaging.io import output_format, read_image, read_mask, write_image
+from ..imaging.resize import imresize
+from ..pipeline import process
+from ..runtime import load_net, load_style_model
+from ..styles import find_style
+from ..stylize import StyleSlot, check_strength
+from ..tasks import Task
 
 
 @dataclass
@@ -111,7 +111,7 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
     from plugin.common.client import BackendError, Client
     from plugin.common.protocol import FrameSpec
 
-    from .service.frames import from_image, to_image
+    from ..service.frames import from_image, to_image
 
     output_format(output)
     task = args.task
