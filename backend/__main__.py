@@ -89,12 +89,12 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 def _cmd_models(args: argparse.Namespace) -> None:
     from .evaluate import manifest_markdown
     from .evaluate_style import styles_markdown
-    from .weights import read_manifest
+    from .manifest import read_manifest
 
     manifest = read_manifest()
     tables = {"scores": manifest_markdown(manifest), "styles": styles_markdown(manifest)}
     if args.readme:
-        from .weights import atomic_write
+        from .files import atomic_write
 
         path = WEIGHTS_DIR / "README.md"
         text = path.read_text()
@@ -308,7 +308,7 @@ def _cmd_eval_style(args: argparse.Namespace) -> None:
     if args.json:
         write_json(report, Path(args.json))
     if args.manifest:
-        from .weights import update_style_manifest
+        from .manifest import update_style_manifest
 
         for name, r in reports.items():
             update_style_manifest(name, args.task, r)

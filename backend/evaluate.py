@@ -23,11 +23,12 @@ from .errors import RetexError
 from .imaging.colour import rgb_to_y
 from .imaging.io import list_images, read_image
 from .imaging.metrics import psnr, ssim
+from .manifest import update_manifest
 from .nets.restoration import RestorationNet
 from .paths import BENCHMARK_DIR
 from .pipeline import net_input, restore
 from .tasks import Task, get_task
-from .weights import default_path, load_restoration, read_tensors, update_manifest
+from .weights import default_path, load_restoration, read_tensors
 
 DEFAULT_SETS = {
     "sr4": "Set5,Set14,BSD100",

@@ -21,13 +21,14 @@ import torch
 from PIL import Image
 
 from .errors import RetexError
-from .nets.style import StyleConfig, StyleNet
+from .nets.style import StyleNet
 from .paths import STYLES_DIR, USER_STYLES_DIR
-from .weights import read_tensors, save_tensors
+from .weights import load_style_file, save_tensors
+
+__all__ = ["load_style_file"]  # read in backend.weights (beside load_restoration); its old home still works
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 THUMBNAIL = 96  # px
-MAX_STYLE_PARAMS = 1_000_000  # the shipped styles have 48,557; a file claiming more is refused before it is built
 MAX_THUMBNAIL_BYTES = 16 * 1024**2  # a larger thumbnail file is not read (a 96x96 PNG is ~30 KB); others are scaled
 MAX_THUMBNAIL_SIDE = 4096  # px: a larger one is not decoded (a small PNG can claim a huge size)
 
@@ -103,26 +104,6 @@ def _export_graph(weights: Path) -> Path | None:
     except Exception as e:  # a derived file: whatever breaks the exporter must not lose the trained style
         print(f"retex: style {weights.stem} saved without its ONNX graph: {e}", file=sys.stderr)
         return None
-
-
-def load_style_file(path: Path) -> tuple[StyleNet, dict]:
-    tensors, meta = read_tensors(path)
-    if meta.get("kind") != "style":
-        raise RetexError(f"{path} is not a style")
-    try:
-        config = StyleConfig.from_dict(json.loads(meta["config"]))
-        with torch.device("meta"):  # its size, before a single weight is allocated
-            params = StyleNet(config).parameter_count()
-        if params > MAX_STYLE_PARAMS:
-            raise RetexError(
-                f"style file {path} describes a network of {params:,} parameters (at most {MAX_STYLE_PARAMS:,})"
-            )
-        net = StyleNet(config)
-        net.load_state_dict(tensors)
-        info = json.loads(meta.get("info", "{}"))
-    except (KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise RetexError(f"style file {path} does not match its network description ({e})") from None
-    return net.eval().requires_grad_(False), info
 
 
 def find_style(name: str, dirs: list[Path] | None = None) -> Path:

@@ -1,42 +1,26 @@
 """Weights on disk: safetensors only (never pickles), the network's config stored in the file's metadata.
 
-``weights/manifest.json`` lists each shipped model with its cost and measured scores.
+``weights/manifest.json`` (each shipped model with its cost and scores) is ``backend.manifest``'s.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .errors import RetexError
+from .files import atomic_write
 from .nets.restoration import RestorationConfig, RestorationNet
+from .nets.style import StyleConfig, StyleNet
 from .paths import WEIGHTS_DIR
 from .tasks import Task
 
-MANIFEST = WEIGHTS_DIR / "manifest.json"
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename over ``path``: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result should get the usual permissions
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+MAX_STYLE_PARAMS = 1_000_000  # the shipped styles have 48,557; a file claiming more is refused before it is built
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
@@ -88,46 +72,22 @@ def default_path(task: Task) -> Path:
     return WEIGHTS_DIR / f"{task.name}.safetensors"
 
 
-def read_manifest() -> dict:
-    if not MANIFEST.is_file():
-        return {"models": {}}
+def load_style_file(path: Path) -> tuple[StyleNet, dict[str, Any]]:
+    """A style's network and its info (exemplar, licence, training record), refusing oversized descriptions."""
+    tensors, meta = read_tensors(path)
+    if meta.get("kind") != "style":
+        raise RetexError(f"{path} is not a style")
     try:
-        manifest = json.loads(MANIFEST.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise RetexError(f"{MANIFEST} is unreadable or not JSON ({e}): restore it from the release") from None
-    if not isinstance(manifest, dict):
-        raise RetexError(f"{MANIFEST} is not a JSON object: restore it from the release")
-    return manifest
-
-
-def update_manifest(name: str, entry: dict) -> None:
-    """Merge ``entry`` into the manifest's record for model ``name`` (atomic rewrite)."""
-    manifest = read_manifest()
-    manifest.setdefault("models", {}).setdefault(name, {}).update(entry)
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    atomic_write(MANIFEST, lambda tmp: tmp.write_text(text))
-
-
-def update_style_manifest(name: str, task: str, report: dict) -> None:
-    """Record a style's measured scores (per restoration task) under ``styles`` in the manifest."""
-    from .styles import find_style, load_style_file
-
-    net, info = load_style_file(find_style(name))
-    manifest = read_manifest()
-    entry = manifest.setdefault("styles", {}).setdefault(name, {})
-    entry.update(
-        {
-            "file": f"styles/{name}.safetensors",
-            "thumbnail": f"styles/{name}.png",
-            "scale": net.config.scale,
-            "params": net.parameter_count(),
-            "macs_per_pixel": net.macs_per_pixel(),
-            "exemplar": info.get("exemplar"),
-            "licence": info.get("licence"),
-            "train_minutes": info.get("train_minutes"),
-            "iterations": info.get("iterations"),
-        }
-    )
-    entry.setdefault("eval", {})[task] = report["sets"]
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    atomic_write(MANIFEST, lambda tmp: tmp.write_text(text))
+        config = StyleConfig.from_dict(json.loads(meta["config"]))
+        with torch.device("meta"):  # its size, before a single weight is allocated
+            params = StyleNet(config).parameter_count()
+        if params > MAX_STYLE_PARAMS:
+            raise RetexError(
+                f"style file {path} describes a network of {params:,} parameters (at most {MAX_STYLE_PARAMS:,})"
+            )
+        net = StyleNet(config)
+        net.load_state_dict(tensors)
+        info = json.loads(meta.get("info", "{}"))
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise RetexError(f"style file {path} does not match its network description ({e})") from None
+    return net.eval().requires_grad_(False), info

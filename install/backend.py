@@ -119,7 +119,8 @@ def ensure(device: str, torch_index: str | None) -> str:
 CHECK = """
 import json, sys, torch
 from backend.tasks import get_task
-from backend.weights import WEIGHTS_DIR, read_manifest, load_restoration
+from backend.manifest import read_manifest
+from backend.weights import WEIGHTS_DIR, load_restoration
 models = read_manifest().get("models", {})
 for name, entry in sorted(models.items()):
     net = load_restoration(WEIGHTS_DIR / entry["file"], get_task(entry["task"]))

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageFile
 
 from ..errors import RetexError
-from ..weights import atomic_write
+from ..files import atomic_write
 
 # Output format by file suffix, and the extension OpenCV's encoder is asked for.
 FORMATS: dict[str, tuple[str, str]] = {

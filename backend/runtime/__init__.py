@@ -20,9 +20,8 @@ from ..cleanup import blend as blend_torch
 from ..errors import RetexError
 from ..nets.restoration import RestorationNet
 from ..paths import WEIGHTS_DIR
-from ..styles import load_style_file
 from ..tasks import Task, get_task
-from ..weights import load_restoration
+from ..weights import load_restoration, load_style_file
 from .base import RestorationModel, StyleModel
 
 RUNTIMES = ("auto", "onnx", "torch")

@@ -21,10 +21,11 @@ import torch
 from torch import nn
 
 from ..errors import RetexError
+from ..files import atomic_write
 from ..nets.restoration import RestorationNet
 from ..nets.style import StyleNet, coordinate_noise
 from ..tasks import get_task
-from ..weights import atomic_write, load_restoration, read_tensors
+from ..weights import load_restoration, load_style_file, read_tensors
 
 if TYPE_CHECKING:
     import onnx
@@ -178,7 +179,6 @@ def export_restoration(weights: Path) -> Path:
 
 def export_style(weights: Path, out: Path | None = None) -> Path:
     """A style's safetensors -> its .onnx (beside it, or ``out``), checked against torch."""
-    from ..styles import load_style_file
     from .onnx import FORMAT, onnx_path, sha256
 
     net, _ = load_style_file(weights)
