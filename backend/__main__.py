@@ -61,7 +61,7 @@ def _cmd_pack_data(args: argparse.Namespace) -> None:
 def _cmd_eval(args: argparse.Namespace) -> None:
     import torch
 
-    from .evaluate import EvalConfig, evaluate, print_table
+    from .bench.evaluate import EvalConfig, evaluate, print_table
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -87,8 +87,8 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> None:
-    from .evaluate import manifest_markdown
-    from .evaluate_style import styles_markdown
+    from .bench.evaluate import manifest_markdown
+    from .bench.evaluate_style import styles_markdown
     from .manifest import read_manifest
 
     manifest = read_manifest()
@@ -136,7 +136,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)
     if args.what == "quality":
-        from .bench_quality import QualityOptions, bench_quality
+        from .bench.quality import QualityOptions, bench_quality
 
         opts = QualityOptions(limit=args.limit, sets=_names(args.sets), tasks=_names(args.tasks))
         opts.styles, opts.models = _names(args.styles), _names(args.models)
@@ -150,7 +150,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
             f"{'; '.join(report['differs_from_manifest']) or 'nowhere'}"
         )
     elif args.what == "speed":
-        from .bench_speed import QUICK_SIZES, SIZES, SpeedOptions, bench_speed
+        from .bench.speed import QUICK_SIZES, SIZES, SpeedOptions, bench_speed
 
         sizes = _floats(args.sizes) if args.sizes else QUICK_SIZES if args.quick else SIZES
         opts = SpeedOptions(
@@ -164,7 +164,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
                 f"  {100 * r['peak_fraction']:5.1f} % of peak"
             )
     elif args.what == "real":
-        from .bench_real import RealOptions, bench_real
+        from .bench.real import RealOptions, bench_real
 
         opts = RealOptions(limit=args.limit, limit_slow=args.limit_slow, threads=args.threads, runtime=args.runtime)
         if args.sets:
@@ -179,11 +179,11 @@ def _cmd_bench(args: argparse.Namespace) -> None:
             f"{report['seconds']['total']:.0f} s"
         )
     elif args.what == "report":
-        from .bench_report import write_report
+        from .bench.report import write_report
 
         print(write_report(Path(args.dir), Path(args.markdown)))
     else:
-        from .bench_compare import write_sheets
+        from .bench.compare import write_sheets
 
         for path in write_sheets(Path(args.output_dir), Path(args.data) if args.data else BENCHMARK_DIR):
             print(path)
@@ -277,7 +277,7 @@ def _cmd_styles(args: argparse.Namespace) -> None:
 
 
 def _cmd_sheet(args: argparse.Namespace) -> None:
-    from .sheet import make_sheet
+    from .bench.sheet import make_sheet
 
     print(make_sheet(Path(args.output)))
 
@@ -285,7 +285,7 @@ def _cmd_sheet(args: argparse.Namespace) -> None:
 def _cmd_eval_style(args: argparse.Namespace) -> None:
     import torch
 
-    from .evaluate_style import evaluate_styles, write_json
+    from .bench.evaluate_style import evaluate_styles, write_json
 
     if args.threads:
         torch.set_num_threads(args.threads)

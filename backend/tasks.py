@@ -15,7 +15,7 @@ class Task:
     uses_mask: bool
     net: RestorationConfig
     description: str
-    degradation: str = "clean"  # "clean": the seed's synthetic one; "real": backend.degrade_real (photo models)
+    degradation: str = "clean"  # "clean": the seed's synthetic one; "real": backend.degrade.real (photo models)
     base: str | None = None  # photo models: the clean model they start from and blend with at clean-up strength 0
 
 

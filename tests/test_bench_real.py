@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from backend.bench_peers import NCNN_MODELS, PEERS, NcnnUpscaler, missing_package
-from backend.bench_real import RETEX, RealOptions, bench_real
-from backend.bench_report import write_report
+from backend.bench.peers import NCNN_MODELS, PEERS, NcnnUpscaler, missing_package
+from backend.bench.real import RETEX, RealOptions, bench_real
+from backend.bench.report import write_report
 from backend.errors import RetexError
 from backend.imaging.lpips import LAYERS, LPIPS, SCALE, SHIFT
 from backend.nets.vgg import MEAN, STD
@@ -206,7 +206,7 @@ def test_ncnn_flat_grey_and_tiles(monkeypatch):
     img = _image(5)[:40, :40].astype(np.float32) / 255
     net = NcnnUpscaler(NCNN_MODELS["Real-ESRGAN compact x4"], 4, 1)
     whole = net(img)
-    monkeypatch.setattr("backend.bench_peers.NCNN_TILE", 16)
+    monkeypatch.setattr("backend.bench.peers.NCNN_TILE", 16)
     tiled = net(img)
     assert tiled.shape == whole.shape == (160, 160, 3)
     assert float(np.abs(tiled - whole).mean()) < 2e-3

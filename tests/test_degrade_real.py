@@ -1,4 +1,4 @@
-"""The realistic degradation operators (backend/degrade_real.py) and the photo models' clean-up strength."""
+"""The realistic degradation operators (backend/degrade/real.py) and the photo models' clean-up strength."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from backend.cleanup import AUTO_STRENGTH, blend, check_cleanup
-from backend.degrade_real import (
+from backend.degrade.real import (
     KERNEL_KINDS,
     RW_GRID,
     RealDegradation,

@@ -234,7 +234,7 @@ def test_service_registry_runs_the_chosen_runtime() -> None:
 
 
 def test_bench_speed_measures_both_runtimes_side_by_side(tmp_path: Path) -> None:
-    from backend.bench_speed import SpeedOptions, bench_speed
+    from backend.bench.speed import SpeedOptions, bench_speed
 
     opts = SpeedOptions(sizes=(0.02,), specs=["denoise+straw"], device="cpu", service=False)
     report = bench_speed(tmp_path / "speed.json", opts)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from backend.degrade import DegradeParams, observe
+from backend.degrade.observe import DegradeParams, observe
 from backend.nets.restoration import RestorationNet
 from backend.pipeline import net_input
 from backend.tasks import get_task
@@ -109,7 +109,7 @@ def test_eval_cli_smoke(tmp_path: Path) -> None:
 
 
 def test_eval_inpaint_reports_hole_scores(tmp_path: Path) -> None:
-    from backend.evaluate import EvalConfig, evaluate
+    from backend.bench.evaluate import EvalConfig, evaluate
     from backend.weights import save_restoration
 
     sets = tmp_path / "bench"

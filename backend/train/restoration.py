@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..degrade import observe
+from ..degrade.observe import observe
 from ..errors import RetexError
 from ..imaging.io import list_images
 from ..nets.restoration import RestorationNet

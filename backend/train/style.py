@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ..degrade import observe
+from ..degrade.observe import observe
 from ..errors import RetexError
 from ..imaging.filters import band_pass, gaussian_blur
 from ..imaging.resize import imresize

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import bench_plots
-from .bench_anchors import BICUBIC_X4_Y, DENOISE_CBSD68_S25, FIELD_PROTOCOL, FIELD_X4_PSNR, SEED_X4_GAINS
-from .bench_compare import DENOISE_IMAGES, SR_IMAGES, STYLE_IMAGE
-from .bench_quality import STYLE_TASKS
-from .errors import RetexError
+from ..errors import RetexError
+from . import plots
+from .anchors import BICUBIC_X4_Y, DENOISE_CBSD68_S25, FIELD_PROTOCOL, FIELD_X4_PSNR, SEED_X4_GAINS
+from .compare import DENOISE_IMAGES, SR_IMAGES, STYLE_IMAGE
 from .evaluate import DEFAULT_SETS
+from .quality import STYLE_TASKS
 
 SETS = ("Set5", "Set14", "BSD100")
 OURS_PROTOCOL = "Y (BT.601), border = scale, MATLAB bicubic LR, 8-bit output"
@@ -89,7 +89,7 @@ def write_report(folder: Path, markdown: Path) -> Path:
         "",
         "Every number on this page comes from the JSON files in [`docs/benchmarks/`](benchmarks/), written by the",
         "commands below from the shipped weights; the published numbers it compares with are copied, with their",
-        "sources, in `backend/bench_anchors.py`. To regenerate everything:",
+        "sources, in `backend/bench/anchors.py`. To regenerate everything:",
         "",
         REGENERATE,
         "",
@@ -189,14 +189,14 @@ def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
             else ""
         ),
         "",
-        "Protocol (code: `backend/evaluate.py`, restated in [`weights/README.md`](../weights/README.md)): "
+        "Protocol (code: `backend/bench/evaluate.py`, restated in [`weights/README.md`](../weights/README.md)): "
         + OURS_PROTOCOL
         + "; RGB PSNR on the same crop; every degradation seeded per set and image.",
         "",
     ]
     if "sr4" in models:
         lines += _fig5(models["sr4"])
-        png = bench_plots.psnr_vs_params(q, folder / "psnr-vs-params.png")
+        png = plots.psnr_vs_params(q, folder / "psnr-vs-params.png")
         lines += [f"![×4 PSNR gain over bicubic against parameters]({rel(png)})", ""]
     for name in ("sr2", "sr4"):
         if name in models:
@@ -209,7 +209,7 @@ def _quality_sections(q: dict, folder: Path, rel) -> list[str]:
         lines += _inpaint(models["inpaint"])
     if q["styles"]:
         lines += _styles(q)
-        png = bench_plots.gram_ratios(q, folder / "gram-ratio.png")
+        png = plots.gram_ratios(q, folder / "gram-ratio.png")
         lines += [f"![Gram ratio per style and task]({rel(png)})", ""]
     else:
         lines += ["### Styles", "", "No style scores in this report yet (see above for what the run lacks).", ""]
@@ -352,10 +352,10 @@ def _styles(q: dict) -> list[str]:
         "### Styles",
         "",
         "Each style at strength 1 over the whole image, after the task's restoration, on BSD100 (protocol:",
-        "`backend/evaluate_style.py`). Gram ratio = texture loss to the exemplar of the styled result over that of",
-        "the restored result (below 1: closer to the exemplar's texture); perceptual ratio = distance to the clean",
-        "image, styled over restored (what the texture costs in content); R² = linearity of the residual's standard",
-        "deviation in the strength (0, 0.5, 1, 2).",
+        "`backend/bench/evaluate_style.py`). Gram ratio = texture loss to the exemplar of the styled result over",
+        "that of the restored result (below 1: closer to the exemplar's texture); perceptual ratio = distance to",
+        "the clean image, styled over restored (what the texture costs in content); R² = linearity of the residual's",
+        "standard deviation in the strength (0, 0.5, 1, 2).",
         "",
         "| style | scale | params | MACs/px | Gram ratio after sr4 / denoise / deblur | images | perceptual ratio sr4 "
         "| residual std at strength 1 (R²) |",
@@ -469,7 +469,7 @@ def _speed_section(s: dict, folder: Path, rel) -> list[str]:
         ]
     if s["runs"]:
         stem = Path(s["_file"]).stem
-        png = bench_plots.throughput(s, folder / f"{stem}.png")
+        png = plots.throughput(s, folder / f"{stem}.png")
         lines += ["", f"![Output MP/s against image size]({rel(png)})"]
     return lines + [""]
 
@@ -511,8 +511,8 @@ def _real_section(r: dict) -> list[str]:
         f"{r['limit_slow']}). {_load(r)}" + "".join(status),
         "",
         "Inputs: each clean image cropped to a multiple of the scale, then degraded by "
-        "`backend.degrade_real.rw_observe` with a fixed setting per image (cycling through "
-        f"{', '.join(r['protocol']['grid'])}; `RW_GRID` in `backend/degrade_real.py` gives the parameters) and a "
+        "`backend.degrade.real.rw_observe` with a fixed setting per image (cycling through "
+        f"{', '.join(r['protocol']['grid'])}; `RW_GRID` in `backend/degrade/real.py` gives the parameters) and a "
         "fixed seed, so every method and every run sees the same inputs. Scores: 8-bit outputs, PSNR-Y and SSIM-Y "
         "(BT.601) with a border of `scale` pixels ignored, as `eval`; LPIPS (VGG, v0.1, lower is better) on the "
         "same crop. CBM3D, FFDNet and NLM are given the oracle noise level: the standard deviation of "

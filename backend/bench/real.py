@@ -1,10 +1,10 @@
 """``python -m backend bench real``: restoration of realistically degraded photos, Retex side by side with the
-peers users run instead (``backend/bench_peers.py``), on the same inputs, in the same run, with the same threads.
+peers users run instead (``backend/bench/peers.py``), on the same inputs, in the same run, with the same threads.
 
 Inputs: "RW" versions of benchmark sets, each clean image cropped to a multiple of the scale, then degraded by
-``backend.degrade_real.rw_observe`` (the fixed ``RW_GRID`` settings, seeded per set and image: the same for every
-method and every run). Scores as ``backend/evaluate.py`` computes them (8-bit outputs, border = scale, PSNR and SSIM
-on BT.601 Y) plus LPIPS (VGG, v0.1) on the same crop, and the output megapixels per second of each method. The
+``backend.degrade.real.rw_observe`` (the fixed ``RW_GRID`` settings, seeded per set and image: the same for every
+method and every run). Scores as ``backend/bench/evaluate.py`` computes them (8-bit outputs, border = scale, PSNR and
+SSIM on BT.601 Y) plus LPIPS (VGG, v0.1) on the same crop, and the output megapixels per second of each method. The
 denoisers that take a noise level (CBM3D, FFDNet, NLM) get the oracle one: the standard deviation of
 (observation - clean) over the image's pixels and channels, which counts JPEG and blur error too.
 
@@ -21,20 +21,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .bench_machine import commit, machine_info, resolve_device, write_json
-from .bench_peers import PeerSpec, make_peers
-from .degrade_real import RW_GRID, rw_observe
-from .errors import RetexError
+from ..degrade.real import RW_GRID, rw_observe
+from ..errors import RetexError
+from ..imaging.io import list_images, read_image
+from ..imaging.lpips import LPIPS
+from ..paths import BENCHMARK_DIR, REPO
+from ..pipeline import restore
+from ..runtime import load_restoration_model
+from ..runtime import name as runtime_name
+from ..runtime.base import RestorationModel
+from ..tasks import Task, get_task
+from ..weights import default_path, load_restoration
 from .evaluate import _scores
-from .imaging.io import list_images, read_image
-from .imaging.lpips import LPIPS
-from .paths import BENCHMARK_DIR, REPO
-from .pipeline import restore
-from .runtime import load_restoration_model
-from .runtime import name as runtime_name
-from .runtime.base import RestorationModel
-from .tasks import Task, get_task
-from .weights import default_path, load_restoration
+from .machine import commit, machine_info, resolve_device, write_json
+from .peers import PeerSpec, make_peers
 
 SETS = ("Set14", "BSD100")
 SCALES = (4, 2, 1)
@@ -69,10 +69,10 @@ def _rel(path: Path) -> str:
 
 def protocol() -> dict:
     return {
-        "inputs": "clean HR cropped to a multiple of the scale, then backend.degrade_real.rw_observe (RW_GRID "
+        "inputs": "clean HR cropped to a multiple of the scale, then backend.degrade.real.rw_observe (RW_GRID "
         "setting index % 4, seed crc32('RW-<set>/<index>'))",
         "grid": [g.name for g in RW_GRID],
-        "scores": "8-bit outputs; PSNR-Y and SSIM-Y (BT.601) as backend/evaluate.py, border = scale (0 at x1); "
+        "scores": "8-bit outputs; PSNR-Y and SSIM-Y (BT.601) as backend/bench/evaluate.py, border = scale (0 at x1); "
         "LPIPS VGG v0.1 on the same RGB crop",
         "noise_level": "CBM3D, FFDNet and NLM get the oracle std of (observation - clean) over the image",
         "throughput": "output megapixels / seconds of the method's call, summed over the images it ran on",

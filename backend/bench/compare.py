@@ -14,16 +14,16 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .bench_peers import make_peers
-from .degrade import DegradeParams, observe
-from .errors import RetexError
-from .imaging.io import list_images, read_image, to_codes
-from .imaging.resize import imresize
-from .pipeline import process
-from .styles import list_styles, load_style
-from .stylize import StyleSlot
-from .tasks import Task, get_task
-from .weights import default_path, load_restoration
+from ..degrade.observe import DegradeParams, observe
+from ..errors import RetexError
+from ..imaging.io import list_images, read_image, to_codes
+from ..imaging.resize import imresize
+from ..pipeline import process
+from ..styles import list_styles, load_style
+from ..stylize import StyleSlot
+from ..tasks import Task, get_task
+from ..weights import default_path, load_restoration
+from .peers import make_peers
 
 SR_IMAGES = ("Set5/butterfly.png", "Set14/zebra.png", "Set14/baboon.png")  # edges, stripes, fur
 DENOISE_IMAGES = ("CBSD68/119082.png", "CBSD68/253027.png")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from .files import atomic_write
-from .paths import REPO
+from ..files import atomic_write
+from ..paths import REPO
 
 
 def resolve_device(device: str) -> torch.device:

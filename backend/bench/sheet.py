@@ -9,15 +9,15 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from .degrade import observe
-from .errors import RetexError
-from .imaging.io import read_image, to_codes
-from .paths import BENCHMARK_DIR
-from .pipeline import process
-from .styles import list_styles, load_style
-from .stylize import StyleSlot
-from .tasks import get_task
-from .weights import default_path, load_restoration
+from ..degrade.observe import observe
+from ..errors import RetexError
+from ..imaging.io import read_image, to_codes
+from ..paths import BENCHMARK_DIR
+from ..pipeline import process
+from ..styles import list_styles, load_style
+from ..stylize import StyleSlot
+from ..tasks import get_task
+from ..weights import default_path, load_restoration
 
 CONTENT = ("BSD100/HR", "Set14/HR/monarch.png", "Set14/HR/pepper.png")
 TILE = 160

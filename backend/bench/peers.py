@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import torch
 
-from .imaging.resize import imresize
+from ..imaging.resize import imresize
 
 Run = Callable[[np.ndarray, float], np.ndarray]
 NCNN_TILE = 192  # input pixels per ncnn tile: bounds the RRDB's memory on large inputs

@@ -14,8 +14,8 @@ from plugin.common.client import Client
 from plugin.common.launcher import stop_process
 from plugin.common.protocol import FrameSpec
 
-from .errors import RetexError
-from .paths import REPO
+from ..errors import RetexError
+from ..paths import REPO
 
 Frame = tuple[FrameSpec, bytes]
 

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .degrade_real import RealDegradation, degrade_batch
-from .imaging.filters import gaussian_blur
-from .imaging.resize import imresize
-from .tasks import Task
+from ..imaging.filters import gaussian_blur
+from ..imaging.resize import imresize
+from ..tasks import Task
+from .real import RealDegradation, degrade_batch
 
 NOISE_RANGE = (0.0, 50.0 / 255)  # denoise: blind over sigma in this range
 BLUR_RANGE = (0.5, 3.0)  # deblur: Gaussian blur sigma (pixels)

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from .imaging.resize import imresize
+from ..imaging.resize import imresize
 
 Range = tuple[float, float]
 KERNEL_KINDS = ("iso", "aniso", "generalized", "plateau", "sinc")

@@ -17,18 +17,18 @@ from pathlib import Path
 
 import torch
 
-from .degrade import observe
-from .errors import RetexError
-from .imaging.io import list_images, read_image
-from .nets.vgg import load_vgg
-from .paths import BENCHMARK_DIR, SHARED
-from .pipeline import process, style_residual
-from .styles import find_style, load_style_file
-from .stylize import StyleSlot, compose, normalize
-from .tasks import get_task
-from .train.losses import LossLayers, StyleLosses, perceptual_loss
-from .train.style import prepare_exemplar
-from .weights import default_path, load_restoration
+from ..degrade.observe import observe
+from ..errors import RetexError
+from ..imaging.io import list_images, read_image
+from ..nets.vgg import load_vgg
+from ..paths import BENCHMARK_DIR, SHARED
+from ..pipeline import process, style_residual
+from ..styles import find_style, load_style_file
+from ..stylize import StyleSlot, compose, normalize
+from ..tasks import get_task
+from ..train.losses import LossLayers, StyleLosses, perceptual_loss
+from ..train.style import prepare_exemplar
+from ..weights import default_path, load_restoration
 
 STRENGTHS = (0.0, 0.5, 1.0, 2.0)
 

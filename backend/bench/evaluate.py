@@ -17,18 +17,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .degrade import DegradeParams, Observation, observe, quantize
-from .degrade_real import RW_GRID, rw_observe
-from .errors import RetexError
-from .imaging.colour import rgb_to_y
-from .imaging.io import list_images, read_image
-from .imaging.metrics import psnr, ssim
-from .manifest import update_manifest
-from .nets.restoration import RestorationNet
-from .paths import BENCHMARK_DIR
-from .pipeline import net_input, restore
-from .tasks import Task, get_task
-from .weights import default_path, load_restoration, read_tensors
+from ..degrade.observe import DegradeParams, Observation, observe, quantize
+from ..degrade.real import RW_GRID, rw_observe
+from ..errors import RetexError
+from ..imaging.colour import rgb_to_y
+from ..imaging.io import list_images, read_image
+from ..imaging.metrics import psnr, ssim
+from ..manifest import update_manifest
+from ..nets.restoration import RestorationNet
+from ..paths import BENCHMARK_DIR
+from ..pipeline import net_input, restore
+from ..tasks import Task, get_task
+from ..weights import default_path, load_restoration, read_tensors
 
 DEFAULT_SETS = {
     "sr4": "Set5,Set14,BSD100",
@@ -150,7 +150,7 @@ def evaluate(
 
 def _describe(task: Task, cfg: EvalConfig) -> dict:
     if task.degradation == "real" and not cfg.clean_inputs:
-        return {"scale": task.scale, "rw_grid": [g.name for g in RW_GRID], "see": "backend/degrade_real.py RW_GRID"}
+        return {"scale": task.scale, "rw_grid": [g.name for g in RW_GRID], "see": "backend/degrade/real.py RW_GRID"}
     if task.degradation == "real":
         task = get_task(task.base)
     if task.scale > 1:

@@ -24,18 +24,18 @@ from pathlib import Path
 
 import torch
 
-from .bench_machine import commit, machine_info, peak_flops, peak_rss_mb, reset_peak_rss, resolve_device, sync
-from .bench_machine import write_json as save
-from .bench_service import BenchServer, mask_frame, rgba_frame
-from .errors import RetexError
-from .manifest import read_manifest
-from .pipeline import process
-from .runtime import RUNTIMES, load_restoration_model, load_style_model, name, onnx_installed
-from .runtime.base import RestorationModel, StyleModel
-from .styles import find_style, load_style
-from .stylize import StyleSlot
-from .tasks import Task, get_task
-from .weights import default_path, load_restoration
+from ..errors import RetexError
+from ..manifest import read_manifest
+from ..pipeline import process
+from ..runtime import RUNTIMES, load_restoration_model, load_style_model, name, onnx_installed
+from ..runtime.base import RestorationModel, StyleModel
+from ..styles import find_style, load_style
+from ..stylize import StyleSlot
+from ..tasks import Task, get_task
+from ..weights import default_path, load_restoration
+from .machine import commit, machine_info, peak_flops, peak_rss_mb, reset_peak_rss, resolve_device, sync
+from .machine import write_json as save
+from .service import BenchServer, mask_frame, rgba_frame
 
 SIZES = (0.25, 1.0, 4.0, 16.0)  # output megapixels
 QUICK_SIZES = (0.25, 1.0)

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # files only, never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .bench_anchors import BICUBIC_X4_Y, FIELD_X4_PSNR, SEED_X4_GAINS  # noqa: E402
+from .anchors import BICUBIC_X4_Y, FIELD_X4_PSNR, SEED_X4_GAINS  # noqa: E402
 
 SETS = ("Set5", "Set14", "BSD100")
 PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version string: same inputs, same bytes
