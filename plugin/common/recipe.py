@@ -3,6 +3,7 @@ carries them and the name of the layer that shows the result."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,12 +34,26 @@ CLEANUP_TIP = "Clean-up: how much noise and JPEG to remove (0 % keeps close to t
 SELECT_TO_LEARN = "Select an area of the texture to learn first (at least 64 pixels a side; 128 for a coarse style)."
 NAME_TO_LEARN = "Give the new texture a name."
 BUSY = "Retex is still working: wait for it, or Cancel it first."
+NEEDS_MASK = "Inpainting needs a mask: choose what to fill (e.g. the current selection)."
 RESULT_PREFIX = "Retex"  # every layer Retex adds is named so, the preview too
 PREVIEW_NAME = "Retex preview"
 
 
 class UserError(Exception):
     """Something the user can put right; the message says what, in plain words."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Which options a task uses, so an editor shows (or greys out) only those."""
+
+    fill: bool  # the mask of what to fill (inpainting)
+    cleanup: bool  # the clean-up strength (photo models)
+    output: bool  # where a larger result goes (upscaling)
+
+    @classmethod
+    def of(cls, task: str) -> Shown:
+        return cls(task == "inpaint", task in PHOTO_TASKS, task in SCALES)
 
 
 @dataclass
@@ -76,6 +91,11 @@ class Recipe:
         stem = stem.rsplit(".", 1)[0] if "." in stem.strip(".") else stem
         return f"{stem or 'Untitled'} ×{self.scale}"
 
+    def document_path(self, source: str, suffix: str, exists: Callable[[str], bool]) -> str:
+        """Where a super-resolution image is saved by default: beside its source's file ``source``, named after it
+        (``photo ×2.kra``), never over a file that exists."""
+        return free_path(os.path.dirname(source), self.document_name(source), suffix, exists)
+
     def check(self, styles: Collection[str] | None = None, tasks: Collection[str] | None = None) -> None:
         """Refuse what the backend would refuse, before any pixels are read or sent; ``styles`` and ``tasks`` (from
         the backend's hello) are checked when known."""
@@ -101,7 +121,7 @@ class Recipe:
     ) -> tuple[dict[str, Any], list[Frame]]:
         """The ``run`` request's fields and frames."""
         if self.task == "inpaint" and inpaint_mask is None:
-            raise UserError("Inpainting needs a mask: choose what to fill (e.g. the current selection).")
+            raise UserError(NEEDS_MASK)
         slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
         options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
         if self.task in PHOTO_TASKS:
@@ -124,6 +144,25 @@ def mask_coverage(mask: bytes) -> str:
     if mask.count(0) == len(mask):
         return "empty"
     return "full" if mask.count(255) == len(mask) else "partial"
+
+
+def check_mask(data: bytes, kind: str, name: str = "") -> None:
+    """Refuse a mask that selects nothing (or, for the selection, everything): almost surely not what was meant.
+    ``kind``: selection, selection_mask, layer (a layer's luminance or alpha), or a texture's words for a channel."""
+    coverage = mask_coverage(data) if data else "empty"
+    if kind == "selection" and coverage != "partial":
+        raise UserError(
+            "There is no selection: select the area first, or pick another mask ('Whole image'…)."
+            if coverage == "empty"
+            else "The selection covers the whole image: select only the area meant, or pick 'Whole image'."
+        )
+    if data.count(0) < len(data):
+        return
+    if kind == "selection_mask":
+        raise UserError(f"The selection mask '{name}' is empty: select where the texture goes.")
+    if kind == "layer":
+        raise UserError(f"The mask layer '{name}' is empty: paint where the texture goes.")
+    raise UserError(f"{kind}: its mask leaves out all of the layer '{name}', so it would do nothing.")
 
 
 def channel(data: bytes, channels: int, sample_bytes: int, index: int) -> bytes:

@@ -148,7 +148,7 @@ def upscaled(ctx: dict, name: str, task: str, cleanup: float | None = None) -> d
     panel = panel_for(doc, source)
     configure(panel, task, cleanup=cleanup)
     out = press(panel, panel.apply_button)
-    made = panel.controller.opened[-1:]
+    made = panel.host.opened[-1:]
     if made:
         out["result"] = dump(ctx, name, paint_layer(made[-1]), made[-1])
         out["layers"] = [[n.name(), n.type()] for n in nodes(made[-1])]

@@ -1,14 +1,12 @@
 """The two dialogs, built on GimpUi.ProcedureDialog so their values are the procedures' own arguments (GIMP
-remembers them between runs). Imported only for interactive runs: batch runs never load Gtk."""
+remembers them between runs). Imported only for interactive runs: batch runs never load Gtk. The GObject
+versions are pinned by ``bootstrap``, which retex.py imports first."""
 
 from __future__ import annotations
 
-import gi
-
-gi.require_version("GimpUi", "3.0")
-gi.require_version("Gtk", "3.0")
-from common.recipe import PHOTO_TASKS, SCALES  # noqa: E402
-from gi.repository import Gimp, GimpUi, GObject, Gtk  # noqa: E402
+from common.options import SELECTION, SLOTS
+from common.recipe import Shown
+from gi.repository import Gimp, GimpUi, GObject, Gtk
 
 
 def _model(rows: list[tuple[str, str]]) -> Gtk.ListStore:
@@ -28,14 +26,12 @@ def restore_dialog(
     config: Gimp.ProcedureConfig,
     image: Gimp.Image,
     styles: dict[str, str],
-    slots: int,
-    selection: str,
 ) -> bool:
     """Task and options, then one row per texture slot (style with its fine/coarse kind, where, strength); the
     style list is the running backend's, the mask list this image's selection and channels."""
     GimpUi.init("retex")
     if not config.get_property("mask-1") and not Gimp.Selection.is_empty(image):
-        config.set_property("mask-1", selection)  # most often the first texture goes where one just selected
+        config.set_property("mask-1", SELECTION)  # most often the first texture goes where one just selected
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Restore & Texture")
     dialog.set_default_size(520, -1)
     cleanup = dialog.get_spin_scale("cleanup", 100.0)  # shown in per cent
@@ -45,14 +41,14 @@ def restore_dialog(
     cleanup.set_label("Clean-up (%)")
     dialog.fill(["task", "cleanup-auto", "cleanup", "sr-output", "preserve-colours"])
     style_rows = [("", "—")] + [(name, f"{name} ({kind})") for name, kind in sorted(styles.items())]
-    mask_rows = [("", "Whole layer"), (selection, "Selection")]
+    mask_rows = [("", "Whole layer"), (SELECTION, "Selection")]
     mask_rows += [(c.get_name(), f"Channel “{c.get_name()}”") for c in image.get_channels()]
     styles_model, masks_model = _model(style_rows), _model(mask_rows)
 
     grid = Gtk.Grid(column_spacing=8, row_spacing=4, border_width=4)
     for column, title in enumerate(("Texture", "Where", "Strength")):
         grid.attach(Gtk.Label(label=title, xalign=0.0), column, 0, 1, 1)
-    for i in range(1, slots + 1):
+    for i in range(1, SLOTS + 1):
         grid.attach(_combo(config, f"style-{i}", styles_model), 0, i, 1, 1)
         grid.attach(_combo(config, f"mask-{i}", masks_model), 1, i, 1, 1)
         strength = GimpUi.prop_spin_scale_new(config, f"strength-{i}", 0.05, 0.25, 2)
@@ -75,11 +71,11 @@ def restore_dialog(
     cleanup_auto = dialog.get_widget("cleanup-auto", GObject.TYPE_NONE)
 
     def follow_task(*_: object) -> None:  # options that only one kind of task uses are greyed out for the others
-        task = config.get_property("task")
-        sr_output.set_sensitive(task in SCALES)
-        fill.set_sensitive(task == "inpaint")
-        cleanup_auto.set_sensitive(task in PHOTO_TASKS)
-        cleanup.set_sensitive(task in PHOTO_TASKS and not config.get_property("cleanup-auto"))
+        shown = Shown.of(config.get_property("task"))
+        sr_output.set_sensitive(shown.output)
+        fill.set_sensitive(shown.fill)
+        cleanup_auto.set_sensitive(shown.cleanup)
+        cleanup.set_sensitive(shown.cleanup and not config.get_property("cleanup-auto"))
 
     config.connect("notify::task", follow_task)
     config.connect("notify::cleanup-auto", follow_task)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from krita import Document, Krita, Node
 
+from .common.layers import landing
 from .common.protocol import Frame, FrameSpec
-from .common.recipe import PREVIEW_NAME, RESULT_PREFIX, Recipe, UserError, free_path
+from .common.recipe import PREVIEW_NAME, Recipe, UserError
 
 SAMPLES = {"U8": "u8", "U16": "u16", "F16": "f16", "F32": "f32"}
 KINDS = {
@@ -101,11 +102,10 @@ def remove_previews(doc: Document) -> None:
 
 
 def visible_anchor(source: Node) -> Node:
-    """The layer a result goes right above: the source, or the topmost earlier Retex layer above it among its
-    siblings, so that a new result never lands under an earlier (often opaque) one and stays unseen."""
+    """The layer a result goes right above (``common.layers.landing``): the source, or an earlier Retex layer."""
     siblings = source.parentNode().childNodes()  # bottom of the stack first
     start = next(i for i, n in enumerate(siblings) if node_id(n) == node_id(source))
-    return [n for n in siblings[start:] if n is siblings[start] or n.name().startswith(RESULT_PREFIX)][-1]
+    return siblings[start + landing([n.name() for n in siblings[start + 1 :]])]
 
 
 def add_layer(t: Target, name: str, spec: FrameSpec, data: bytes, origin: tuple[int, int]) -> Node:
@@ -140,7 +140,7 @@ def open_document(t: Target, recipe: Recipe, spec: FrameSpec, data: bytes, previ
         spec.width, spec.height, title, "RGBA", t.node.colorDepth(), t.node.colorProfile(), t.doc.resolution()
     )
     if t.doc.fileName() and not preview:
-        doc.setFileName(free_path(os.path.dirname(t.doc.fileName()), title, ".kra", os.path.exists))
+        doc.setFileName(recipe.document_path(t.doc.fileName(), ".kra", os.path.exists))
     layer = next(n for n in doc.rootNode().childNodes() if n.type() == "paintlayer")
     layer.setName(recipe.name())
     layer.setPixelData(data, 0, 0, spec.width, spec.height)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from krita import Document
 
 from .common.protocol import SAMPLE_BYTES, Frame, FrameSpec
-from .common.recipe import UserError, channel, mask_coverage
+from .common.recipe import UserError, channel, check_mask
 from .document import SAMPLES, find_node, node_id, walk
 
 
@@ -45,11 +45,7 @@ def read(doc: Document, source: MaskSource) -> Frame | None:
     if source.kind == "selection":
         sel = doc.selection()
         data = bytes(sel.pixelData(0, 0, w, h)) if sel is not None and sel.width() > 0 else b""
-        coverage = mask_coverage(data) if data else "empty"
-        if coverage == "empty":
-            raise UserError("There is no selection: select the area first, or pick another mask ('Whole image'…).")
-        if coverage == "full":
-            raise UserError("The selection covers the whole image: select only the area meant, or pick 'Whole image'.")
+        check_mask(data, "selection")
         return FrameSpec(w, h, "Y", "u8", "selection"), data
     node = find_node(doc, source.node)
     if node is None:
@@ -58,8 +54,7 @@ def read(doc: Document, source: MaskSource) -> Frame | None:
         )
     if source.kind == "selection_mask":
         data = bytes(node.pixelData(0, 0, w, h))
-        if mask_coverage(data) == "empty":
-            raise UserError(f"The selection mask '{node.name()}' is empty: select where the texture goes.")
+        check_mask(data, "selection_mask", node.name())
         return FrameSpec(w, h, "Y", "u8", "selection mask"), data
     if node.colorModel() != "RGBA" or node.colorDepth() not in SAMPLES:
         raise UserError(f"The mask layer '{node.name()}' is {node.colorModel()} {node.colorDepth()}: use an RGB layer.")
@@ -67,7 +62,6 @@ def read(doc: Document, source: MaskSource) -> Frame | None:
     data = bytes(node.pixelData(0, 0, w, h))
     if source.kind == "alpha":
         data = channel(data, 4, SAMPLE_BYTES[sample], 3)
-    if data.count(0) == len(data):
-        raise UserError(f"The mask layer '{node.name()}' is empty: paint where the texture goes.")
+    check_mask(data, "layer", node.name())
     channels = "A" if source.kind == "alpha" else "BGRA"  # the backend takes a colour frame's luminance × alpha
     return FrameSpec(w, h, channels, sample, node.name()[:64]), data

@@ -1,16 +1,18 @@
 """The Retex docker's contents: restoration, texture slots, Preview/Apply, progress with Cancel, learning a texture
-and the backend settings. Widgets only: the work is the controller's."""
+and the backend settings. Widgets only: the work is ``common.flow``'s, through the Krita host (host.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from krita import Document, Krita, Node
 
 from .common.config import BackendConfig
-from .common.recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, PHOTO_TASKS, TASKS, UserError
-from .controller import Choice, Controller
+from .common.flow import Flow, Order
+from .common.jobs import SessionJobs
+from .common.options import MINUTES, STYLE_SCALES
+from .common.recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, TASKS, Recipe, Shown, UserError
+from .host import Active, KritaHost
 from .pump import Pump
 from .qt import (
     QCheckBox,
@@ -32,8 +34,6 @@ from .slots import MaskCombo, SlotRow
 
 if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
     from .common.session import Style
-
-Target = Callable[[], "tuple[Document | None, Node | None]"]
 
 
 def active_target() -> tuple[Document | None, Node | None]:
@@ -66,10 +66,11 @@ class Section(QWidget):
 
 
 class Panel(QWidget):
-    def __init__(self, pump: Pump, target: Target = active_target) -> None:
+    def __init__(self, pump: Pump, target: Active = active_target) -> None:
         super().__init__()
         self.pump, self.target = pump, target
-        self.controller = Controller(pump)
+        self.host = KritaHost(target)
+        self.controller = Flow(self.host, SessionJobs(lambda: pump.session, pump.wake))
         self._generation = -1
         self.rows: list[SlotRow] = []
 
@@ -145,7 +146,7 @@ class Panel(QWidget):
         layout.addWidget(self.settings_section)
         layout.addStretch(1)
 
-        self.controller.changed.connect(self.refresh)
+        self.host.changed.connect(self.refresh)
         pump.ticked.connect(self.refresh)
         self._follow_task()
         self.refresh()
@@ -153,14 +154,13 @@ class Panel(QWidget):
     # --- actions ------------------------------------------------------------------------------------------------
 
     def apply(self) -> None:
-        self.controller.run(*self.target(), self.choice())
+        self.controller.run(self.order())
 
     def preview(self) -> None:
-        self.controller.run(*self.target(), self.choice(), preview=True)
+        self.controller.run(self.order(preview=True))
 
     def learn(self) -> None:
-        name, scale = self.style_name.text(), self.style_scale.currentText()
-        self.controller.learn(*self.target(), name, scale, self.minutes.value())
+        self.controller.learn(self.style_name.text(), self.style_scale.currentText(), self.minutes.value())
 
     def add_slot(self) -> SlotRow:
         row = SlotRow(self._document, self._remove_slot)
@@ -169,14 +169,10 @@ class Panel(QWidget):
         self.slot_box.addWidget(row)
         return row
 
-    def choice(self) -> Choice:
-        return Choice(
-            self.task.currentData(),
-            [r.choice() for r in self.rows],
-            self.preserve.isChecked(),
-            self.hole.source(),
-            None if self.cleanup_auto.isChecked() else self.cleanup.value() / 100,
-        )
+    def order(self, preview: bool = False) -> Order:
+        cleanup = None if self.cleanup_auto.isChecked() else self.cleanup.value() / 100
+        recipe = Recipe(self.task.currentData(), [r.slot() for r in self.rows], self.preserve.isChecked(), cleanup)
+        return Order(recipe, [r.mask.source() for r in self.rows], self.hole.source(), preview)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): start the backend once the docker is seen
         super().showEvent(event)
@@ -211,11 +207,11 @@ class Panel(QWidget):
 
     def _follow_task(self) -> None:
         """Show the options the chosen task uses: the hole to fill for inpainting, the clean-up for photos."""
-        task = self.task.currentData()
-        self.hole.setVisible(task == "inpaint")
-        self.hole_label.setVisible(task == "inpaint")
-        self.cleanup_row.setVisible(task in PHOTO_TASKS)
-        self.cleanup_label.setVisible(task in PHOTO_TASKS)
+        shown = Shown.of(self.task.currentData())
+        self.hole.setVisible(shown.fill)
+        self.hole_label.setVisible(shown.fill)
+        self.cleanup_row.setVisible(shown.cleanup)
+        self.cleanup_label.setVisible(shown.cleanup)
 
     def _follow_auto(self, auto: bool) -> None:
         self.cleanup.setEnabled(not auto)
@@ -243,10 +239,10 @@ class Panel(QWidget):
         self.style_name = QLineEdit()
         self.style_name.setPlaceholderText("my-texture")
         self.style_scale = QComboBox()
-        self.style_scale.addItems(["fine", "coarse"])
+        self.style_scale.addItems(list(STYLE_SCALES))
         self.minutes = QDoubleSpinBox()
-        self.minutes.setRange(0.05, 60)
-        self.minutes.setValue(8)
+        self.minutes.setRange(*MINUTES[:2])
+        self.minutes.setValue(MINUTES[2])
         self.minutes.setSuffix(" min")
         self.learn_button = QPushButton("Learn")
         self.learn_button.setToolTip("The selected pixels of this layer become a new style (about 8 min on a CPU)")

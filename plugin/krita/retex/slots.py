@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from krita import Document
 
 from . import masks
-from .controller import SlotChoice
+from .common.recipe import Slot
 from .masks import MaskSource
 from .qt import (
     QComboBox,
@@ -123,5 +123,5 @@ class SlotRow(QFrame):
         found = next((s for s in self.styles if s.name == self.style.currentData()), None)
         self.scale_label.setText(found.scale if found else "")
 
-    def choice(self) -> SlotChoice:
-        return SlotChoice(self.mask.source(), self.style.currentData() or "", self.strength.value() / 100)
+    def slot(self) -> Slot:
+        return Slot(self.style.currentData() or "", self.strength.value() / 100)
