@@ -76,32 +76,29 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
             f"--mask before any --style is the inpainting mask, but task '{task.name if task else 'none'}'"
             " does not inpaint (put --mask after the --style it belongs to)"
         )
-    net = load_net(task, args.cleanup, args.runtime, args.weights) if task else None
+    restoration = (task, load_net(task, args.cleanup, args.runtime, args.weights)) if task else None
     styles = [load_style_model(find_style(slot.style), args.runtime) for slot in args.slots]
     image = read_image(input)
-    size = tuple(image.rgb.shape[-2:])
+    size = (int(image.rgb.shape[-2]), int(image.rgb.shape[-1]))
     hole = None
     if task and task.uses_mask:
         if args.inpaint_mask is None:
             raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
         hole = read_mask(args.inpaint_mask, size)
     slots = [
-        StyleSlot(style, slot.strength, None if slot.mask is None else read_mask(slot.mask, size, soft=True))
+        StyleSlot(
+            style,  # type: ignore[arg-type]  # a StyleModel (ONNX or torch) does what StyleNet does
+            slot.strength,
+            None if slot.mask is None else read_mask(slot.mask, size, soft=True),
+        )
         for style, slot in zip(styles, args.slots, strict=True)
     ]
     with torch.no_grad():
-        rgb = process(image.rgb, (task, net) if task else None, slots, hole, preserve_colours=args.preserve_colours)
+        rgb = process(image.rgb, restoration, slots, hole, preserve_colours=args.preserve_colours)
         alpha = image.alpha
         if alpha is not None and task and task.scale > 1:  # alpha follows the picture's new size, smoothly
             alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
     write_image(output, rgb, alpha, bits=image.bits)
-
-
-def _options(args: RestoreArgs) -> dict:
-    options: dict = {"preserve_colours": args.preserve_colours}
-    if args.task and args.task.degradation == "real":
-        options["cleanup"] = args.cleanup
-    return options
 
 
 def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: str, token: str | None) -> None:
@@ -110,6 +107,8 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
     threads (on another count a few pixels may be one level apart)."""
     from plugin.common.client import BackendError, Client
     from plugin.common.protocol import FrameSpec
+    from plugin.common.replies import Result
+    from plugin.common.requests import RunRequest, Slot
 
     from ..service.frames import from_image, to_image
 
@@ -130,20 +129,19 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
         if args.inpaint_mask is None:
             raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
         hole = mask_frame(args.inpaint_mask, soft=False)
-    slots = [
-        {"style": s.style, "strength": s.strength, "mask": None if s.mask is None else mask_frame(s.mask, soft=True)}
-        for s in args.slots
-    ]
+    request = RunRequest(
+        task.name if task else "none",
+        frame,
+        tuple(Slot(s.style, s.strength, None if s.mask is None else mask_frame(s.mask, soft=True)) for s in args.slots),
+        hole,
+        preserve_colours=args.preserve_colours,
+        cleanup=args.cleanup if task and task.degradation == "real" else None,
+    )
     try:
         with Client(endpoint, token=token, timeout_s=60) as client:
-            result = client.run(
-                task.name if task else "none",
-                frame,
-                inpaint_mask=hole,
-                slots=slots,
-                options=_options(args),
-            )
+            result = client.request(request)
     except BackendError as e:
         raise RetexError(e.message) from None
-    rgb, alpha = to_image(result.specs[0], result.frames[0])
+    assert isinstance(result, Result) and result.frame is not None
+    rgb, alpha = to_image(*result.frame)
     write_image(output, rgb, alpha, bits=image.bits)

@@ -10,7 +10,12 @@ from plugin.common.protocol import CHANNELS, ErrorCode, FrameSpec, ProtocolError
 
 from ..imaging.io import mask_weight, to_codes
 
-DTYPES = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "f16": np.dtype("<f2"), "f32": np.dtype("<f4")}
+DTYPES: dict[str, np.dtype] = {
+    "u8": np.dtype("<u1"),
+    "u16": np.dtype("<u2"),
+    "f16": np.dtype("<f2"),
+    "f32": np.dtype("<f4"),
+}
 SCALE = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
 
 

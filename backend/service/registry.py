@@ -53,7 +53,7 @@ class Registry:
             net = self._nets[task_name]
         if task.degradation != "real" or cleanup == 1.0:
             return task, net
-        base = self.net(task.base)[1] if task.scale > 1 else None
+        base = self.net(task.base)[1] if task.scale > 1 and task.base else None
         with self._lock:
             key = (task_name, cleanup)
             if key not in self._blends:

@@ -19,22 +19,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 import zmq
 
-from plugin.common.protocol import (
-    MAX_FRAMES,
-    MAX_SLOTS,
-    REQUESTS,
-    TOKEN_USER,
-    ErrorCode,
-    FrameSpec,
-    Message,
-    ProtocolError,
-    decode,
-    encode,
-    error_parts,
+from plugin.common.protocol import MAX_FRAMES, MAX_SLOTS, TOKEN_USER, VERSION, ErrorCode, FrameSpec, ProtocolError
+from plugin.common.replies import Accepted, ErrorReply, Info, Ok, Progress, Reply, Style
+from plugin.common.requests import (
+    CancelRequest,
+    HelloRequest,
+    RunRequest,
+    ShutdownRequest,
+    StatusRequest,
+    TrainStyleRequest,
+    parse_request,
 )
 
 from .. import __version__
@@ -43,6 +42,9 @@ from ..paths import WEIGHTS_DIR
 from ..runtime import resolve
 from ..styles import read_thumbnail
 from .jobs import Cancelled, Job, run_job, train_style_job, validate_run, validate_train_style
+
+if TYPE_CHECKING:
+    from zmq.auth.thread import ThreadAuthenticator
 from .registry import Registry
 from .security import check_ipc_folder, is_abstract_ipc, needs_curve, needs_token
 
@@ -50,7 +52,7 @@ MAX_MESSAGE_BYTES = 4 * 1024**3  # per part, enforced by ZeroMQ itself (zmq.MAXM
 MAX_PIXELS = 150_000_000  # per frame, refused with an error reply (f32 RGBA: 2.4 GB, under the cap)
 PROGRESS_STEP = 0.01  # a progress event at most every 1 % of the job ...
 PROGRESS_QUIET_S = 1.0  # ... unless this long passed: a client's silence timer never runs out on a slow tile
-Send = Callable[[bytes, list[bytes]], None]
+Send = Callable[[bytes, Reply], None]
 
 
 @dataclass
@@ -101,7 +103,7 @@ class Server:
         self.ctx = zmq.Context()
         self.state = _State()
         self._events_addr = f"inproc://events-{uuid.uuid4().hex}"
-        self._auth = None
+        self._auth: ThreadAuthenticator | None = None
         self._lock_fd: int | None = None  # held for the life of an ipc server: a second one refuses to start
         self._socket_id: tuple[int, int] | None = None  # (device, inode) of our socket file, so we unlink only ours
 
@@ -118,17 +120,17 @@ class Server:
         if self.config.curve_secret or self.config.token:
             from zmq.auth.thread import ThreadAuthenticator
 
-            self._auth = ThreadAuthenticator(self.ctx)
-            self._auth.start()
-        if self.config.curve_secret:
-            from zmq.auth import load_certificate
+            auth = self._auth = ThreadAuthenticator(self.ctx)
+            auth.start()
+            if self.config.curve_secret:
+                from zmq.auth import load_certificate
 
-            self._auth.configure_curve(domain="*", location=str(self.config.curve_clients))
-            public, secret = load_certificate(str(self.config.curve_secret))
-            sock.curve_secretkey, sock.curve_publickey, sock.curve_server = secret, public, True
-        elif self.config.token:  # checked in the handshake: a peer without it never gets a message buffered
-            self._auth.configure_plain(domain="*", passwords={TOKEN_USER: self.config.token})
-            sock.plain_server = True
+                auth.configure_curve(domain="*", location=str(self.config.curve_clients))
+                public, secret = load_certificate(str(self.config.curve_secret))
+                sock.curve_secretkey, sock.curve_publickey, sock.curve_server = secret, public, True
+            elif self.config.token:  # checked in the handshake: a peer without it never gets a message buffered
+                auth.configure_plain(domain="*", passwords={TOKEN_USER: self.config.token})
+                sock.plain_server = True
         try:
             self._bind_endpoint(sock)
         except BaseException:  # address in use, bad endpoint, no permission: leave no thread behind
@@ -259,14 +261,17 @@ class Server:
                 parts.append(part)
         if refused:
             limit = f"{MAX_FRAMES + 1} parts and {self.config.max_message_bytes} bytes"
-            self._send(router, client, error_parts("?", ErrorCode.TOO_LARGE, f"message larger than {limit}"))
+            self._send(router, client, ErrorReply(ErrorCode.TOO_LARGE, f"message larger than {limit}", id="?"))
             return None
         return client, parts
 
-    def _send(self, router: zmq.Socket, client: bytes, msg_parts: list) -> bool:
+    def _send(self, router: zmq.Socket, client: bytes, reply: Reply) -> bool:
         """Send to one client; False when it has gone away (then nothing is queued for it)."""
+        return self._send_parts(router, [client, *reply.to_frames()])
+
+    def _send_parts(self, router: zmq.Socket, parts: list[Any]) -> bool:
         try:
-            router.send_multipart([client, *msg_parts], copy=False)
+            router.send_multipart(parts, copy=False)
         except zmq.ZMQError as e:
             if e.errno != errno.EHOSTUNREACH:
                 raise
@@ -275,9 +280,8 @@ class Server:
 
     def _forward(self, router: zmq.Socket, parts: list) -> None:
         """Pass on a worker event; if its client has gone away, its jobs stop (nobody will read their results)."""
-        client = parts[0].bytes
-        if not self._send(router, client, parts[1:]):
-            self._drop_client(client)
+        if not self._send_parts(router, parts):
+            self._drop_client(parts[0].bytes)
 
     def _drop_client(self, client: bytes) -> None:
         with self.state.lock:
@@ -292,77 +296,74 @@ class Server:
             print(f"a client went away: stopped {len(orphans)} of its jobs", file=sys.stderr, flush=True)
 
     def _handle(self, router: zmq.Socket, client: bytes, parts: list) -> None:
-        def send(to: bytes, msg_parts: list[bytes]) -> None:
-            self._send(router, to, msg_parts)
+        def send(to: bytes, reply: Reply) -> None:
+            self._send(router, to, reply)
 
         msg_id = "?"
         try:
-            msg = decode(parts, REQUESTS, self.config.max_pixels)
-            msg_id = msg.id
-            handler = getattr(self, f"_on_{msg.type}")
-            handler(send, client, msg)
+            request = parse_request(parts, self.config.max_pixels)  # the one place a request is read
+            msg_id = request.id
+            handler = getattr(self, f"_on_{request.type}")
+            handler(send, client, request)
         except ProtocolError as e:
-            send(client, error_parts(msg_id, e.code, e.message))
+            send(client, ErrorReply(e.code, e.message, id=e.id if msg_id == "?" else msg_id))
         except Exception as e:  # a bug must not take the service down; the client gets told
-            send(client, error_parts(msg_id, ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}"))
+            send(client, ErrorReply(ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}", id=msg_id))
 
-    def _info(self) -> dict:
+    def _info(self, msg_id: str, styles: tuple[Style, ...] = ()) -> Info:
         with self.state.lock:
             queued = len(self.state.queue)
             running = self.state.running.id if self.state.running else None
-        return {
-            "server": "retex",
-            "version": __version__,
-            "protocol": 1,
-            "device": str(self.registry.device),
-            "runtime": resolve(self.config.runtime, self.registry.device),
-            "tasks": ["none", *self.registry.available_tasks()],
-            "styles": [],
-            "max_message_bytes": self.config.max_message_bytes,
-            "max_pixels": self.config.max_pixels,
-            "max_slots": MAX_SLOTS,
-            "queued": queued,
-            "running": running,
-            "pid": os.getpid(),
-        }
+        return Info(
+            VERSION,
+            __version__,
+            str(self.registry.device),
+            resolve(self.config.runtime, self.registry.device),
+            ("none", *self.registry.available_tasks()),
+            styles,
+            self.config.max_message_bytes,
+            self.config.max_pixels,
+            MAX_SLOTS,
+            queued,
+            running,
+            os.getpid(),
+            id=msg_id,
+        )
 
-    def _on_hello(self, send: Send, client: bytes, msg: Message) -> None:
+    def _on_hello(self, send: Send, client: bytes, request: HelloRequest) -> None:
         """``info`` plus the styles, each with its thumbnail as a 96x96 RGB u8 frame (the picker shows them). Both
         the list and the thumbnails are cached per file version, and a broken file is skipped with one logged
         reason: one user's bad file must not make every editor's hello fail."""
-        info, frames = self._info(), []
+        styles = []
         for style in self.registry.styles():
-            entry = {k: style.get(k) for k in ("name", "scale", "params", "builtin", "exemplar", "licence")}
-            entry["thumbnail"] = None
             pixels = read_thumbnail(Path(style["thumbnail"]))
-            if pixels is not None:
-                frames.append((FrameSpec(*pixels[:2], "RGB", "u8", style["name"]), pixels[2]))
-                entry["thumbnail"] = len(frames) - 1
-            info["styles"].append(entry)
-        send(client, encode("info", msg.id, info, frames))
+            thumbnail = None if pixels is None else (FrameSpec(*pixels[:2], "RGB", "u8", style["name"]), pixels[2])
+            params, builtin, exemplar, licence = (style.get(k) for k in ("params", "builtin", "exemplar", "licence"))
+            styles.append(Style(style["name"], style["scale"], params, bool(builtin), exemplar, licence, thumbnail))
+        send(client, self._info(request.id, tuple(styles)))
 
-    def _on_status(self, send: Send, client: bytes, msg: Message) -> None:
-        send(client, encode("info", msg.id, self._info()))
+    def _on_status(self, send: Send, client: bytes, request: StatusRequest) -> None:
+        send(client, self._info(request.id))
 
-    def _on_run(self, send: Send, client: bytes, msg: Message) -> None:
-        validate_run(msg, self.registry)
-        self._enqueue(send, client, msg)
+    def _on_run(self, send: Send, client: bytes, request: RunRequest) -> None:
+        validate_run(request, self.registry)
+        self._enqueue(send, client, request)
 
-    def _on_train_style(self, send: Send, client: bytes, msg: Message) -> None:
-        validate_train_style(msg, self.registry)
-        self._enqueue(send, client, msg)
+    def _on_train_style(self, send: Send, client: bytes, request: TrainStyleRequest) -> None:
+        validate_train_style(request, self.registry)
+        self._enqueue(send, client, request)
 
-    def _enqueue(self, send: Send, client: bytes, msg: Message) -> None:
-        job = Job(id=f"j{secrets.token_hex(8)}", client=client, request_id=msg.id, message=msg)  # not guessable
+    def _enqueue(self, send: Send, client: bytes, request: RunRequest | TrainStyleRequest) -> None:
+        job = Job(id=f"j{secrets.token_hex(8)}", client=client, request=request)  # not guessable
         with self.state.lock:
             self.state.queue.append(job)
             position = len(self.state.queue) - 1 + (self.state.running is not None)
             self.state.wake.notify()
-        send(client, encode("accepted", msg.id, {"job": job.id, "position": position}))
+        send(client, Accepted(job.id, position, id=request.id))
 
-    def _on_cancel(self, send: Send, client: bytes, msg: Message) -> None:
+    def _on_cancel(self, send: Send, client: bytes, request: CancelRequest) -> None:
         """Cancel one of this client's jobs; another client's job is answered exactly like one that does not exist."""
-        job_id = msg.header.get("job")
+        job_id = request.job
         with self.state.lock:
             queued = next((j for j in self.state.queue if j.id == job_id and j.client == client), None)
             if queued is not None:
@@ -375,12 +376,12 @@ class Server:
         if queued is None and running is None:
             raise ProtocolError(ErrorCode.UNKNOWN_JOB, f"no queued or running job {job_id!r}")
         if queued is not None:
-            send(queued.client, error_parts(queued.request_id, ErrorCode.CANCELLED, "cancelled"))
-        send(client, encode("ok", msg.id, {"job": job_id}))
+            send(queued.client, ErrorReply(ErrorCode.CANCELLED, "cancelled", id=queued.request_id))
+        send(client, Ok(job_id, id=request.id))
 
-    def _on_shutdown(self, send: Send, client: bytes, msg: Message) -> None:
+    def _on_shutdown(self, send: Send, client: bytes, request: ShutdownRequest) -> None:
         self.stop()
-        send(client, encode("ok", msg.id))
+        send(client, Ok(id=request.id))
 
     def stop(self) -> None:
         """Stop accepting work, cancel the running job at its next tile, end queued ones (thread- and
@@ -404,24 +405,20 @@ class Server:
                         self.state.wake.wait()
                     if self.state.stopping:
                         for job in self.state.queue:
-                            push.send_multipart(
-                                [
-                                    job.client,
-                                    *error_parts(job.request_id, ErrorCode.CANCELLED, "the server is shutting down"),
-                                ]
-                            )
+                            ending = ErrorReply(ErrorCode.CANCELLED, "the server is shutting down", id=job.request_id)
+                            push.send_multipart([job.client, *ending.to_frames()])
                         self.state.queue.clear()
                         return
                     job = self.state.running = self.state.queue.popleft()
                 final = self._run(job, push)
                 with self.state.lock:  # not running any more before the client hears the outcome
                     self.state.running = None
-                push.send_multipart([job.client, *final], copy=False)
+                push.send_multipart([job.client, *final.to_frames()], copy=False)
         finally:
             push.close()
 
-    def _run(self, job: Job, push: zmq.Socket) -> list[bytes]:
-        """Run one job, streaming progress; returns its final message (result or error)."""
+    def _run(self, job: Job, push: zmq.Socket) -> Reply:
+        """Run one job, streaming progress; returns its final reply (result or error)."""
 
         last = [-1.0, 0.0]  # fraction and time of the last event sent
 
@@ -430,24 +427,23 @@ class Server:
             if fraction < 1.0 and fraction - last[0] < PROGRESS_STEP and now - last[1] < PROGRESS_QUIET_S:
                 return  # coalesced: an sr4 job on a 4096² image has ~6,000 tiles and branches
             last[:] = [fraction, now]
-            fields = {
-                "job": job.id,
-                "fraction": round(fraction, 4),
-                "stage": stage,
-                "eta": None if eta is None else round(eta, 2),
-            }
-            push.send_multipart([job.client, *encode("progress", job.request_id, fields)])
+            rounded = None if eta is None else round(eta, 2)
+            event = Progress(job.id, round(fraction, 4), stage, rounded, id=job.request_id)
+            push.send_multipart([job.client, *event.to_frames()])
+
+        def fail(code: str, message: str) -> Reply:
+            return ErrorReply(code, message, id=job.request_id)
 
         try:
-            execute = train_style_job if job.message.type == "train_style" else run_job
-            fields, frames = execute(job, self.registry, progress)
-            return encode("result", job.request_id, fields, frames)
+            if isinstance(job.request, TrainStyleRequest):
+                return train_style_job(job, job.request, self.registry, progress)
+            return run_job(job, job.request, self.registry, progress)
         except Cancelled:
-            return error_parts(job.request_id, ErrorCode.CANCELLED, "cancelled")
+            return fail(ErrorCode.CANCELLED, "cancelled")
         except ProtocolError as e:
-            return error_parts(job.request_id, e.code, e.message)
+            return fail(e.code, e.message)
         except (torch.OutOfMemoryError, MemoryError):
-            return error_parts(job.request_id, ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
+            return fail(ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
         except Exception as e:
             print(f"job {job.id} failed: {type(e).__name__}: {e}", file=sys.stderr)
-            return error_parts(job.request_id, ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}")
+            return fail(ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}")

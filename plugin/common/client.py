@@ -1,13 +1,14 @@
-"""The Retex client, shared by both editor plug-ins and the backend's command line (stdlib + pyzmq only).
+"""The Retex client, shared by both editor plug-ins and the backend's command line (stdlib + pyzmq only): a socket
+that sends typed requests (``requests``) and reads typed replies (``replies``).
 
-Two ways to use it:
-- blocking: ``Client(endpoint).run(...)`` with a progress callback (scripts, GIMP's plug-in process);
-- polling: ``submit(...)`` then ``poll()`` from a timer, so an editor's UI thread never blocks (Krita).
+Two ways to use it, over the one core that routes replies to jobs (``exchange.Exchange``):
+- blocking: ``Client(endpoint).run(...)`` or ``request(...)`` with a progress callback (scripts, the command line,
+  GIMP's plug-in through ``link``);
+- polling: ``session.Session`` from a timer, so an editor's UI thread never blocks (Krita).
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,41 +16,22 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from .protocol import (
-    REPLIES,
-    TOKEN_USER,
-    ErrorCode,
-    Frame,
-    FrameSpec,
-    Message,
-    ProtocolError,
-    decode,
-    encode,
-    run_request,
-    train_style_request,
+from .exchange import BackendError, BackendUnavailable, Exchange, Job, ProgressFn
+from .protocol import TOKEN_USER, ErrorCode, Frame, ProtocolError
+from .replies import Reply, Result, parse_reply
+from .requests import (
+    DEFAULT_MINUTES,
+    CancelRequest,
+    HelloRequest,
+    RawRequest,
+    Request,
+    RunRequest,
+    ShutdownRequest,
+    Slot,
+    TrainStyleRequest,
 )
 
-ProgressFn = Callable[[float, str, "float | None"], None]
-
-
-class BackendError(Exception):
-    """The backend refused or failed a request; ``code`` is a stable protocol error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class BackendUnavailable(BackendError):
-    """No backend answered in time (not started, crashed, or unreachable)."""
-
-    def __init__(self, endpoint: str, detail: str) -> None:
-        super().__init__(
-            "unavailable",
-            f"no Retex backend answered at {endpoint} ({detail}). Start it with: "
-            f".venv/bin/python -m backend serve --endpoint {endpoint}",
-        )
+__all__ = ["BackendError", "BackendUnavailable", "Client", "ProgressFn"]
 
 
 class Client:
@@ -61,7 +43,7 @@ class Client:
         curve: tuple[bytes, bytes, bytes] | None = None,  # (client public, client secret, server public)
     ) -> None:
         self.endpoint, self.token, self.timeout_s = endpoint, token, timeout_s
-        self.ctx = zmq.Context.instance()
+        self.ctx: zmq.Context = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT
@@ -95,15 +77,19 @@ class Client:
     # --- low level: non-blocking ------------------------------------------------------------------------------
 
     def submit(
-        self, msg_type: str, fields: dict[str, Any] | None = None, frames: list[tuple[FrameSpec, bytes]] | None = None
+        self, request: Request | str, fields: dict[str, Any] | None = None, frames: list[Frame] | None = None
     ) -> str:
-        """Send a request; returns its id, which every reply and event for it carries."""
+        """Send a request (typed, or a type with its fields and frames, sent as they are); returns its id, which
+        every reply and event about it carries."""
+        if isinstance(request, str):
+            request = RawRequest(request, fields or {}, frames or [])
         msg_id = uuid.uuid4().hex[:16]
-        self.sock.send_multipart(encode(msg_type, msg_id, fields, frames), copy=False)
+        self.sock.send_multipart(request.to_frames(msg_id), copy=False)
         return msg_id
 
-    def poll(self, timeout_ms: int = 0) -> list[Message]:
-        """Every message that has arrived (waiting up to ``timeout_ms`` for the first)."""
+    def poll(self, timeout_ms: int = 0) -> list[Reply]:
+        """Every reply that has arrived (waiting up to ``timeout_ms`` for the first), typed: the one place a client
+        reads the backend's messages."""
         if self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)
             raise BackendError(
@@ -111,11 +97,11 @@ class Client:
                 f"the backend at {self.endpoint} refused this connection "
                 f"({'wrong' if event['event'] == zmq.EVENT_HANDSHAKE_FAILED_AUTH else 'missing'} token or key)",
             )
-        out: list[Message] = []
+        out: list[Reply] = []
         while self.sock.poll(timeout_ms if not out else 0, zmq.POLLIN):
             parts = self.sock.recv_multipart(copy=False)
             try:
-                out.append(decode([p.buffer for p in parts], REPLIES))
+                out.append(parse_reply([p.buffer for p in parts]))
             except ProtocolError as e:
                 raise BackendError(e.code, f"malformed reply from the backend: {e.message}") from None
         return out
@@ -124,52 +110,32 @@ class Client:
 
     def request(
         self,
-        msg_type: str,
+        request: Request | str,
         fields: dict[str, Any] | None = None,
-        frames: list[tuple[FrameSpec, bytes]] | None = None,
+        frames: list[Frame] | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
-    ) -> Message:
-        """Send a request and wait for its final reply (info, ok, result or error).
+    ) -> Reply:
+        """Send a request and wait for its final reply (info, ok or result); a BackendError if it fails.
 
         The timeout counts silence, not total time: a long job that keeps reporting progress never times out,
         while a server that died mid-job is noticed within ``timeout_s``. ``cancel()`` returning True asks the
         server to cancel the job.
         """
-        msg_id = self.submit(msg_type, fields, frames)
-        deadline = time.monotonic() + self.timeout_s
-        job, cancel_sent = None, False
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BackendUnavailable(self.endpoint, f"no reply for {self.timeout_s:g} s")
-            for msg in self.poll(int(min(remaining, 0.1) * 1000)):
-                if msg.id != msg_id:
-                    continue  # a late reply to an earlier, abandoned request
-                deadline = time.monotonic() + self.timeout_s
-                if msg.type == "error":
-                    raise BackendError(msg.header.get("code", ErrorCode.INTERNAL), msg.header.get("message", ""))
-                if msg.type == "accepted":
-                    job = msg.header.get("job")
-                elif msg.type == "progress":
-                    if on_progress:
-                        on_progress(
-                            float(msg.header["fraction"]), str(msg.header.get("stage", "")), msg.header.get("eta")
-                        )
-                else:
-                    return msg
-            if cancel and job and not cancel_sent and cancel():
-                self.submit("cancel", {"job": job})
-                cancel_sent = True
+        if isinstance(request, str):
+            request = RawRequest(request, fields or {}, frames or [])
+        job = Job(request, on_progress=on_progress)
+        return Exchange(self).run_to_end(job, self.timeout_s, cancel)
 
     def hello(self) -> dict[str, Any]:
-        return self.request("hello").header
+        """The server's ``info`` header (``check_info(client.request(HelloRequest()))`` gives it typed)."""
+        return self.request(HelloRequest()).header
 
     def cancel(self, job: str) -> None:
-        self.request("cancel", {"job": job})
+        self.request(CancelRequest(job))
 
     def shutdown(self) -> None:
-        self.request("shutdown")
+        self.request(ShutdownRequest())
 
     def run(
         self,
@@ -182,11 +148,23 @@ class Client:
         options: dict[str, Any] | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
-    ) -> Message:
-        """Restore ``image`` with ``task`` (``none``: texture only), then texture it (see ``run_request``). Returns
-        the result message (its frame has the input's layout)."""
-        fields, frames = run_request(task, image, inpaint_mask=inpaint_mask, slots=slots, crop=crop, options=options)
-        return self.request("run", fields, frames, on_progress, cancel)
+    ) -> Result:
+        """Restore ``image`` with ``task`` (``none``: texture only), then texture it: each slot is ``{"style": name,
+        "strength": 0..2, "mask": (FrameSpec, bytes) or None}``; ``options`` as the protocol's (preserve_colours,
+        cleanup). Values go as given: the server checks them. Returns the result (its frame has the input's
+        layout)."""
+        options = options or {}
+        cleanup = options.get("cleanup")
+        request = RunRequest(
+            task,
+            image,
+            tuple(Slot(s.get("style", ""), s.get("strength", 1.0), s.get("mask")) for s in slots or []),
+            inpaint_mask,
+            crop,
+            options.get("preserve_colours", False),
+            None if cleanup == "auto" else cleanup,
+        )
+        return self._result(self.request(request, on_progress=on_progress, cancel=cancel))
 
     def train_style(
         self,
@@ -197,7 +175,13 @@ class Client:
         minutes: float | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
-    ) -> Message:
+    ) -> Result:
         """Learn a new style from ``exemplar`` (e.g. the selected pixels); the result names the new style."""
-        fields, frames = train_style_request(exemplar, name, scale=scale, minutes=minutes)
-        return self.request("train_style", fields, frames, on_progress, cancel)
+        request = TrainStyleRequest(exemplar, name, scale, DEFAULT_MINUTES if minutes is None else minutes)
+        return self._result(self.request(request, on_progress=on_progress, cancel=cancel))
+
+    @staticmethod
+    def _result(reply: Reply) -> Result:
+        if not isinstance(reply, Result):
+            raise BackendError(ErrorCode.BAD_MESSAGE, f"a job answered with {reply.type}, not a result")
+        return reply

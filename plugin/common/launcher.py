@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
+import time
 from pathlib import Path
 
 from .config import BackendConfig
+
+START_TIMEOUT_S = 180.0  # a cold start imports torch and loads every network
 
 
 def log_dir() -> Path:
@@ -59,7 +61,7 @@ class BackendProcess:
         # the editor's own Python settings (Krita's bundled Python sets some) must not leak into the backend's
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
         env["PYTHONUNBUFFERED"] = "1"
-        flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # Windows only: no console window for the backend
         with open(self.log_path, "wb") as log:
             try:
                 self.proc = subprocess.Popen(
@@ -94,6 +96,26 @@ class BackendProcess:
             if text.startswith("READY "):
                 return text.split(" ", 1)[1].strip()
         return None
+
+    def started(self, since: float, settings: str) -> str | None:
+        """One look at a backend started at ``since`` (time.monotonic): the endpoint of its READY line once printed,
+        None while it starts; a LaunchError if it exited first or took over START_TIMEOUT_S (``settings`` says
+        where its settings are)."""
+        endpoint = self.ready()
+        if endpoint:
+            return endpoint
+        if self.exit_code() is not None:
+            raise LaunchError(f"The Retex backend could not start ({self.ending()}). Check {settings}.")
+        if time.monotonic() - since > START_TIMEOUT_S:
+            raise LaunchError(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {self.log_path}.")
+        return None
+
+    def wait_ready(self, settings: str) -> str:
+        """``started`` until the backend is ready (blocking): its endpoint."""
+        since = time.monotonic()
+        while (endpoint := self.started(since, settings)) is None:
+            time.sleep(0.1)
+        return endpoint
 
     def last_words(self) -> str:
         """The backend's own explanation of a failure: its ``error:`` line, else the last line of its log after the

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 VERSION = 1
 MAX_HEADER_BYTES = 64 * 1024
 MAX_SIDE = 65_536  # pixels, per side
 MAX_FRAMES = 64
 MAX_SLOTS = 16  # texture slots per run request
+MAX_STRENGTH = 2.0  # a texture slot's strength: 0 (none) .. 2
+MAX_MINUTES = 60  # a train_style request's budget
 TOKEN_USER = "retex"  # the ZeroMQ PLAIN user name of token-protected endpoints; the token is the password
 
 SAMPLE_BYTES = {"u8": 1, "u16": 2, "f16": 2, "f32": 4}
@@ -48,10 +50,11 @@ class ErrorCode:
 class ProtocolError(Exception):
     """A message that breaks the protocol; ``code`` is one of ErrorCode."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, msg_id: str = "?") -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.id = msg_id  # the id of the message it is about, once its header was read ("?" before)
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ class Message:
         return self.header["id"]
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
+    """An integer that is not a bool (JSON's true is no number)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -175,10 +179,6 @@ def decode(parts: list[bytes], allowed_types: tuple[str, ...], max_pixels: int =
                 ErrorCode.BAD_FRAME, f"frame '{spec.name}' has {len(data)} bytes, its description says {spec.nbytes}"
             )
     return Message(header, frames, specs)
-
-
-def error_parts(msg_id: str, code: str, message: str) -> list[bytes]:
-    return encode("error", msg_id, {"code": code, "message": message})
 
 
 def run_request(

@@ -16,12 +16,17 @@ import zmq
 
 from .client import BackendError, Client
 from .config import BackendConfig, config_dir, default_endpoint, needs_token, read_token
-from .launcher import BackendProcess, LaunchError, log_dir
+from .exchange import Exchange, Job, check_info
+from .launcher import START_TIMEOUT_S, BackendProcess, LaunchError, log_dir
 from .messages import plain
-from .protocol import VERSION, ErrorCode, Frame, Message
+from .protocol import ErrorCode, Frame, ProtocolError
+from .replies import Info, Result
+from .requests import HelloRequest, Request, request_of
 
-START_TIMEOUT_S = 180.0  # a cold start imports torch and loads every network
+__all__ = ["SILENCE_TIMEOUT_S", "START_TIMEOUT_S", "Job", "Session", "Style", "token_for"]
+
 SILENCE_TIMEOUT_S = 300.0  # a running job reports progress per tile; this long a silence means a hung backend
+SETTINGS = "Retex's backend settings"  # where a user changes them (the docker's dialog)
 
 
 @dataclass
@@ -34,29 +39,13 @@ class Style:
     thumbnail: bytes
 
 
-@dataclass
-class Job:
-    """A request and what became of it; ``on_done`` is the host's, called by the host once ``poll`` returns it."""
-
-    kind: str  # "run" or "train_style"
-    fields: dict[str, Any]
-    frames: list[Frame]
-    on_done: Callable[[Job], None] | None = None
-    request_id: str | None = None
-    server_job: str | None = None
-    fraction: float = 0.0
-    eta: float | None = None
-    stage: str = ""
-    result: Message | None = None
-    error: str | None = None
-    cancelled: bool = False
-
-    @property
-    def done(self) -> bool:
-        return self.result is not None or self.error is not None
+def styles_of(info: Info) -> list[Style]:
+    return [
+        Style(s.name, s.scale, s.builtin, b"" if s.thumbnail is None else bytes(s.thumbnail[1])) for s in info.styles
+    ]
 
 
-def _token_for(endpoint: str) -> str | None:
+def token_for(endpoint: str) -> str | None:
     """Loopback TCP (the Windows default) and abstract sockets need the token the backend keeps in the config
     folder; none yet is None (the backend makes it). One others could read raises ``UnsafeFolder``, saying so."""
     if not needs_token(endpoint):
@@ -73,23 +62,24 @@ class Session:
         self.host = host  # "krita" or "gimp": names the socket and the log
         self.state = "stopped"  # stopped, starting, connecting, ready, failed
         self.problem = ""  # the last failure, in plain words
-        self.info: dict[str, Any] = {}  # the last hello
+        self.info: dict[str, Any] = {}  # the last hello's header
         self.styles: list[Style] = []
         self.generation = 0  # counts hellos, so a host knows when to refresh its style pickers
         self._proc: BackendProcess | None = None
         self._client: Client | None = None
-        self._hello_id: str | None = None
+        self._exchange: Exchange | None = None
+        self._hello: Job | None = None
         self._queue: list[Job] = []
-        self._sent: dict[str, Job] = {}
         self._finished: list[Job] = []
-        self._since = 0.0  # when the start began, or the backend was last heard
+        self._since = 0.0  # when the start began
 
     # --- what the host calls --------------------------------------------------------------------------------------
 
     @property
     def active(self) -> bool:
         """Starting, or with work outstanding: the host should poll often."""
-        return self.state in ("starting", "connecting") or bool(self._queue or self._sent or self._finished)
+        sent = bool(self._exchange and self._exchange.outstanding)
+        return self.state in ("starting", "connecting") or bool(self._queue or sent or self._finished)
 
     @property
     def pid(self) -> int | None:
@@ -113,9 +103,21 @@ class Session:
             self._start()
 
     def submit(
-        self, kind: str, fields: dict[str, Any], frames: list[Frame], on_done: Callable[[Job], None] | None = None
+        self,
+        request: Request | str,
+        fields: dict[str, Any] | None = None,
+        frames: list[Frame] | None = None,
+        on_done: Callable[[Job], None] | None = None,
     ) -> Job:
-        job = Job(kind, fields, frames, on_done)
+        """Queue a typed request, or a type with its fields and frames (``protocol.run_request``), which is read
+        here as the backend would read it: one it would refuse ends at once with its words."""
+        job = Job(None, on_done, kind=request if isinstance(request, str) else request.type)
+        try:
+            job.request = request_of(request, fields or {}, frames or []) if isinstance(request, str) else request
+        except ProtocolError as e:
+            job.fail(e.code, e.message)
+            self._finished.append(job)
+            return job
         self._queue.append(job)
         self.connect()
         return job
@@ -126,8 +128,8 @@ class Session:
         if job in self._queue:
             self._queue.remove(job)
             self._end(job, error=plain(ErrorCode.CANCELLED, ""))
-        elif job.server_job and self._client:
-            self._client.submit("cancel", {"job": job.server_job})
+        elif self._exchange is not None:
+            self._exchange.cancel(job)
 
     def poll(self) -> list[Job]:
         """Advance start-up and jobs; returns the jobs that ended since the last call (result or error set)."""
@@ -136,7 +138,7 @@ class Session:
         except BackendError as e:  # a reply this plug-in cannot read, e.g. from another protocol version
             self._fail(plain(e.code, e.message))
         except zmq.ZMQError as e:  # e.g. an endpoint ZeroMQ cannot use
-            self._fail(f"Retex cannot talk to its backend ({e}). Check the endpoint in Retex's backend settings.")
+            self._fail(f"Retex cannot talk to its backend ({e}). Check the endpoint in {SETTINGS}.")
         finished, self._finished = self._finished, []
         return finished
 
@@ -164,7 +166,7 @@ class Session:
     def _advance(self) -> None:
         if self.state == "starting":
             self._await_ready()
-        if self.state not in ("connecting", "ready") or self._client is None or self._proc is None:
+        if self.state not in ("connecting", "ready") or self._exchange is None or self._proc is None:
             return
         if self._proc.exit_code() is not None:
             self._fail(
@@ -172,87 +174,62 @@ class Session:
                 "again on the next run."
             )
             return
-        for msg in self._client.poll():
-            self._since = time.monotonic()
-            self._handle(msg)
-            if self.state not in ("connecting", "ready"):
-                return
+        for job in self._exchange.read():
+            if job is self._hello:
+                self._on_hello(job)
+                if self.state not in ("connecting", "ready"):
+                    return
+                continue
+            self._finished.append(job)
+            if job.kind == "train_style" and job.result is not None:  # a new style: ask for the list again
+                self._hello = self._exchange.send(Job(HelloRequest()))
         if self.state == "ready":
-            self._send_queued()
-        if self._sent and time.monotonic() - self._since > SILENCE_TIMEOUT_S:
+            while self._queue:
+                self._exchange.send(self._queue.pop(0))
+        if self._exchange.outstanding and time.monotonic() - self._exchange.heard > SILENCE_TIMEOUT_S:
             self._fail(f"The backend has not answered for {SILENCE_TIMEOUT_S:.0f} s and was stopped. Try again.")
 
     def _await_ready(self) -> None:
         assert self._proc is not None
-        endpoint = self._proc.ready()
-        if endpoint:
-            try:
-                token = _token_for(endpoint)
-            except OSError as e:
-                self._fail(f"Retex cannot use its token: {e}")
+        try:
+            endpoint = self._proc.started(self._since, SETTINGS)
+            if endpoint is None:
                 return
-            self._client = Client(endpoint, token=token)
-            self._hello_id = self._client.submit("hello")
-            self.state, self._since = "connecting", time.monotonic()
-        elif self._proc.exit_code() is not None:
-            self._fail(f"The Retex backend could not start ({self._proc.ending()}). Check Retex's backend settings.")
-        elif time.monotonic() - self._since > START_TIMEOUT_S:
-            self._fail(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {self._proc.log_path}.")
+            token = token_for(endpoint)
+        except LaunchError as e:
+            self._fail(str(e))
+            return
+        except OSError as e:
+            self._fail(f"Retex cannot use its token: {e}")
+            return
+        self._client = Client(endpoint, token=token)
+        self._exchange = Exchange(self._client)
+        self._hello = self._exchange.send(Job(HelloRequest()))
+        self.state = "connecting"
 
-    def _handle(self, msg: Message) -> None:
-        if msg.id == self._hello_id:
-            self._on_hello(msg)
+    def _on_hello(self, job: Job) -> None:
+        try:
+            info = check_info(job.outcome())
+        except BackendError as e:
+            self._fail(plain(e.code, e.message))
             return
-        job = self._sent.get(msg.id)
-        if job is None:
-            return  # the "ok" to a cancel, or a reply to a job already given up
-        if msg.type == "accepted":
-            job.server_job = msg.header.get("job")
-            if job.cancelled and self._client:
-                self._client.submit("cancel", {"job": job.server_job})
-        elif msg.type == "progress":
-            job.fraction, job.eta = float(msg.header.get("fraction", 0.0)), msg.header.get("eta")
-            job.stage = str(msg.header.get("stage", ""))
-        elif msg.type == "result":
-            self._end(job, result=msg)
-            if job.kind == "train_style" and self._client:  # a new style: ask for the list again
-                self._hello_id = self._client.submit("hello")
-        elif msg.type == "error":
-            self._end(job, error=plain(msg.header.get("code", ErrorCode.INTERNAL), msg.header.get("message", "")))
-
-    def _on_hello(self, msg: Message) -> None:
-        if msg.type == "error":
-            self._fail(plain(msg.header.get("code", ErrorCode.INTERNAL), msg.header.get("message", "")))
-            return
-        if msg.header.get("protocol") != VERSION:
-            self._fail(plain(ErrorCode.BAD_VERSION, ""))
-            return
-        self.info = msg.header
-        self.styles = [
-            Style(s["name"], s.get("scale", "fine"), bool(s.get("builtin")), _thumbnail(msg, s.get("thumbnail")))
-            for s in msg.header.get("styles", [])
-        ]
+        self.info = info.header
+        self.styles = styles_of(info)
         self.generation += 1
         self.state = "ready"
 
-    def _send_queued(self) -> None:
-        assert self._client is not None
-        while self._queue:
-            job = self._queue.pop(0)
-            job.request_id = self._client.submit(job.kind, job.fields, job.frames)
-            job.frames = []  # sent: the pixels need not stay in memory
-            self._sent[job.request_id] = job
-
-    def _end(self, job: Job, result: Message | None = None, error: str | None = None) -> None:
+    def _end(self, job: Job, result: Result | None = None, error: str | None = None) -> None:
         job.result, job.error = result, error
-        if job.request_id:
-            self._sent.pop(job.request_id, None)
+        if self._exchange is not None:
+            self._exchange.forget(job)
         self._finished.append(job)
 
     def _fail(self, message: str) -> None:
         """Every outstanding job ends with ``message``; the backend is stopped so the next request starts it."""
-        for job in [*self._queue, *self._sent.values()]:
-            self._end(job, error=message)
+        sent = self._exchange.outstanding if self._exchange else []
+        for job in [*self._queue, *sent]:
+            if job is not self._hello:
+                self._end(job, error=message)
         self._queue.clear()
         self._shut()
         self.state, self.problem = "failed", message
@@ -262,11 +239,5 @@ class Session:
             self._client.close()
         if self._proc:
             self._proc.stop()
-        self._client, self._proc, self._hello_id = None, None, None
+        self._client, self._exchange, self._proc, self._hello = None, None, None, None
         self.state = "stopped"
-
-
-def _thumbnail(msg: Message, index: Any) -> bytes:
-    if isinstance(index, int) and 0 <= index < len(msg.frames):
-        return bytes(msg.frames[index])
-    return b""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import bootstrap  # noqa: F401  (first: puts ``common`` on sys.path and pins the GObject versions)
-import link
+from common import link
 from common.config import BackendConfig
 from common.eta import Eta
 from common.flow import Flow
@@ -266,7 +266,7 @@ def run_job(backend: link.Link, kind: str, fields: dict, frames: list[Frame], ti
         Gimp.progress_update(fraction)
 
     try:
-        return backend.run(kind, fields, frames, progress)
+        return backend.run_to_end(kind, fields, frames, progress)
     finally:
         Gimp.progress_end()
 

@@ -1,9 +1,10 @@
-"""How the GIMP plug-in reaches its backend, in plain blocking calls (GIMP's UI lives in another process).
+"""How a blocking host reaches its backend: GIMP's plug-in, whose UI lives in another process, in plain blocking
+calls over the same core as Krita's polling session (``exchange``: one reader of replies, one ``hello`` check).
 
 GIMP starts the plug-in afresh for every run and ends it afterwards, so the backend started here outlives the run: a
 cold start imports torch and loads every network, and the next run finds the backend again through a small state
 file (the endpoint it announced). A backend that dies mid-job is noticed within a second or two: once a job has
-been quiet for a second, the plug-in checks that something still listens at the backend's address. GIMP's Cancel
+been quiet for a second, the link checks that something still listens at the backend's address. GIMP's Cancel
 kills the plug-in outright (SIGKILL); the backend then stops the job itself, as it stops the work of any client
 that has gone away.
 """
@@ -13,28 +14,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Installed, plugin/common is copied beside this file as ``common`` (installer.py); in a checkout it is two folders
-# up. Importing ``common`` first puts a vendored pyzmq (``vendor/``, from the installer) on sys.path.
-_HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(_HERE if (_HERE / "common").is_dir() else _HERE.parents[1]))
+from .config import BackendConfig, config_path, default_endpoint
+from .launcher import BackendProcess, LaunchError, log_dir
+from .messages import plain
+from .protocol import Frame, ProtocolError
+from .replies import Info, Reply
+from .requests import HelloRequest, Request, request_of
 
-try:
-    import common  # noqa: F401  (before zmq: see above)
+try:  # pyzmq is not part of every GIMP's Python: say so instead of failing to register
     import zmq
-    from common.client import BackendError, BackendUnavailable, Client
-    from common.config import BackendConfig, config_path, default_endpoint
-    from common.launcher import BackendProcess, LaunchError, log_dir
-    from common.messages import plain
-    from common.protocol import VERSION, ErrorCode, Frame, Message
-    from common.session import SILENCE_TIMEOUT_S, START_TIMEOUT_S, _token_for
     from zmq.utils.monitor import recv_monitor_message
-except ImportError as _missing:  # pyzmq is not part of every GIMP's Python: say so instead of failing to register
+
+    from .client import BackendError, BackendUnavailable, Client
+    from .exchange import Exchange, Job, check_info
+    from .session import SILENCE_TIMEOUT_S, token_for
+except ImportError as _missing:
     MISSING = (
         f"GIMP's Python cannot load what Retex needs ({_missing}). On Debian or Ubuntu: sudo apt install python3-zmq; "
         "elsewhere see the Retex README."
@@ -62,7 +61,7 @@ def _listening(endpoint: str, timeout_s: float) -> bool:
     """Whether anything accepts connections at ``endpoint``: a hello to a backend that died would wait out its whole
     timeout, while a refused connection shows at once. (A process id cannot tell: a dead backend whose parent, an
     earlier plug-in run, is gone may linger as a zombie where nothing reaps orphans.)"""
-    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock: zmq.Socket = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     monitor = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED)
     try:
@@ -79,10 +78,11 @@ def _listening(endpoint: str, timeout_s: float) -> bool:
 class Link:
     """One connection to a backend that answered ``hello`` with this plug-in's protocol version."""
 
-    def __init__(self, client: Client, info: dict[str, Any], log: Path) -> None:
+    def __init__(self, client: Client, info: Info, log: Path) -> None:
         self.client, self.info, self.log = client, info, log
-        self.styles: dict[str, str] = {s["name"]: s.get("scale", "fine") for s in info.get("styles", [])}
-        self.tasks: list[str] = list(info.get("tasks", []))
+        self.exchange = Exchange(client)
+        self.styles: dict[str, str] = {s.name: s.scale for s in info.styles}
+        self.tasks: list[str] = list(info.tasks)
 
     @classmethod
     def open(cls, config: BackendConfig, on_wait: Callable[[str], None]) -> Link:
@@ -119,9 +119,9 @@ class Link:
         proc = BackendProcess(config, configured, log)
         try:
             proc.start()
+            endpoint = proc.wait_ready(str(config_path()))
         except LaunchError as e:
-            raise LinkError(f"{e} (They are in {config_path()}.)") from None
-        endpoint = _await_ready(proc)
+            raise LinkError(f"{e} (They are in {config_path()}.)" if proc.proc is None else str(e)) from None
         _save_state(configured, endpoint)
         link = cls._hello(endpoint, HELLO_TIMEOUT_S, log)
         if link is None:
@@ -131,53 +131,55 @@ class Link:
     @classmethod
     def _hello(cls, endpoint: str, timeout_s: float, log: Path) -> Link | None:
         """A link if a backend answers at ``endpoint`` within ``timeout_s``; None if none does."""
-        client = Client(endpoint, token=_token_for(endpoint), timeout_s=timeout_s)
+        client = Client(endpoint, token=token_for(endpoint), timeout_s=timeout_s)
         try:
-            info = client.hello()
+            info = check_info(client.request(HelloRequest()))
         except BackendUnavailable:
             client.close()
             return None
         except BackendError as e:  # e.g. a reply in another protocol version
             client.close()
             raise LinkError(plain(e.code, e.message)) from None
-        if info.get("protocol") != VERSION:
-            client.close()
-            raise LinkError(plain(ErrorCode.BAD_VERSION, ""))
         client.timeout_s = SILENCE_TIMEOUT_S
         return cls(client, info, log)
 
-    def run(self, kind: str, fields: dict[str, Any], frames: list[Frame], on_progress: PROGRESS) -> Message:
-        """Send one request and wait for its result, reporting progress. If this process dies first (GIMP's
-        Cancel), the backend stops the job; a backend that dies or falls silent ends it with a LinkError."""
-        request_id = self.client.submit(kind, fields, frames)
-        heard = checked = time.monotonic()
-        while True:
-            try:
-                messages = self.client.poll(100)
-            except BackendError as e:
-                raise LinkError(plain(e.code, e.message)) from None
-            for msg in messages:
-                if msg.id != request_id or msg.type == "accepted":
-                    continue
-                heard = time.monotonic()
-                if msg.type == "progress":
-                    on_progress(float(msg.header.get("fraction", 0.0)), str(msg.header.get("stage", "")))
-                elif msg.type == "error":
-                    raise LinkError(plain(msg.header.get("code", ErrorCode.INTERNAL), msg.header.get("message", "")))
-                else:
-                    return msg
+    def run_to_end(
+        self,
+        request: Request | str,
+        fields: dict[str, Any] | None = None,
+        frames: list[Frame] | None = None,
+        on_progress: PROGRESS | None = None,
+    ) -> Reply:
+        """Send one request (typed, or a type with its fields and frames) and wait for its result, reporting
+        progress. If this process dies first (GIMP's Cancel), the backend stops the job; a backend that dies or
+        falls silent ends it with a LinkError."""
+        try:
+            if isinstance(request, str):
+                request = request_of(request, fields or {}, frames or [])
+        except ProtocolError as e:  # what the backend would refuse, refused here
+            raise LinkError(plain(e.code, e.message)) from None
+        report = on_progress or (lambda fraction, stage: None)
+        job = Job(request, on_progress=lambda fraction, stage, eta: report(fraction, stage))
+        checked = [time.monotonic()]
+
+        def watch(quiet_s: float) -> None:
             # Quiet for a second: does anything still listen? A backend that died refuses the connection at once.
             # (Not a disconnect monitor: the client's socket has one, for refused handshakes, and takes no other.)
-            if time.monotonic() - max(heard, checked) > ALIVE_CHECK_S:
-                checked = time.monotonic()
+            if min(quiet_s, time.monotonic() - checked[0]) > ALIVE_CHECK_S:
+                checked[0] = time.monotonic()
                 if not _listening(self.client.endpoint, PROBE_TIMEOUT_S):
                     words = BackendProcess(BackendConfig(), "", self.log).last_words()
                     raise LinkError(
                         "The Retex backend stopped during the job"
                         f"{' (' + words + ')' if words else ''}. Nothing was changed; it starts again on the next run."
                     )
-            if time.monotonic() - heard > SILENCE_TIMEOUT_S:
-                raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.")
+
+        try:
+            return self.exchange.run_to_end(job, SILENCE_TIMEOUT_S, watch=watch)
+        except BackendUnavailable:
+            raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.") from None
+        except BackendError as e:
+            raise LinkError(plain(e.code, e.message)) from None
 
     def close(self) -> None:
         self.client.close()
@@ -189,15 +191,3 @@ def _save_state(configured: str, endpoint: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"configured": configured, "endpoint": endpoint}), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _await_ready(proc: BackendProcess) -> str:
-    """The endpoint of the backend's READY line; a LinkError with the backend's own words if it exits first."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while (endpoint := proc.ready()) is None:
-        if proc.exit_code() is not None:
-            raise LinkError(f"The Retex backend could not start ({proc.ending()}). Check {config_path()}.")
-        if time.monotonic() > deadline:
-            raise LinkError(f"The Retex backend did not start within {START_TIMEOUT_S:.0f} s. See {proc.log_path}.")
-        time.sleep(0.1)
-    return endpoint
