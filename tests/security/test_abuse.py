@@ -251,7 +251,7 @@ def test_ipv6_loopback_can_be_served(weights, tmp_path) -> None:
 
 def test_command_line_mistakes_are_one_line(tmp_path, monkeypatch, capsys) -> None:
     from backend import __main__ as cli
-    from backend import weights as weights_module
+    from backend import manifest as weights_module
 
     proc = subprocess.run(
         [sys.executable, "-m", "backend", "restore", "--task", "denoise", str(tmp_path), "-o", str(tmp_path / "o.png")],
