@@ -15,12 +15,13 @@ from pathlib import Path
 from ..errors import RetexError
 from ..manifest import read_manifest, update_style_manifest
 from ..paths import BENCHMARK_DIR, REPO, STYLES_DIR
+from ..runtime import resolve_device
 from ..styles import load_style_file
 from ..tasks import get_task
 from ..weights import default_path
 from .evaluate import DEFAULT_SETS, EvalConfig, evaluate
 from .evaluate_style import evaluate_styles, exemplar_path
-from .machine import commit, machine_info, resolve_device, write_json
+from .machine import commit, machine_info, write_json
 
 # The styles' protocol in the manifest (weights/README.md): BSD100, every image after sr4, the first 30 after
 # denoise, deblur and photo-sr4 (the style's VGG losses are the slow part).

@@ -27,13 +27,13 @@ from ..imaging.io import list_images, read_image
 from ..imaging.lpips import LPIPS
 from ..paths import BENCHMARK_DIR, REPO
 from ..pipeline import restore
-from ..runtime import load_restoration_model
+from ..runtime import load_restoration_model, resolve_device
 from ..runtime import name as runtime_name
 from ..runtime.base import RestorationModel
 from ..tasks import Task, get_task
 from ..weights import default_path, load_restoration
 from .evaluate import _scores
-from .machine import commit, machine_info, resolve_device, write_json
+from .machine import commit, machine_info, write_json
 from .peers import PeerSpec, make_peers
 
 SETS = ("Set14", "BSD100")

@@ -27,13 +27,13 @@ import torch
 from ..errors import RetexError
 from ..manifest import read_manifest
 from ..pipeline import process
-from ..runtime import RUNTIMES, load_restoration_model, load_style_model, name, onnx_installed
+from ..runtime import RUNTIMES, load_restoration_model, load_style_model, name, onnx_installed, resolve_device
 from ..runtime.base import RestorationModel, StyleModel
 from ..styles import find_style, load_style
 from ..stylize import StyleSlot
 from ..tasks import Task, get_task
 from ..weights import default_path, load_restoration
-from .machine import commit, machine_info, peak_flops, peak_rss_mb, reset_peak_rss, resolve_device, sync
+from .machine import commit, machine_info, peak_flops, peak_rss_mb, reset_peak_rss, sync
 from .machine import write_json as save
 from .service import BenchServer, mask_frame, rgba_frame
 

@@ -33,6 +33,13 @@ def onnx_installed() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``--device``: ``auto`` is CUDA when torch sees a GPU, else the CPU; anything else is torch's own name."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 def resolve(runtime: str, device: torch.device | str = "cpu") -> str:
     """``onnx`` or ``torch`` for a requested runtime; ``onnx`` when ONNX Runtime is absent or the device is a GPU
     (the CPU package is the one installed) falls back to torch with a warning."""

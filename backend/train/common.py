@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..runtime import resolve_device
 from ..weights import read_tensors, save_tensors
 
 
@@ -37,9 +38,7 @@ class LoopConfig:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
     def resolved_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return resolve_device(self.device)
 
     def progress(self, it: int, elapsed_s: float) -> float:
         """Fraction of the run done: by iterations, or by time when a time budget is set (whichever is further)."""
