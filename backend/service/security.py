@@ -15,18 +15,17 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-import sys
 from pathlib import Path
 
+from plugin.common import config
 from plugin.common.config import (
     UnsafeFolder,
-    config_dir,
     is_abstract_ipc,
     is_loopback_tcp,
     needs_token,
     private_dir,
     read_token,
-    socket_dir,
+    token_path,
 )
 
 from ..errors import RetexError
@@ -37,10 +36,11 @@ TOKEN_USER = "retex"  # the PLAIN user name; the token is the password
 
 
 def default_endpoint() -> str:
-    if sys.platform == "win32":
-        return "tcp://127.0.0.1:47651"
+    """``serve`` without ``--endpoint``: the plug-ins' default for host ``backend`` (``plugin.common.config``, the one
+    home of the user's paths and endpoints): a private ``ipc://`` socket, on Windows loopback TCP on a port the
+    backend picks and names on its READY line."""
     try:
-        return f"ipc://{socket_dir() / 'backend.sock'}"
+        return config.default_endpoint("backend")
     except OSError as e:
         raise RetexError(f"cannot make a private socket folder: {e}") from None
 
@@ -67,7 +67,7 @@ def check_ipc_folder(path: Path) -> None:
 def load_or_create_token(path: Path | None = None) -> str:
     """The per-install random token for loopback TCP, created on first use with mode 0600 in a private folder; an
     existing one that others can read is refused (it would be no secret)."""
-    path = path or config_dir() / "token"
+    path = path or token_path()
     try:
         if not path.exists():
             private_dir(path.parent)

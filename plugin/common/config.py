@@ -26,6 +26,11 @@ def config_path() -> Path:
     return config_dir() / "config.json"
 
 
+def token_path() -> Path:
+    """The per-install token loopback TCP and abstract sockets ask for: the backend creates it, the plug-ins read it."""
+    return config_dir() / "token"
+
+
 def _checkout() -> str:
     """The repository this package sits in (``plugin/common`` of a checkout), or "" once copied into an editor."""
     root = Path(__file__).resolve().parents[2]
@@ -75,8 +80,9 @@ def socket_dir() -> Path:
 
 
 def default_endpoint(host: str) -> str:
-    """A socket only this user can reach, one per host so Krita and GIMP each start their own backend. On Windows,
-    loopback TCP on a port the backend picks (it announces the real one on its READY line)."""
+    """A socket only this user can reach, one per host so Krita and GIMP each start their own backend (a bare
+    ``python -m backend serve`` is host ``backend``). On Windows, loopback TCP on a port the backend picks (it
+    announces the real one on its READY line)."""
     if sys.platform == "win32":
         return "tcp://127.0.0.1:*"
     return f"ipc://{socket_dir() / f'{host}.sock'}"
