@@ -12,34 +12,38 @@ side: each row names its ``runtime``.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 import torch
 
 from ..errors import RetexError
-from ..manifest import read_manifest
 from ..pipeline import process
-from ..runtime import RUNTIMES, load_restoration_model, load_style_model, name, onnx_installed, resolve_device
-from ..runtime.base import RestorationModel, StyleModel
-from ..styles import find_style, load_style
-from ..stylize import StyleSlot
-from ..tasks import Task, get_task
-from ..weights import default_path, load_restoration
+from ..runtime import RUNTIMES, onnx_installed, resolve_device
 from .machine import commit, machine_info, peak_flops, peak_rss_mb, reset_peak_rss, sync
 from .machine import write_json as save
 from .service import BenchServer, mask_frame, rgba_frame
+from .speed_specs import (
+    PREVIEW,
+    Spec,
+    best_time,
+    default_specs,
+    input_size,
+    load_spec,
+    make_inputs,
+    prepare,
+    preview_row,
+    report_row,
+)
 
 SIZES = (0.25, 1.0, 4.0, 16.0)  # output megapixels
 QUICK_SIZES = (0.25, 1.0)
-PREVIEW = 512  # side of the preview crop, in output pixels
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -59,114 +63,6 @@ def default_runtimes(device: torch.device) -> tuple[str, ...]:
     return ("torch", "onnx") if onnx_installed() and device.type == "cpu" else ("torch",)
 
 
-@dataclass
-class Spec:
-    label: str
-    task: Task | None
-    net: RestorationModel | None
-    styles: list[tuple[str, StyleModel]] = field(default_factory=list)
-    macs_per_pixel: float = 0.0  # per output pixel: the restoration network's plus each style network's
-    params: int = 0
-    runtime: str = "torch"
-
-    @property
-    def scale(self) -> int:
-        return self.task.scale if self.task else 1
-
-    def slots(self) -> list[StyleSlot]:
-        return [StyleSlot(net, 1.0) for _, net in self.styles]
-
-
-def default_specs(quick: bool = False) -> list[str]:
-    manifest = read_manifest()
-    fine = [n for n, s in sorted(manifest.get("styles", {}).items()) if s.get("scale") == "fine"][:1]
-    models = sorted(manifest.get("models", {}))
-    if quick:
-        return [m for m in ("sr4", *(f"sr4+{f}" for f in fine)) if m.split("+")[0] in models]
-    return models + [f"{t}+{f}" for t in ("sr4", "denoise") if t in models for f in fine]
-
-
-def load_spec(label: str, device: torch.device, runtime: str = "torch") -> Spec:
-    """The spec's networks on ``runtime``; their cost is counted on the torch networks (the same weights)."""
-    task_name, *style_names = label.split("+")
-    if task_name == "none" and not style_names:
-        raise RetexError("spec 'none' does nothing: name a style after it (none+STYLE)")
-    task = None if task_name == "none" else get_task(task_name)
-    torch_nets = ([load_restoration(default_path(task), task)] if task else []) + [
-        load_style(n)[0] for n in style_names
-    ]
-    net = load_restoration_model(default_path(task), task, runtime, device) if task else None
-    styles = [(n, load_style_model(find_style(n), runtime, device)) for n in style_names]
-    used = {name(m) for m in [net, *(s for _, s in styles)] if m is not None}
-    return Spec(
-        label,
-        task,
-        net,
-        styles,
-        sum(float(n.macs_per_pixel()) for n in torch_nets),
-        sum(n.parameter_count() for n in torch_nets),
-        "+".join(sorted(used)),  # a graph that fell back to torch shows as such
-    )
-
-
-def _prepare(spec: Spec, device: torch.device, precision: str, compile_branches: bool) -> None:
-    """The CUDA fast path: NHWC weights (cuDNN's native layout) and, optionally, compiled restoration branches."""
-    if device.type != "cuda" or spec.runtime != "torch":
-        return
-    for module in [spec.net, *(n for _, n in spec.styles)]:
-        if module is not None:
-            module.to(memory_format=torch.channels_last)
-    if compile_branches and spec.net is not None:
-        spec.net.branches = torch.nn.ModuleList(torch.compile(b, dynamic=False) for b in spec.net.branches)
-
-
-def _inputs(spec: Spec, side_in: tuple[int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    h, w = side_in
-    gen = torch.Generator().manual_seed(0)
-    image = torch.rand(1, 3, h, w, generator=gen)
-    mask = None
-    if spec.task is not None and spec.task.uses_mask:  # a quarter of the image to fill; the cost is the same
-        mask = torch.zeros(1, 1, h, w)
-        mask[..., h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = 1
-    if device.type == "cuda":
-        image = image.to(device, memory_format=torch.channels_last)
-        mask = None if mask is None else mask.to(device)
-    return image, mask
-
-
-def input_size(mp: float, scale: int) -> tuple[int, int]:
-    """A square input whose output (``scale`` times larger) has about ``mp`` megapixels, on a 16-pixel grid."""
-    side = max(16, round(math.sqrt(mp * 1e6) / scale / 16) * 16)
-    return side, side
-
-
-def best_time(fn: Callable[[], object], budget_s: float = 2.0, max_runs: int = 3) -> float:
-    """Fastest of up to ``max_runs`` calls, stopping once ``budget_s`` is spent (one call for slow runs)."""
-    best, spent, runs = float("inf"), 0.0, 0
-    while runs < max_runs and spent < budget_s:
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best, spent, runs = min(best, dt), spent + dt, runs + 1
-    return best
-
-
-def _row(spec: Spec, mode: str, mp: float, side_in: tuple[int, int], seconds: float, flops: float) -> dict:
-    out_px = side_in[0] * side_in[1] * spec.scale**2
-    macs = spec.macs_per_pixel * out_px / seconds
-    return {
-        "spec": spec.label,
-        "mode": mode,
-        "runtime": spec.runtime,
-        "size_mp": mp,
-        "output": [side_in[1] * spec.scale, side_in[0] * spec.scale],
-        "seconds": round(seconds, 4),
-        "mp_per_s": round(out_px / 1e6 / seconds, 4),
-        "gmacs_per_s": round(macs / 1e9, 3),
-        "peak_fraction": round(2 * macs / flops, 5),
-    }
-
-
 def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dict:
     """Measure, rewriting ``json_path`` after every run, so an interrupted run keeps what it measured."""
     device = resolve_device(opts.device)
@@ -184,7 +80,7 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
             raise RetexError(f"--runtimes: each of onnx, torch (got {runtime!r})")
     specs = [load_spec(label, device, runtime) for label in labels for runtime in runtimes]
     for spec in specs:
-        _prepare(spec, device, precision, opts.compile)
+        prepare(spec, device, precision, opts.compile)
     flops = peak_flops(device)
     if precision not in flops:
         raise RetexError(f"precision {precision} is not native on {device.type} here (measured: {', '.join(flops)})")
@@ -245,35 +141,22 @@ def _in_process(
     report: dict, specs: list[Spec], opts: SpeedOptions, device: torch.device, flops: float, json_path: Path
 ) -> None:
     for spec in specs:
-        _run(spec, device, *_inputs(spec, (64, 64), device))  # first call: kernels and allocator warm up
+        _run(spec, device, *make_inputs(spec, (64, 64), device))  # first call: kernels and allocator warm up
         for mp in opts.sizes:
             side = input_size(mp, spec.scale)
-            job = partial(_run, spec, device, *_inputs(spec, side, device))
+            job = partial(_run, spec, device, *make_inputs(spec, side, device))
             seconds, memory = _measure_memory(device, partial(best_time, job))
-            report["runs"].append({**_row(spec, "in-process", mp, side, seconds, flops), **memory})
+            report["runs"].append({**report_row(spec, "in-process", mp, side, seconds, flops), **memory})
             save(json_path, report)
         side = input_size(max(opts.sizes), 1)  # the preview crop is cut from an input image of the largest size
         crop = min(PREVIEW // spec.scale, *side)
         region = ((side[1] - crop) // 2, (side[0] - crop) // 2, crop, crop)
-        job = partial(_run, spec, device, *_inputs(spec, side, device), region)
+        job = partial(_run, spec, device, *make_inputs(spec, side, device), region)
         t0 = time.perf_counter()
         job()
         first = time.perf_counter() - t0
-        report["preview"].append(_preview(spec, "in-process", side, crop, first, best_time(job)))
+        report["preview"].append(preview_row(spec, "in-process", side, crop, first, best_time(job)))
         save(json_path, report)
-
-
-def _preview(spec: Spec, mode: str, side: tuple[int, int], crop: int, first: float, warm: float) -> dict:
-    return {
-        "spec": spec.label,
-        "mode": mode,
-        "runtime": spec.runtime,
-        "image_mp": round(side[0] * side[1] / 1e6, 2),
-        "crop": crop,  # input pixels
-        "output": crop * spec.scale,
-        "first_s": round(first, 4),
-        "warm_s": round(warm, 4),
-    }
 
 
 def _through_service(
@@ -297,7 +180,7 @@ def _through_service(
         # previews first, so each spec's first request includes loading its networks in the server
         for spec in specs:
             side = input_size(max(opts.sizes), 1)
-            image, mask = _inputs(spec, side, torch.device("cpu"))
+            image, mask = make_inputs(spec, side, torch.device("cpu"))
             frame, mframe = rgba_frame(image), None if mask is None else mask_frame(mask)
             crop = min(PREVIEW // spec.scale, *side)
             region = ((side[1] - crop) // 2, (side[0] - crop) // 2, crop, crop)
@@ -305,20 +188,20 @@ def _through_service(
             styles = [n for n, _ in spec.styles]
             first = server.run(task, frame, styles, mframe, region)
             warm = best_time(partial(server.run, task, frame, styles, mframe, region))
-            report["preview"].append(_preview(spec, "service", side, crop, first, warm))
+            report["preview"].append(preview_row(spec, "service", side, crop, first, warm))
             save(json_path, report)
         noop = figures["noop_round_trip_s"]
         for mp in opts.sizes:  # the protocol's own cost: a job that changes nothing
-            frame = rgba_frame(_inputs(Spec("none", None, None), input_size(mp, 1), torch.device("cpu"))[0])
+            frame = rgba_frame(make_inputs(Spec("none", None, None), input_size(mp, 1), torch.device("cpu"))[0])
             noop[str(mp)] = round(best_time(partial(server.run, "none", frame, [], None)), 4)
         for spec in specs:
             task, styles = (spec.task.name if spec.task else "none"), [n for n, _ in spec.styles]
             for mp in opts.sizes:
                 side = input_size(mp, spec.scale)
-                image, mask = _inputs(spec, side, torch.device("cpu"))
+                image, mask = make_inputs(spec, side, torch.device("cpu"))
                 frame, mframe = rgba_frame(image), None if mask is None else mask_frame(mask)
                 base = reset_peak_rss(server.proc.pid)
                 seconds = best_time(partial(server.run, task, frame, styles, mframe))
-                row = _row(spec, "service", mp, side, seconds, flops)
+                row = report_row(spec, "service", mp, side, seconds, flops)
                 report["runs"].append({**row, "peak_rss_mb": peak_rss_mb(server.proc.pid), "base_rss_mb": base})
                 save(json_path, report)
