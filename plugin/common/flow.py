@@ -14,8 +14,9 @@ from typing import Any
 
 from .eta import Eta
 from .host import Done, Host, Jobs, MaskSource, Target
-from .protocol import Frame, Message, train_style_request
+from .protocol import Frame, train_style_request
 from .recipe import BUSY, NAME_TO_LEARN, NEEDS_MASK, SELECT_TO_LEARN, Recipe, UserError
+from .replies import Reply, Result
 
 NO_RESULT = "The backend sent no result."
 SOURCE_GONE = "The layer was closed or deleted before the result arrived; nothing was changed."
@@ -114,10 +115,10 @@ class Flow:
     def _submit(self, kind: str, fields: dict[str, Any], frames: list[Frame], title: str, done: Done) -> None:
         ended = False
 
-        def end(result: Message | None, error: str | None) -> None:
+        def end(result: Reply | None, error: str | None) -> None:
             nonlocal ended
             ended, self.job = True, None
-            if error or result is None:
+            if error or not isinstance(result, Result):
                 self._say(error or NO_RESULT, failed=True)
             else:
                 done(result, error)
@@ -128,34 +129,38 @@ class Flow:
         if not ended:  # a blocking host has finished by now
             self.job = job
 
-    def _ran(self, target: Target, order: Order, result: Message | None, error: str | None) -> None:
-        assert result is not None
+    def _ran(self, target: Target, order: Order, result: Reply | None, error: str | None) -> None:
+        assert isinstance(result, Result)
         target = self.host.still_there(target)
-        if target is None:
+        if result.frame is None:
+            self._say(NO_RESULT, failed=True)
+        elif target is None:
             self._say(SOURCE_GONE, failed=True)
-            return
+        else:
+            self._place(target, order, result.frame, result.origin or (0, 0))
+
+    def _place(self, target: Target, order: Order, frame: Frame, origin: tuple[int, int]) -> None:
+        """Where the result goes: a new image for upscaling (unless this image is to be scaled), the preview, or a
+        new layer; then what was done is said."""
+        recipe, (spec, data) = order.recipe, frame
+        frame = (spec, bytes(data))
         try:
-            self._say(self._place(target, order, result))
+            if recipe.scale > 1 and not order.scale_image:
+                name = self.host.new_image(target, recipe, frame, order.preview)
+                self._say(f"Opened a new {spec.width}×{spec.height} image: {name}.")
+            elif order.preview:
+                self.host.show_preview(target, frame, origin)
+                self._say(f"Preview updated: {recipe.name()}.")
+            else:
+                self.host.new_layer(target, recipe.name(), frame, origin, recipe.scale)
+                self._say(f"Added the layer '{recipe.name()}'.")
         except Exception as e:  # a host call failed: say so rather than leave "Working on…" up, and let it be logged
             self._say(f"Retex could not put the result into the image ({e}).", failed=True)
             raise
 
-    def _place(self, target: Target, order: Order, result: Message) -> str:
-        recipe = order.recipe
-        frame = (result.specs[0], bytes(result.frames[0]))
-        origin = tuple(result.header.get("origin", (0, 0)))
-        if recipe.scale > 1 and not order.scale_image:
-            name = self.host.new_image(target, recipe, frame, order.preview)
-            return f"Opened a new {frame[0].width}×{frame[0].height} image: {name}."
-        if order.preview:
-            self.host.show_preview(target, frame, (origin[0], origin[1]))
-            return f"Preview updated: {recipe.name()}."
-        self.host.new_layer(target, recipe.name(), frame, (origin[0], origin[1]), recipe.scale)
-        return f"Added the layer '{recipe.name()}'."
-
-    def _learnt(self, result: Message | None, error: str | None) -> None:
-        assert result is not None
-        style = result.header.get("style", {})
+    def _learnt(self, result: Reply | None, error: str | None) -> None:
+        assert isinstance(result, Result)
+        style = result.style or {}
         self.learned = str(style.get("name", ""))
         self._say(f"Learned the texture '{style.get('name')}' ({style.get('scale')}); it is now in the style lists.")
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from .protocol import Frame, Message
+from .protocol import Frame
 from .recipe import Recipe
+from .replies import Reply
 
 Rect = tuple[int, int, int, int]  # x, y, width, height
 Target = Any  # the host's layer (and its image), as ``Host.target`` returns it
 MaskSource = Any  # what the user picked as a mask, in the host's terms; the flow only hands it back
-Done = Callable[[Message | None, str | None], None]  # a job's end: its result, or an error in plain words
+Done = Callable[[Reply | None, str | None], None]  # a job's end: its result, or an error in plain words
 
 
 class Host(Protocol):

@@ -32,8 +32,8 @@ def dump(name: str, node, doc) -> str:
 def press(action: str, panel) -> dict:
     """Trigger a menu action as a user (or a shortcut) would, and wait for its job."""
     app.action(action).trigger()
-    spin_until(lambda: not panel.controller.busy, 180)
-    return {"message": panel.controller.message, "failed": panel.controller.failed, "busy": panel.controller.busy}
+    spin_until(lambda: not panel.flow.busy, 180)
+    return {"message": panel.flow.message, "failed": panel.flow.failed, "busy": panel.flow.busy}
 
 
 def state(doc, out: dict, name: str) -> dict:

@@ -19,7 +19,7 @@ RESULT = {
     "plugins_loaded": docker is not None,
     "docker_visible": docker is not None and docker.isVisible(),
     "layers": [[n.name(), n.type()] for n in nodes(doc)],
-    "message": docker.panel.controller.message if docker else "",
+    "message": docker.panel.flow.message if docker else "",
     "status": docker.panel.status.text() if docker else "",
     "done": done,
 }

@@ -61,8 +61,8 @@ def configure(
 def press(panel, button) -> dict:
     """Click ``button``, wait for the job, and report the message."""
     button.click()
-    spin_until(lambda: not panel.controller.busy, 300)
-    return {"message": panel.controller.message, "failed": panel.controller.failed, "busy": panel.controller.busy}
+    spin_until(lambda: not panel.flow.busy, 300)
+    return {"message": panel.flow.message, "failed": panel.flow.failed, "busy": panel.flow.busy}
 
 
 def dump(ctx: dict, name: str, node: Node, doc: Document) -> dict:
@@ -432,10 +432,10 @@ def eta(ctx: dict) -> dict:
     shown: set[str] = set()
 
     def sample() -> bool:
-        job = panel.controller.job
+        job = panel.flow.job
         if job is not None:
             panel.refresh()
-            samples.append([time.monotonic(), job.fraction, panel.controller.eta.left(job.fraction), job.eta])
+            samples.append([time.monotonic(), job.fraction, panel.flow.eta.left(job.fraction), job.eta])
             shown.add(panel.progress.format())
         return job is None
 
@@ -443,8 +443,8 @@ def eta(ctx: dict) -> dict:
     spin_until(sample, 300)
     ended = time.monotonic()
     return {
-        "message": panel.controller.message,
-        "failed": panel.controller.failed,
+        "message": panel.flow.message,
+        "failed": panel.flow.failed,
         # [really left, done, shown, the backend's own estimate]
         "samples": [[ended - t, fraction, left, backend] for t, fraction, left, backend in samples],
         "shown": sorted(shown),
@@ -479,13 +479,13 @@ def cancel(ctx: dict) -> dict:
     configure(panel, "denoise")
     before = snapshot(doc)
     panel.apply_button.click()
-    out = {"started": spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0, 60)}
-    job = panel.controller.job
+    out = {"started": spin_until(lambda: panel.flow.job is not None and panel.flow.job.fraction > 0, 60)}
+    job = panel.flow.job
     panel.preview()  # what the menu action (or its shortcut) does, while the job runs
-    out["second"] = {"message": panel.controller.message, "same_job": panel.controller.job is job}
+    out["second"] = {"message": panel.flow.message, "same_job": panel.flow.job is job}
     panel.cancel_button.click()
-    spin_until(lambda: not panel.controller.busy, 60)
-    out.update(message=panel.controller.message, failed=panel.controller.failed, unchanged=before == snapshot(doc))
+    spin_until(lambda: not panel.flow.busy, 60)
+    out.update(message=panel.flow.message, failed=panel.flow.failed, unchanged=before == snapshot(doc))
     return out
 
 
@@ -498,11 +498,11 @@ def killed(ctx: dict) -> dict:
     before = snapshot(doc)
     session = panel.pump.session
     panel.apply_button.click()
-    out = {"started": spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0, 60)}
+    out = {"started": spin_until(lambda: panel.flow.job is not None and panel.flow.job.fraction > 0, 60)}
     out["pid"] = session.pid
     os.kill(session.pid, signal.SIGKILL)
-    spin_until(lambda: not panel.controller.busy, 60)
-    out.update(message=panel.controller.message, failed=panel.controller.failed, unchanged=before == snapshot(doc))
+    spin_until(lambda: not panel.flow.busy, 60)
+    out.update(message=panel.flow.message, failed=panel.flow.failed, unchanged=before == snapshot(doc))
     small = open_image(ctx["rgba8"])
     again = panel_for(small, paint_layer(small))
     configure(again, "denoise")

@@ -33,8 +33,8 @@ for label, style, strength in (("Current selection", styles[0], 0.8), ("Luminanc
     row.strength.setValue(round(strength * 100))
 panel.task.setCurrentIndex(panel.task.findData("denoise"))
 panel.preview_button.click()
-spin_until(lambda: not panel.controller.busy, 300)
-previewed = panel.controller.message
+spin_until(lambda: not panel.flow.busy, 300)
+previewed = panel.flow.message
 panel.learn_section.toggle.setChecked(True)
 panel.style_name.setText("brick-wall")
 docker.setFloating(True)
@@ -43,9 +43,9 @@ panel.task.setCurrentIndex(panel.task.findData("photo-sr4"))  # a longer job, ca
 panel.cleanup_auto.setChecked(False)
 panel.cleanup.setValue(60)
 panel.apply_button.click()
-spin_until(lambda: panel.controller.job is not None and panel.controller.job.fraction > 0.3, 120)
+spin_until(lambda: panel.flow.job is not None and panel.flow.job.fraction > 0.3, 120)
 spin_until(lambda: False, 0.3)  # let the widgets repaint
 docker.grab().save(os.environ["RETEX_SCREENSHOT"])
 panel.cancel_button.click()
-spin_until(lambda: not panel.controller.busy, 60)
+spin_until(lambda: not panel.flow.busy, 60)
 RESULT = {"message": previewed, "styles": styles}

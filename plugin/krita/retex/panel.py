@@ -70,7 +70,7 @@ class Panel(QWidget):
         super().__init__()
         self.pump, self.target = pump, target
         self.host = KritaHost(target)
-        self.controller = Flow(self.host, SessionJobs(lambda: pump.session, pump.wake))
+        self.flow = Flow(self.host, SessionJobs(lambda: pump.session, pump.wake))
         self._generation = -1
         self.rows: list[SlotRow] = []
 
@@ -117,7 +117,7 @@ class Panel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.cancel_button.clicked.connect(self.flow.cancel)
         self.message = QLabel()
         self.message.setWordWrap(True)
 
@@ -154,13 +154,13 @@ class Panel(QWidget):
     # --- actions ------------------------------------------------------------------------------------------------
 
     def apply(self) -> None:
-        self.controller.run(self.order())
+        self.flow.run(self.order())
 
     def preview(self) -> None:
-        self.controller.run(self.order(preview=True))
+        self.flow.run(self.order(preview=True))
 
     def learn(self) -> None:
-        self.controller.learn(self.style_name.text(), self.style_scale.currentText(), self.minutes.value())
+        self.flow.learn(self.style_name.text(), self.style_scale.currentText(), self.minutes.value())
 
     def add_slot(self) -> SlotRow:
         row = SlotRow(self._document, self._remove_slot)
@@ -195,15 +195,15 @@ class Panel(QWidget):
             self._generation = session.generation
             for row in self.rows:
                 row.set_styles(session.styles)
-        job = self.controller.job
+        job = self.flow.job
         for button in (self.preview_button, self.apply_button, self.learn_button):
             button.setEnabled(job is None)
         self.cancel_button.setEnabled(job is not None)
         self.progress.setValue(int(job.fraction * 1000) if job else 0)
-        left = self.controller.eta.text(job.fraction) if job else ""
+        left = self.flow.eta.text(job.fraction) if job else ""
         self.progress.setFormat(f"%p% · {left}" if left else "%p%" if job else "")
-        self.message.setText(self.controller.message)
-        self.message.setStyleSheet("color: #d04040;" if self.controller.failed else "")
+        self.message.setText(self.flow.message)
+        self.message.setStyleSheet("color: #d04040;" if self.flow.failed else "")
 
     def _follow_task(self) -> None:
         """Show the options the chosen task uses: the hole to fill for inpainting, the clean-up for photos."""
