@@ -14,8 +14,9 @@ from plugin.common.config import BackendConfig
 from plugin.common.flow import Flow, Order
 from plugin.common.jobs import SessionJobs, follow
 from plugin.common.layers import Layer, LayerMemory, landing
+from plugin.common.options import RESTORE, order_from
 from plugin.common.protocol import Frame, FrameSpec
-from plugin.common.recipe import BUSY, NEEDS_MASK, SELECT_TO_LEARN, Recipe, Slot, UserError
+from plugin.common.recipe import BUSY, NEEDS_MASK, SELECT_TO_LEARN, Recipe, Shown, Slot, UserError
 from plugin.common.session import Session
 from tests.service_helpers import REPO, make_weights
 
@@ -216,3 +217,15 @@ def test_the_layer_the_user_chose_is_remembered_past_retex_layers() -> None:
     with pytest.raises(UserError, match="only shows a preview"):
         memory.source("img", Layer("p", "Retex preview", preview=True), layers.__contains__)
     assert memory.source("other", None, layers.__contains__) is None
+
+
+def test_settings_make_the_order_both_editors_send() -> None:
+    settings = {option.name: option.default for option in RESTORE}
+    assert list(settings)[:3] == ["task", "cleanup-auto", "cleanup"]  # scripts may pass them by position
+    settings.update({"style-2": "dots", "strength-2": 0.4, "mask-2": "stripe", "cleanup-auto": False})
+    settings.update({"task": "photo-sr2", "sr-output": "scale-image"})
+    order = order_from(settings.__getitem__)
+    assert order.recipe.name() == "Retex: Upscale ×2 (clean-up 50 %) + dots 40 %"
+    assert order.masks == ["stripe"] and order.hole == "selection" and order.scale_image and not order.preview
+    assert Shown.of("photo-sr2") == Shown(fill=False, cleanup=True, output=True)
+    assert Shown.of("inpaint") == Shown(fill=True, cleanup=False, output=False)
