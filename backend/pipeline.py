@@ -97,6 +97,7 @@ def tiled_map(
         out[..., y0:y1, x0:x1] = r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
         if on_step is not None:
             on_step()
+    assert out is not None  # h, w >= multiple: at least one tile
     return out
 
 
@@ -257,7 +258,7 @@ def process(
         check_strength(slot.strength)
         if slot.mask is not None:
             check_mask(slot.mask, (H, W))
-    task, net = restoration or (None, None)
+    task = restoration[0] if restoration else None
     s = task.scale if task else 1
     live = [slot for slot in slots if slot.strength > 0]
     # context for the style networks, on their coarsest grid so noise and pooling line up with the whole image's
@@ -268,8 +269,8 @@ def process(
     ctx = (cx0, cy0, cx1 - cx0, cy1 - cy0)
 
     progress = _Progress(on_tile, sum(style_tiles((cy1 - cy0) * s, (cx1 - cx0) * s, slot.net) for slot in live))
-    if task is not None:
-        base = restore_region(net, task, image, ctx, inpaint_mask, progress.restoration)
+    if restoration is not None:
+        base = restore_region(restoration[1], restoration[0], image, ctx, inpaint_mask, progress.restoration)
     else:
         base = image[..., cy0:cy1, cx0:cx1]
     inner = (..., slice((y - cy0) * s, (y - cy0 + h) * s), slice((x - cx0) * s, (x - cx0 + w) * s))

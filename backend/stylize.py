@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import RetexError
-from .nets.style import StyleNet
+from .runtime.base import StyleModel
 
 MAX_STRENGTH = 2.0
 _LUMA = (0.299, 0.587, 0.114)
@@ -27,7 +27,7 @@ _LUMA = (0.299, 0.587, 0.114)
 class StyleSlot:
     """One style applied somewhere: ``mask`` is N x 1 x H x W on [0, 1] at the output's size (None: everywhere)."""
 
-    net: StyleNet
+    net: StyleModel  # torch (StyleNet) or ONNX Runtime
     strength: float = 1.0
     mask: torch.Tensor | None = None
 
@@ -48,11 +48,11 @@ def check_mask(mask: torch.Tensor, size: tuple[int, int], what: str = "mask") ->
 
 
 def luminance_only(r: torch.Tensor) -> torch.Tensor:
-    y = sum(w * r[:, i : i + 1] for i, w in enumerate(_LUMA))
+    y = _LUMA[0] * r[:, 0:1] + _LUMA[1] * r[:, 1:2] + _LUMA[2] * r[:, 2:3]
     return y.expand_as(r)
 
 
-def normalize(raw: torch.Tensor, weight: torch.Tensor | None, std: float) -> torch.Tensor:
+def normalize(raw: torch.Tensor, weight: torch.Tensor | None, std: float | torch.Tensor) -> torch.Tensor:
     """Zero mean per channel and overall standard deviation ``std``, statistics weighted by ``weight``."""
     w = torch.ones_like(raw[:, :1]) if weight is None else weight.to(raw)
     total = w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-8)
@@ -67,7 +67,7 @@ def effective_masks(slots: list[StyleSlot], like: torch.Tensor) -> list[torch.Te
     out = list(masks)
     for scale in {s.net.config.scale for s in slots}:
         idx = [i for i, s in enumerate(slots) if s.net.config.scale == scale]
-        total = sum(masks[i] for i in idx)
+        total = torch.stack([masks[i] for i in idx]).sum(dim=0)
         share = torch.where(total > 1, 1 / total.clamp_min(1e-8), torch.ones_like(total))
         for i in idx:
             out[i] = masks[i] * share
@@ -77,7 +77,7 @@ def effective_masks(slots: list[StyleSlot], like: torch.Tensor) -> list[torch.Te
 def compose(
     base: torch.Tensor,
     slots: list[StyleSlot],
-    residual: Callable[[StyleNet], torch.Tensor],
+    residual: Callable[[StyleModel], torch.Tensor],
     preserve_colours: bool = False,
 ) -> torch.Tensor:
     """``base`` plus every slot's normalized residual (``residual(net)`` gives a net's raw residual over ``base``),

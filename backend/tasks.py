@@ -56,3 +56,10 @@ def get_task(name: str) -> Task:
         return TASKS[name]
     except KeyError:
         raise RetexError(f"unknown task '{name}' (choose from {', '.join(TASKS)})") from None
+
+
+def base_of(task: Task) -> Task:
+    """A photo model's clean base model (``task.base``): where it started and what it blends with."""
+    if task.base is None:
+        raise RetexError(f"task '{task.name}' has no clean base model")
+    return get_task(task.base)

@@ -40,7 +40,7 @@ REAL_PEERS = ("Real-ESRGAN compact x4", "RealESRGAN_x4plus")
 
 def _pil(x: torch.Tensor, zoom: int = 1) -> Image.Image:
     img = Image.fromarray(to_codes(x[0].permute(1, 2, 0), 8))
-    return img.resize((img.width * zoom, img.height * zoom), Image.NEAREST) if zoom > 1 else img
+    return img.resize((img.width * zoom, img.height * zoom), Image.Resampling.NEAREST) if zoom > 1 else img
 
 
 def _observe(data: Path, rel: str, task: Task, params: DegradeParams | None = None):

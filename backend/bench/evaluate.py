@@ -13,6 +13,7 @@ import json
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ from ..manifest import update_manifest
 from ..nets.restoration import RestorationNet
 from ..paths import BENCHMARK_DIR
 from ..pipeline import net_input, restore
-from ..tasks import Task, get_task
+from ..tasks import Task, base_of
 from ..weights import default_path, load_restoration, read_tensors
 
 DEFAULT_SETS = {
@@ -78,7 +79,7 @@ def _observe(task: Task, clean: torch.Tensor, set_name: str, index: int, cfg: Ev
         lr = rw_observe(clean[0].permute(1, 2, 0).numpy(), task.scale, set_name, index)
         return Observation(torch.from_numpy(lr).permute(2, 0, 1)[None].contiguous())
     if task.degradation == "real":
-        task = get_task(task.base)
+        task = base_of(task)
     gen = torch.Generator().manual_seed(zlib.crc32(f"{set_name}/{index}".encode()))
     return observe(task, clean, gen, cfg.degrade_params())
 
@@ -102,10 +103,12 @@ def evaluate_set(net: RestorationNet, task: Task, folder: Path, cfg: EvalConfig)
         row.update(baseline_psnr_y=base[0], baseline_ssim_y=base[1], baseline_psnr_rgb=base[2])
         if task.uses_mask:
             row["hole_psnr_rgb"] = psnr(out, clean, mask=obs.mask)
-            row["telea_hole_psnr_rgb"] = psnr(_telea(obs.image, obs.mask), clean, mask=obs.mask)
-            row["hole_fraction"] = float(obs.mask.mean())
+            hole = obs.mask
+            assert hole is not None  # an inpainting observation comes with its hole mask
+            row["telea_hole_psnr_rgb"] = psnr(_telea(obs.image, hole), clean, mask=hole)
+            row["hole_fraction"] = float(hole.mean())
         rows.append(row)
-    summary = {"images": len(rows)}
+    summary: dict[str, float] = {"images": len(rows)}
     for key in rows[0]:
         summary[key] = round(float(np.mean([r[key] for r in rows])), 4)
     return summary
@@ -122,7 +125,7 @@ def evaluate(
     weights = weights or default_path(task)
     net = load_restoration(weights, task)
     sets = cfg.sets or DEFAULT_SETS[task.name].split(",")
-    report = {
+    report: dict[str, Any] = {
         "task": task.name,
         "params": net.parameter_count(),
         "macs_per_pixel": round(net.macs_per_pixel()),
@@ -152,7 +155,7 @@ def _describe(task: Task, cfg: EvalConfig) -> dict:
     if task.degradation == "real" and not cfg.clean_inputs:
         return {"scale": task.scale, "rw_grid": [g.name for g in RW_GRID], "see": "backend/degrade/real.py RW_GRID"}
     if task.degradation == "real":
-        task = get_task(task.base)
+        task = base_of(task)
     if task.scale > 1:
         return {"scale": task.scale, "resize": "MATLAB bicubic, 8-bit LR"}
     if task.name == "denoise":

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -23,6 +25,7 @@ from ..imaging.io import list_images, read_image
 from ..nets.vgg import load_vgg
 from ..paths import BENCHMARK_DIR, SHARED
 from ..pipeline import process, style_residual
+from ..runtime.base import StyleModel
 from ..styles import find_style, load_style_file
 from ..stylize import StyleSlot, compose, normalize
 from ..tasks import get_task
@@ -31,6 +34,11 @@ from ..train.style import prepare_exemplar
 from ..weights import default_path, load_restoration
 
 STRENGTHS = (0.0, 0.5, 1.0, 2.0)
+
+
+def _given(residual: torch.Tensor, _net: StyleModel) -> torch.Tensor:
+    """``compose``'s residual callback for a residual already computed."""
+    return residual
 
 
 def exemplar_path(info: dict) -> Path:
@@ -72,7 +80,7 @@ def evaluate_styles(
         net, info = load_style_file(find_style(name))
         ex = prepare_exemplar(read_image(exemplar or exemplar_path(info)).rgb, net.config.scale)
         styles[name] = (net, StyleLosses(vgg, layers, ex))
-    reports = {
+    reports: dict[str, dict[str, Any]] = {
         name: {"style": name, "task": task_name, "vgg_precision": "bf16" if bf16 else "fp32", "sets": {}}
         for name in names
     }
@@ -90,8 +98,10 @@ def evaluate_styles(
                 h, w = clean.shape[-2:]
                 clean = clean[..., : h - h % task.scale, : w - w % task.scale]
             gen = torch.Generator().manual_seed(zlib.crc32(f"{set_name}/{index}".encode()))
-            obs = observe(task, clean, gen) if task else None
-            base = process(obs.image, restoration, [], obs.mask) if task else clean
+            base = clean
+            if task is not None:
+                obs = observe(task, clean, gen)
+                base = process(obs.image, restoration, [], obs.mask)
 
             def features(x: torch.Tensor, which: tuple[int, ...]) -> dict[int, torch.Tensor]:
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -103,7 +113,7 @@ def evaluate_styles(
                 perc_m = float(perceptual_loss({k: feats_m[k] for k in layers.perceptual}, ref).sum())
                 for name, (net, losses) in styles.items():
                     raw = style_residual(net, base)
-                    z = compose(base, [StyleSlot(net, 1.0)], lambda _n, r=raw: r)
+                    z = compose(base, [StyleSlot(net, 1.0)], partial(_given, raw))
                     feats_z = features(z, layers.all)
                     sums[name]["tex_z"] += float(losses.texture(feats_z).sum())
                     sums[name]["tex_m"] += float(losses.texture(feats_m).sum())
@@ -144,7 +154,7 @@ def styles_markdown(manifest: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in sorted(manifest.get("styles", {}).items(), key=lambda kv: (kv[1].get("scale"), kv[0])):
-        ev = {t: next(iter(s.get("eval", {}).get(t, {}).values()), None) for t in tasks}
+        ev: dict[str, Any] = {t: next(iter(s.get("eval", {}).get(t, {}).values()), None) for t in tasks}
         grams = " / ".join(f"{ev[t]['gram_ratio']:.3f}" if ev[t] else "–" for t in tasks)
         sr4 = ev["sr4"] or {}
         stds = " / ".join(f"{v:.4f}" for v in sr4.get("residual_std", {}).values())

@@ -4,17 +4,19 @@ image, and how far each style moves the texture statistics toward its exemplar."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 
 from .anchors import BICUBIC_X4_Y, FIELD_X4_PSNR, SEED_X4_GAINS  # noqa: E402
 
 SETS = ("Set5", "Set14", "BSD100")
-PNG = {"dpi": 110, "metadata": {"Software": None}}  # no version string: same inputs, same bytes
+PNG: dict[str, Any] = {"dpi": 110, "metadata": {"Software": None}}  # no version string: same inputs, same bytes
 
 
 def psnr_vs_params(quality: dict, path: Path) -> Path:
@@ -56,7 +58,7 @@ def throughput(speed: dict, path: Path) -> Path:
     """Output MP/s against output size (log x), in-process solid, through the service dashed."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     specs = list(dict.fromkeys(r["spec"] for r in speed["runs"]))
-    colours = plt.cm.tab10.colors
+    colours = cast("tuple[tuple[float, float, float], ...]", cast(ListedColormap, plt.cm.tab10).colors)
     for i, spec in enumerate(specs):
         for mode, style in (("in-process", "-"), ("service", "--")):
             rows = sorted((r for r in speed["runs"] if r["spec"] == spec and r["mode"] == mode), key=_mp)

@@ -223,7 +223,7 @@ def measure(folder: Path, set_name: str, scale: int, methods: list[Method], lpip
             a["rows"].append(row)
             a["seconds"] += seconds
             a["pixels"] += out.shape[0] * out.shape[1]
-    out: dict = {}
+    results: dict = {}
     for m in methods:
         a = acc[m.name]
         if not a["rows"]:
@@ -235,8 +235,8 @@ def measure(folder: Path, set_name: str, scale: int, methods: list[Method], lpip
         entry["per_image"] = {k: [round(r[k], 4) for r in a["rows"]] for k in ("psnr_y", "ssim_y", "lpips")}
         entry["seconds"] = round(a["seconds"], 3)
         entry["mp_per_s"] = None if m.kind == "input" else round(a["pixels"] / 1e6 / max(a["seconds"], 1e-9), 4)
-        out[m.name] = entry
-    return out
+        results[m.name] = entry
+    return results
 
 
 def print_rows(title: str, rows: dict, say: Callable[[str], None] = print) -> None:

@@ -47,6 +47,7 @@ class BenchServer:
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert self.proc.stdout is not None  # stdout=PIPE
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
             self.stop()

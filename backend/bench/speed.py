@@ -20,6 +20,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -133,7 +134,8 @@ def _measure_memory(device: torch.device, fn: Callable[[], float]) -> tuple[floa
 
 
 def _run(spec: Spec, device: torch.device, image: torch.Tensor, mask: torch.Tensor | None, region=None) -> None:
-    process(image, (spec.task, spec.net) if spec.task else None, spec.slots(), mask, region=region)
+    restoration = (spec.task, spec.net) if spec.task is not None and spec.net is not None else None
+    process(image, restoration, spec.slots(), mask, region=region)
     sync(device)
 
 
@@ -171,7 +173,7 @@ def _through_service(
     """The specs through a server running on ``runtime``; the first runtime's server figures are the report's
     ``service`` fields (as before runtimes were compared), each runtime's are under ``service.runtimes``."""
     with tempfile.TemporaryDirectory() as tmp, BenchServer(Path(tmp), device.type, opts.threads, runtime) as server:
-        figures = {"start_s": round(server.start_s, 3), "threads": opts.threads}  # threads 0: all cores
+        figures: dict[str, Any] = {"start_s": round(server.start_s, 3), "threads": opts.threads}  # 0: all cores
         hello = server.client.hello()
         figures.update(device=hello["device"], runtime=hello.get("runtime"), noop_round_trip_s={})
         for key, value in figures.items():

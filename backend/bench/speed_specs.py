@@ -7,11 +7,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 
 from ..errors import RetexError
 from ..manifest import read_manifest
+from ..nets.restoration import RestorationNet
 from ..runtime import load_restoration_model, load_style_model, name
 from ..runtime.base import RestorationModel, StyleModel
 from ..styles import find_style, load_style
@@ -77,10 +79,11 @@ def prepare(spec: Spec, device: torch.device, precision: str, compile_branches: 
     if device.type != "cuda" or spec.runtime != "torch":
         return
     for module in [spec.net, *(n for _, n in spec.styles)]:
-        if module is not None:
-            module.to(memory_format=torch.channels_last)
+        if module is not None:  # runtime torch: modules
+            cast(torch.nn.Module, module).to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs omit it
     if compile_branches and spec.net is not None:
-        spec.net.branches = torch.nn.ModuleList(torch.compile(b, dynamic=False) for b in spec.net.branches)
+        net = cast(RestorationNet, spec.net)
+        net.branches = torch.nn.ModuleList(cast(torch.nn.Module, torch.compile(b, dynamic=False)) for b in net.branches)
 
 
 def make_inputs(spec: Spec, side_in: tuple[int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> None:
 
     cfg = TrainAllConfig(minutes=args.minutes, out=Path(args.out), device=args.device, workers=args.workers)
     if args.tasks:
-        cfg.tasks = names(args.tasks)
+        cfg.tasks = names(args.tasks) or []
     if args.data:
         cfg.data = args.data
     for name in ("batch", "patch", "threads"):

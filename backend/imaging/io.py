@@ -100,7 +100,7 @@ def mask_weight(rgb: torch.Tensor, alpha: torch.Tensor | None) -> torch.Tensor:
     transparent layer, in any colour) is its alpha."""
     if alpha is not None and bool(rgb.max() == rgb.min()):
         return alpha
-    luma = sum(c * rgb[:, i : i + 1] for i, c in enumerate(_LUMA))
+    luma = _LUMA[0] * rgb[:, 0:1] + _LUMA[1] * rgb[:, 1:2] + _LUMA[2] * rgb[:, 2:3]
     return luma if alpha is None else luma * alpha
 
 
@@ -146,9 +146,10 @@ def write_image(path: Path, rgb: torch.Tensor, alpha: torch.Tensor | None = None
 
 def _rawmode(im: Image.Image) -> str:
     """How the file stores its pixels (e.g. 'RGB;16B'), which tells 16-bit colour apart from 8-bit."""
-    if not im.tile:
+    tile = getattr(im, "tile", None)  # an ImageFile's (what read_image opens); not in Image's type
+    if not tile:
         return ""
-    args = im.tile[0].args
+    args = tile[0].args
     return args if isinstance(args, str) else str(args[0]) if args else ""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -87,6 +88,7 @@ class Branch(nn.Module):
         self.body = nn.Sequential(*[ResBlock(spec.width) for _ in range(spec.blocks)])
         self.tail = nn.Conv2d(spec.width, out_ch * u2, 3, padding=1)
         nn.init.zeros_(self.tail.weight)  # start as the identity restoration
+        assert self.tail.bias is not None  # Conv2d's default
         nn.init.zeros_(self.tail.bias)
 
     @property
@@ -140,7 +142,12 @@ class RestorationNet(nn.Module):
     @property
     def halos(self) -> list[int]:
         """Each branch's context in full-resolution pixels: the tiled run reads each branch's crop with its own."""
-        return [b.halo for b in self.branches]
+        return [b.halo for b in self._branches]
+
+    @property
+    def _branches(self) -> list[Branch]:
+        """The branches as what they are (a ModuleList iterates as plain Modules)."""
+        return [cast(Branch, b) for b in self.branches]
 
     def run_branches(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
         """Each branch's band output on its own crop: the one network call of the tiled run, which the ONNX
@@ -154,7 +161,7 @@ class RestorationNet(nn.Module):
         """Multiply-accumulates of the convolutions per full-resolution output pixel (filters and resampling,
         a few hundred MACs, are not counted)."""
         total = 0.0
-        for b in self.branches:
+        for b in self._branches:
             area = (b.spec.down * b.spec.unshuffle) ** 2
             convs = sum(m.weight.numel() for m in b.modules() if isinstance(m, nn.Conv2d))
             total += convs / area

@@ -12,6 +12,7 @@ the image is processed whole, tile by tile or as a cropped preview, and runs are
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +58,8 @@ class StyleConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> StyleConfig:
-        return cls(**{k: (str(v) if k == "scale" else int(v)) for k, v in d.items()})
+        kwargs: dict[str, Any] = {k: (str(v) if k == "scale" else int(v)) for k, v in d.items()}
+        return cls(**kwargs)
 
 
 def coordinate_noise(channels: int, h: int, w: int, origin: tuple[int, int], device: torch.device) -> torch.Tensor:

@@ -27,6 +27,9 @@ STD = (0.229, 0.224, 0.225)
 class VGG16Features(nn.Module):
     """``forward(x, layers)`` gives ``{l: relu_l(x)}`` for RGB ``x`` on [0, 1], stopping at the deepest layer asked."""
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         ins = (3, *WIDTHS[:-1])

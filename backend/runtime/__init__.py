@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -20,9 +21,12 @@ from ..cleanup import blend as blend_torch
 from ..errors import RetexError
 from ..nets.restoration import RestorationNet
 from ..paths import WEIGHTS_DIR
-from ..tasks import Task, get_task
+from ..tasks import Task, base_of
 from ..weights import load_restoration, load_style_file
 from .base import RestorationModel, StyleModel
+
+if TYPE_CHECKING:
+    from .onnx import OnnxRestoration
 
 RUNTIMES = ("auto", "onnx", "torch")
 log = logging.getLogger("retex.runtime")
@@ -101,7 +105,7 @@ def load_style_model(path: Path, runtime: str = "auto", device: torch.device | s
 def _state(model: RestorationModel) -> dict[str, np.ndarray]:
     if isinstance(model, RestorationNet):
         return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    return model.state()
+    return cast("OnnxRestoration", model).state()  # the other runtime
 
 
 def blend(task: Task, model: RestorationModel, base: RestorationModel | None, strength: float) -> RestorationModel:
@@ -111,9 +115,10 @@ def blend(task: Task, model: RestorationModel, base: RestorationModel | None, st
         return model
     if isinstance(model, RestorationNet):
         if base is not None and not isinstance(base, RestorationNet):
-            base = load_restoration(base.weights, get_task(task.base))
-        return blend_torch(task, model, base, strength)
-    return model.blended(strength, None if base is None or task.scale == 1 else _state(base))
+            base = load_restoration(cast("OnnxRestoration", base).weights, base_of(task))
+        return blend_torch(task, model, cast("RestorationNet | None", base), strength)
+    onnx = cast("OnnxRestoration", model)  # the other runtime
+    return onnx.blended(strength, None if base is None or task.scale == 1 else _state(base))
 
 
 def load_net(
@@ -126,5 +131,5 @@ def load_net(
     model = load_restoration_model(path, task, runtime)
     base = None
     if task.degradation == "real" and strength != 1.0 and task.scale > 1:
-        base = load_restoration_model(path.parent / f"{task.base}.safetensors", get_task(task.base), runtime)
+        base = load_restoration_model(path.parent / f"{task.base}.safetensors", base_of(task), runtime)
     return blend(task, model, base, strength)

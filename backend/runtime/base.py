@@ -14,8 +14,11 @@ from ..nets.style import StyleConfig
 class RestorationModel(Protocol):
     """A restoration network as six band outputs: ``x[:, :3] + sum_k mix[k] * run_branches(crops)[k]``."""
 
-    config: RestorationConfig
-    mix: torch.Tensor
+    @property
+    def config(self) -> RestorationConfig: ...
+
+    @property
+    def mix(self) -> torch.Tensor: ...  # read-only here, so a module's Parameter qualifies
 
     @property
     def halos(self) -> list[int]: ...
@@ -26,7 +29,8 @@ class RestorationModel(Protocol):
 class StyleModel(Protocol):
     """A style network: the raw residual of a tile placed at ``origin`` in the full picture."""
 
-    config: StyleConfig
+    @property
+    def config(self) -> StyleConfig: ...
 
     @property
     def halo(self) -> int: ...

@@ -67,7 +67,7 @@ def _to_onnx(
         torch.onnx.export(
             module,
             args,
-            buf,
+            buf,  # type: ignore[arg-type]  # a file object is accepted (torch.onnx.export docs); the stub says path
             dynamo=False,
             opset_version=OPSET,
             input_names=inputs,

@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..nets.restoration import RestorationNet
+from ..nets.style import StyleNet
 from ..runtime import resolve_device
 from ..weights import read_tensors, save_tensors
 
@@ -54,7 +56,13 @@ class LoopConfig:
 
 
 def save_checkpoint(
-    path: Path, net: nn.Module, opt: torch.optim.Adam, it: int, cfg: LoopConfig, loss: float, elapsed: float
+    path: Path,
+    net: RestorationNet | StyleNet,
+    opt: torch.optim.Adam,
+    it: int,
+    cfg: LoopConfig,
+    loss: float,
+    elapsed: float,
 ) -> None:
     tensors = {f"net.{k}": v for k, v in net.state_dict().items()}
     for i, p in enumerate(net.parameters()):

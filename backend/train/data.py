@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ def load_rgb_u8(path: Path) -> torch.Tensor:
 class PatchSampler:
     """Random crops with random flips and 90-degree rotations (the 8 symmetries of the square)."""
 
-    def __init__(self, folders: list[Path], patch: int, seed: int = 0, images: list[torch.Tensor] = ()) -> None:
+    def __init__(self, folders: list[Path], patch: int, seed: int = 0, images: Sequence[torch.Tensor] = ()) -> None:
         """Crops of the images in ``folders`` plus ``images`` (3 x H x W uint8 tensors)."""
         paths = [p for f in folders for p in list_images(f)]
         if not paths and not images:

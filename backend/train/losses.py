@@ -8,6 +8,7 @@ squared Frobenius distance between Gram matrices; perceptual loss = mean squared
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 
@@ -35,18 +36,18 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 def texture_loss(grams: dict[int, torch.Tensor], targets: dict[int, torch.Tensor]) -> torch.Tensor:
     """Per-image sum over layers of ||G - G_target||_F^2; targets are C x C (one exemplar) or N x C x C."""
-    total = 0.0
+    total: torch.Tensor | float = 0.0
     for layer, g in grams.items():
         total = total + (g - targets[layer]).pow(2).sum(dim=(-2, -1))
-    return total
+    return cast(torch.Tensor, total)  # a tensor once one layer is added
 
 
 def perceptual_loss(feats: dict[int, torch.Tensor], targets: dict[int, torch.Tensor]) -> torch.Tensor:
     """Per-image mean over layers of the mean squared feature difference."""
-    total = 0.0
+    total: torch.Tensor | float = 0.0
     for layer, t in targets.items():
         total = total + (feats[layer].float() - t.float()).pow(2).mean(dim=(1, 2, 3))
-    return total / len(targets)
+    return cast(torch.Tensor, total) / len(targets)  # a tensor once one layer is added
 
 
 class StyleLosses:

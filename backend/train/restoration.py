@@ -143,7 +143,7 @@ def train_restoration(
         net.load_state_dict(tensors)
     source = batches(task, cfg, cfg.seed + start, device)
     if device.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # Module.to takes it; stubs omit
     criterion = RestorationLoss(task, cfg, device)
     export = export or default_path(task)
     t0 = time.monotonic() - elapsed0

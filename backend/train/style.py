@@ -23,13 +23,14 @@ from ..degrade.observe import observe
 from ..errors import RetexError
 from ..imaging.filters import band_pass, gaussian_blur
 from ..imaging.resize import imresize
+from ..nets.restoration import RestorationNet
 from ..nets.style import StyleConfig, StyleNet
 from ..nets.vgg import load_vgg
 from ..paths import RUNS_DIR, TRAIN_DIRS, USER_STYLES_DIR
 from ..pipeline import process
 from ..styles import THUMBNAIL, check_name, save_style
 from ..stylize import normalize
-from ..tasks import get_task
+from ..tasks import Task, get_task
 from ..weights import default_path, load_restoration
 from .common import LoopConfig, load_checkpoint, save_checkpoint
 from .data import PatchSampler
@@ -90,7 +91,7 @@ class ContentMaker:
     """
 
     def __init__(self, tasks: tuple[str, ...], max_blur: float, gen: torch.Generator) -> None:
-        self.sources: list[str | tuple] = []
+        self.sources: list[str | tuple[Task, RestorationNet]] = []
         for name in tasks:
             if name == "blur":
                 self.sources.append(name)
@@ -103,7 +104,7 @@ class ContentMaker:
 
     def __call__(self, clean: torch.Tensor) -> torch.Tensor:
         source = self.sources[int(torch.randint(0, len(self.sources), (1,), generator=self.gen))]
-        if source == "blur":
+        if isinstance(source, str):  # "blur", the one source that is no network
             sigmas = torch.rand(clean.shape[0], generator=self.gen) * self.max_blur
             return torch.cat([gaussian_blur(c[None], float(s)) for c, s in zip(clean, sigmas, strict=True)])
         task, net = source
