@@ -4,6 +4,7 @@ host can load this module before it knows whether pyzmq is there."""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
@@ -38,4 +39,7 @@ def follow(session: Session) -> None:
     """Advance ``session`` and call ``on_done`` of each job that ended: one tick of a host's timer."""
     for job in session.poll():
         if job.on_done is not None:
-            job.on_done(job)
+            try:
+                job.on_done(job)
+            except Exception:  # a bug in one handler must not stop the timer for every other job
+                traceback.print_exc()

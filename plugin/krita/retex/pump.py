@@ -3,8 +3,7 @@ under way, slowly otherwise (so the status line notices a backend that died whil
 
 from __future__ import annotations
 
-import traceback
-
+from .common.jobs import follow
 from .common.recipe import UserError
 from .qt import QObject, QTimer, pyqtSignal
 
@@ -41,12 +40,7 @@ class Pump(QObject):
     def tick(self) -> None:
         if self._session is None:
             return
-        for job in self._session.poll():
-            if job.on_done is not None:
-                try:
-                    job.on_done(job)
-                except Exception:  # a bug in one handler must not stop the pump for every other job
-                    traceback.print_exc()
+        follow(self._session)
         wanted = FAST_MS if self._session.active else SLOW_MS
         if self.timer.interval() != wanted:
             self.timer.start(wanted)
