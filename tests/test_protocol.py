@@ -103,3 +103,49 @@ def test_not_json_and_oversized_headers() -> None:
 def test_encoder_refuses_a_frame_that_does_not_match_its_spec() -> None:
     with pytest.raises(ValueError):
         encode("run", "x", {}, [(FrameSpec(2, 2, "RGBA", "u8"), b"short")])
+
+
+def test_typed_requests_and_replies_round_trip() -> None:
+    from plugin.common.replies import ErrorReply, Info, Progress, Result, Style, parse_reply
+    from plugin.common.requests import HelloRequest, RunRequest, Slot, TrainStyleRequest, parse_request
+
+    image = (FrameSpec(4, 3, "BGRA", "u8", "image"), bytes(48))
+    mask = (FrameSpec(4, 3, "Y", "u8", "mask"), bytes(12))
+    run = RunRequest("denoise", image, (Slot("a"), Slot("b", 0.5, mask)), mask, (1, 0, 2, 2), True, 0.25, id="r1")
+    assert parse_request(run.to_frames()) == run == RunRequest.from_frames(run.to_frames())
+    train = TrainStyleRequest(image, "mine", "coarse", 2.0, id="t1")
+    assert parse_request(train.to_frames()) == train and parse_request(HelloRequest(id="h").to_frames()).id == "h"
+    thumb = (FrameSpec(2, 2, "RGB", "u8", "dots"), bytes(12))
+    info = Info(1, "0.1", "cpu", "torch", ("none",), (Style("dots", "fine", {}, True, None, None, thumb),), id="h")
+    got = parse_reply(info.to_frames())
+    assert isinstance(got, Info) and got.styles == info.styles and got.header["styles"][0]["thumbnail"] == 0
+    result = Result("j1", image, (2, 4), 2, id="r1")
+    back = parse_reply(result.to_frames())
+    assert isinstance(back, Result) and (back.job, back.frame, back.origin, back.scale) == ("j1", image, (2, 4), 2)
+    assert parse_reply(Progress("j1", 0.5, "denoise", None, id="r1").to_frames()) == Progress(
+        "j1", 0.5, "denoise", id="r1"
+    )
+    assert parse_reply(ErrorReply(ErrorCode.CANCELLED, "cancelled", id="r1").to_frames()).header["code"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "fields, code",
+    [
+        ({"task": "denoise", "image": 1}, ErrorCode.BAD_MESSAGE),
+        ({"task": "denoise", "image": 0, "slots": [{"style": "a", "strength": 2.5}]}, ErrorCode.BAD_OPTION),
+        ({"task": "denoise", "image": 0, "slots": [{"style": "a"}] * 17}, ErrorCode.BAD_OPTION),
+        ({"task": "photo", "image": 0, "options": {"cleanup": "much"}}, ErrorCode.BAD_OPTION),
+        ({"task": "denoise", "image": 0, "crop": [0, 0, 5, 1]}, ErrorCode.BAD_OPTION),
+        ({"task": "denoise", "image": 0, "slots": [{"style": "a", "mask": 0}], "x": 1}, None),
+    ],
+)
+def test_a_run_request_is_checked_once_where_it_is_read(fields: dict, code: str | None) -> None:
+    from plugin.common.requests import RunRequest, parse_request
+
+    parts = encode("run", "r9", fields, [(FrameSpec(4, 3, "RGB", "u8"), bytes(36))])
+    if code is None:
+        assert isinstance(parse_request(parts), RunRequest)
+        return
+    with pytest.raises(ProtocolError) as info:
+        parse_request(parts)
+    assert info.value.code == code and info.value.id == "r9"

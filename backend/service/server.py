@@ -7,7 +7,6 @@ ZeroMQ socket must only be used by the thread that owns it.
 
 from __future__ import annotations
 
-import collections
 import errno
 import os
 import secrets
@@ -17,15 +16,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import zmq
 
-from plugin.common.protocol import MAX_FRAMES, MAX_SLOTS, TOKEN_USER, VERSION, ErrorCode, FrameSpec, ProtocolError
-from plugin.common.replies import Accepted, ErrorReply, Info, Ok, Progress, Reply, Style
+from plugin.common.protocol import MAX_FRAMES, MAX_SLOTS, VERSION, ErrorCode, FrameSpec, ProtocolError
+from plugin.common.replies import Accepted, ErrorReply, Info, Ok, Reply, Style
 from plugin.common.requests import (
     CancelRequest,
     HelloRequest,
@@ -41,17 +40,14 @@ from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
 from ..runtime import resolve
 from ..styles import read_thumbnail
-from .jobs import Cancelled, Job, run_job, train_style_job, validate_run, validate_train_style
-
-if TYPE_CHECKING:
-    from zmq.auth.thread import ThreadAuthenticator
+from .jobs import Job, validate_run, validate_train_style
+from .listener import Listener
 from .registry import Registry
-from .security import check_ipc_folder, is_abstract_ipc, needs_curve, needs_token
+from .security import needs_curve, needs_token
+from .worker import JobQueue, work
 
 MAX_MESSAGE_BYTES = 4 * 1024**3  # per part, enforced by ZeroMQ itself (zmq.MAXMSGSIZE); and per whole message
 MAX_PIXELS = 150_000_000  # per frame, refused with an error reply (f32 RGBA: 2.4 GB, under the cap)
-PROGRESS_STEP = 0.01  # a progress event at most every 1 % of the job ...
-PROGRESS_QUIET_S = 1.0  # ... unless this long passed: a client's silence timer never runs out on a slow tile
 Send = Callable[[bytes, Reply], None]
 
 
@@ -75,18 +71,6 @@ class ServerConfig:
         return torch.device(self.device)
 
 
-@dataclass
-class _State:
-    queue: collections.deque[Job] = field(default_factory=collections.deque)
-    running: Job | None = None
-    lock: threading.RLock = field(default_factory=threading.RLock)  # re-entrant: stop() may run in a signal handler
-    wake: threading.Condition = field(init=False)
-    stopping: bool = False
-
-    def __post_init__(self) -> None:
-        self.wake = threading.Condition(self.lock)
-
-
 class Server:
     def __init__(self, config: ServerConfig) -> None:
         if needs_curve(config.endpoint) and not (config.curve_secret and config.curve_clients):
@@ -101,114 +85,25 @@ class Server:
         self.config = config
         self.registry = Registry(config.resolved_device(), config.weights_dir, config.runtime)
         self.ctx = zmq.Context()
-        self.state = _State()
+        self.state = JobQueue()
         self._events_addr = f"inproc://events-{uuid.uuid4().hex}"
-        self._auth: ThreadAuthenticator | None = None
-        self._lock_fd: int | None = None  # held for the life of an ipc server: a second one refuses to start
-        self._socket_id: tuple[int, int] | None = None  # (device, inode) of our socket file, so we unlink only ours
+        self.listener = Listener(
+            self.ctx, config.endpoint, config.max_message_bytes, config.token, config.curve_secret, config.curve_clients
+        )
 
     # --- socket loop -------------------------------------------------------------------------------------------
 
-    def _bind(self) -> zmq.Socket:
-        sock = self.ctx.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a reply to a client that went away fails: its jobs are cancelled
-        sock.setsockopt(zmq.SNDHWM, 0)  # never drop a reply: a slow reader's result waits for it (progress is sparse)
-        if self.config.endpoint.startswith("tcp://["):  # an IPv6 address such as [::1] (only then: with it, an IPv4
-            sock.setsockopt(zmq.IPV6, 1)  # address would be announced v4-mapped on the READY line)
-        if self.config.curve_secret or self.config.token:
-            from zmq.auth.thread import ThreadAuthenticator
-
-            auth = self._auth = ThreadAuthenticator(self.ctx)
-            auth.start()
-            if self.config.curve_secret:
-                from zmq.auth import load_certificate
-
-                auth.configure_curve(domain="*", location=str(self.config.curve_clients))
-                public, secret = load_certificate(str(self.config.curve_secret))
-                sock.curve_secretkey, sock.curve_publickey, sock.curve_server = secret, public, True
-            elif self.config.token:  # checked in the handshake: a peer without it never gets a message buffered
-                auth.configure_plain(domain="*", passwords={TOKEN_USER: self.config.token})
-                sock.plain_server = True
-        try:
-            self._bind_endpoint(sock)
-        except BaseException:  # address in use, bad endpoint, no permission: leave no thread behind
-            sock.close(linger=0)
-            self._release()
-            raise
-        return sock
-
-    def _socket_path(self) -> Path | None:
-        """The socket file of an ``ipc://`` endpoint (None for TCP and abstract sockets, which have none)."""
-        endpoint = self.config.endpoint
-        if not endpoint.startswith("ipc://") or is_abstract_ipc(endpoint):
-            return None
-        return Path(endpoint[len("ipc://") :])
-
-    def _bind_endpoint(self, sock: zmq.Socket) -> None:
-        """Bind; an ipc socket file is made mode 0600 whatever the umask, in a folder others cannot change, and only
-        after taking the path's lock (ZeroMQ would silently unlink a live server's socket and take its place)."""
-        path = self._socket_path()
-        if path is not None:
-            check_ipc_folder(path)
-            self._lock(path)
-        old_umask = os.umask(0o077) if path is not None else None
-        try:
-            sock.bind(self.config.endpoint)
-        except zmq.ZMQError as e:
-            raise RetexError(f"cannot listen on {self.config.endpoint}: {e.strerror}") from None
-        finally:
-            if old_umask is not None:
-                os.umask(old_umask)
-        if path is not None:
-            st = os.lstat(path)
-            self._socket_id = (st.st_dev, st.st_ino)
-
-    def _lock(self, path: Path) -> None:
-        import fcntl
-
-        lock = path.with_name(path.name + ".lock")
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        except OSError as e:
-            raise RetexError(f"cannot lock {lock}: {e.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            os.close(fd)
-            raise RetexError(
-                f"another Retex server (pid {holder or '?'}) is already listening on {self.config.endpoint}"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
-
-    def _release(self) -> None:
-        if self._auth:
-            self._auth.stop()
-            self._auth = None
-        self.ctx.term()
-        path = self._socket_path()
-        if path is not None and self._socket_id is not None:
-            try:
-                st = os.lstat(path)
-                if (st.st_dev, st.st_ino) == self._socket_id:
-                    path.unlink()
-            except OSError:
-                pass  # already gone
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
     def serve(self, ready=lambda endpoint: None) -> None:
         """Run until a shutdown request; ``ready`` is called once the socket accepts work."""
-        router = self._bind()  # first: a second server on a live endpoint refuses at once, before loading anything
+        router = (
+            self.listener.bind()
+        )  # first: a second server on a live endpoint refuses at once, before loading anything
         self.registry.warm_up()
         events = self.ctx.socket(zmq.PULL)
         events.bind(self._events_addr)
-        worker = threading.Thread(target=self._work, name="retex-worker", daemon=True)
+        worker = threading.Thread(
+            target=work, args=(self.ctx, self._events_addr, self.state, self.registry), name="retex-worker", daemon=True
+        )
         worker.start()
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
@@ -245,7 +140,7 @@ class Server:
                 self._forward(router, events.recv_multipart(copy=False))
             router.close(linger=500)
             events.close(linger=0)
-            self._release()
+            self.listener.close()
 
     def _receive(self, router: zmq.Socket) -> tuple[bytes, list] | None:
         """One request as (client, parts), read part by part so a message over the whole-message cap or with more
@@ -391,59 +286,3 @@ class Server:
             if self.state.running:
                 self.state.running.cancel.set()
             self.state.wake.notify_all()
-
-    # --- worker -----------------------------------------------------------------------------------------------
-
-    def _work(self) -> None:
-        push = self.ctx.socket(zmq.PUSH)
-        push.setsockopt(zmq.LINGER, 1000)
-        push.connect(self._events_addr)
-        try:
-            while True:
-                with self.state.lock:
-                    while not self.state.queue and not self.state.stopping:
-                        self.state.wake.wait()
-                    if self.state.stopping:
-                        for job in self.state.queue:
-                            ending = ErrorReply(ErrorCode.CANCELLED, "the server is shutting down", id=job.request_id)
-                            push.send_multipart([job.client, *ending.to_frames()])
-                        self.state.queue.clear()
-                        return
-                    job = self.state.running = self.state.queue.popleft()
-                final = self._run(job, push)
-                with self.state.lock:  # not running any more before the client hears the outcome
-                    self.state.running = None
-                push.send_multipart([job.client, *final.to_frames()], copy=False)
-        finally:
-            push.close()
-
-    def _run(self, job: Job, push: zmq.Socket) -> Reply:
-        """Run one job, streaming progress; returns its final reply (result or error)."""
-
-        last = [-1.0, 0.0]  # fraction and time of the last event sent
-
-        def progress(fraction: float, stage: str, eta: float | None) -> None:
-            now = time.monotonic()
-            if fraction < 1.0 and fraction - last[0] < PROGRESS_STEP and now - last[1] < PROGRESS_QUIET_S:
-                return  # coalesced: an sr4 job on a 4096² image has ~6,000 tiles and branches
-            last[:] = [fraction, now]
-            rounded = None if eta is None else round(eta, 2)
-            event = Progress(job.id, round(fraction, 4), stage, rounded, id=job.request_id)
-            push.send_multipart([job.client, *event.to_frames()])
-
-        def fail(code: str, message: str) -> Reply:
-            return ErrorReply(code, message, id=job.request_id)
-
-        try:
-            if isinstance(job.request, TrainStyleRequest):
-                return train_style_job(job, job.request, self.registry, progress)
-            return run_job(job, job.request, self.registry, progress)
-        except Cancelled:
-            return fail(ErrorCode.CANCELLED, "cancelled")
-        except ProtocolError as e:
-            return fail(e.code, e.message)
-        except (torch.OutOfMemoryError, MemoryError):
-            return fail(ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
-        except Exception as e:
-            print(f"job {job.id} failed: {type(e).__name__}: {e}", file=sys.stderr)
-            return fail(ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import zmq
 
-from backend.service.server import PROGRESS_QUIET_S, PROGRESS_STEP
+from backend.service.worker import PROGRESS_QUIET_S, PROGRESS_STEP
 from plugin.common.client import BackendError, Client
 from plugin.common.protocol import MAX_SLOTS, ErrorCode, FrameSpec, encode
 from tests.service_helpers import REPO, start_server
