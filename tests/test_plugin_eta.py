@@ -59,3 +59,11 @@ def test_counts_down_between_reports_and_starts_over_with_the_job() -> None:
 )
 def test_words(seconds: float | None, words: str) -> None:
     assert left_text(seconds) == words
+
+
+def test_a_progress_line_says_the_job_its_stage_and_the_time_left() -> None:
+    clock = Clock()
+    eta = Eta(clock)
+    assert eta.caption("Working on 'Retex: Denoise'…", "", 0.0) == "Working on 'Retex: Denoise'…"
+    clock.now += 10
+    assert eta.caption("Learning", "training", 0.5) == "Learning (training) · about 10 s left"

@@ -46,6 +46,10 @@ class Eta:
         """``about 40 s left``, ``about 3 min left``, or "" while unknown."""
         return left_text(self.left(fraction))
 
+    def caption(self, title: str, stage: str, fraction: float) -> str:
+        """A progress bar's line: ``Working on 'Retex: Denoise'… (restoring) · about 40 s left``."""
+        return " · ".join(part for part in (f"{title} ({stage})" if stage else title, self.text(fraction)) if part)
+
 
 def left_text(seconds: float | None) -> str:
     if seconds is None:

@@ -85,7 +85,7 @@ def run_job(backend: link.Link, kind: str, fields: dict, frames: list[Frame], ti
     eta, shown = Eta(), [""]
 
     def progress(fraction: float, stage: str) -> None:
-        text = " · ".join(part for part in (f"{title} ({stage})" if stage else title, eta.text(fraction)) if part)
+        text = eta.caption(title, stage, fraction)
         if text != shown[0]:
             shown[0] = text
             Gimp.progress_set_text(text)
