@@ -87,7 +87,7 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
         hole = read_mask(args.inpaint_mask, size)
     slots = [
         StyleSlot(
-            style,  # type: ignore[arg-type]  # a StyleModel (ONNX or torch) does what StyleNet does
+            style,
             slot.strength,
             None if slot.mask is None else read_mask(slot.mask, size, soft=True),
         )

@@ -89,7 +89,7 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
     scale = restoration[0].scale if restoration else 1
     slots = [
         StyleSlot(
-            registry.style(slot.style),  # type: ignore[arg-type]  # a StyleModel: ONNX or torch, as StyleNet's
+            registry.style(slot.style),
             slot.strength,
             None if slot.mask is None else to_mask(*slot.mask).to(device),
         )
