@@ -7,10 +7,13 @@ field this version does not type.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .protocol import REPLIES, ErrorCode, Frame, FrameSpec, Message, ProtocolError, decode, encode
+
+R = TypeVar("R", bound="Reply")
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,12 @@ class Reply:
         return encode(self.type, self.id, fields, frames)
 
     @classmethod
-    def from_frames(cls, parts: list[Any]) -> Reply:
-        return parse_reply(parts)
+    def from_frames(cls: builtins.type[R], parts: list[Any]) -> R:
+        """The reply in ``parts``, validated; a ProtocolError if it is not one of this type."""
+        reply = parse_reply(parts)
+        if not isinstance(reply, cls):
+            raise ProtocolError(ErrorCode.BAD_MESSAGE, f"a {reply.type} reply, not {cls.type}")
+        return reply
 
     @classmethod
     def _parse(cls, msg: Message) -> Reply:
