@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from backend.bench.quality import QualityOptions, bench_quality, differences
-from backend.bench.report import write_report
 from backend.bench.evaluate import EvalConfig, evaluate
 from backend.bench.evaluate_style import evaluate_styles
+from backend.bench.quality import QualityOptions, bench_quality, differences
+from backend.bench.report import write_report
 from backend.paths import BENCHMARK_DIR
 from backend.tasks import get_task
 

@@ -4,12 +4,15 @@ kept. ``--style NAME[:STRENGTH]`` may repeat; a ``--mask`` right after a ``--sty
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from ..cleanup import AUTO_STRENGTH
+from ..cleanup import AUTO_STRENGTH, check_cleanup
 from ..errors import RetexError
 from ..imaging.io import output_format, read_image, read_mask, write_image
 from ..imaging.resize import imresize
@@ -17,7 +20,8 @@ from ..pipeline import process
 from ..runtime import load_net, load_style_model
 from ..styles import find_style
 from ..stylize import StyleSlot, check_strength
-from ..tasks import Task
+from ..tasks import Task, get_task
+from .common import TASK_NAMES, runtime_arg
 
 
 @dataclass
@@ -38,6 +42,21 @@ class RestoreArgs:
     weights: Path | None = None
     cleanup: float = AUTO_STRENGTH  # photo models: clean-up strength in [0, 1]
     runtime: str = "auto"  # auto, onnx or torch (backend.runtime)
+
+    def hole(self) -> Path | None:
+        """The inpainting mask's file when the task inpaints; a mask without such a task, or such a task without
+        a mask, is an error (checked before anything is read or loaded)."""
+        task = self.task
+        if task is None or not task.uses_mask:
+            if self.inpaint_mask is not None:
+                raise RetexError(
+                    f"--mask before any --style is the inpainting mask, but task '{task.name if task else 'none'}'"
+                    " does not inpaint (put --mask after the --style it belongs to)"
+                )
+            return None
+        if self.inpaint_mask is None:
+            raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
+        return self.inpaint_mask
 
 
 def parse_slots(items: list[tuple[str, str]]) -> tuple[list[SlotArg], Path | None]:
@@ -70,21 +89,12 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
     before any network runs; the output is written atomically, so on any failure no output file appears.
     """
     output_format(output)
-    task = args.task
-    if args.inpaint_mask is not None and not (task and task.uses_mask):
-        raise RetexError(
-            f"--mask before any --style is the inpainting mask, but task '{task.name if task else 'none'}'"
-            " does not inpaint (put --mask after the --style it belongs to)"
-        )
+    task, hole_path = args.task, args.hole()
     restoration = (task, load_net(task, args.cleanup, args.runtime, args.weights)) if task else None
     styles = [load_style_model(find_style(slot.style), args.runtime) for slot in args.slots]
     image = read_image(input)
     size = (int(image.rgb.shape[-2]), int(image.rgb.shape[-1]))
-    hole = None
-    if task and task.uses_mask:
-        if args.inpaint_mask is None:
-            raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
-        hole = read_mask(args.inpaint_mask, size)
+    hole = None if hole_path is None else read_mask(hole_path, size)
     slots = [
         StyleSlot(
             style,
@@ -113,7 +123,7 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
     from ..service.frames import from_image, to_image
 
     output_format(output)
-    task = args.task
+    task, hole_path = args.task, args.hole()
     image = read_image(input)
     h, w = image.rgb.shape[-2:]
     sample = "u16" if image.bits == 16 else "u8"
@@ -124,11 +134,7 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
         m = read_mask(path, (h, w), soft=soft)
         return from_image(FrameSpec(w, h, "Y", "u16", "mask"), m.expand(-1, 3, -1, -1), None)
 
-    hole = None
-    if task and task.uses_mask:
-        if args.inpaint_mask is None:
-            raise RetexError("inpainting needs a mask (--mask, white = pixels to fill)")
-        hole = mask_frame(args.inpaint_mask, soft=False)
+    hole = None if hole_path is None else mask_frame(hole_path, soft=False)
     request = RunRequest(
         task.name if task else "none",
         frame,
@@ -145,3 +151,71 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
     assert isinstance(result, Result) and result.frame is not None
     rgb, alpha = to_image(*result.frame)
     write_image(output, rgb, alpha, bits=image.bits)
+
+
+class _Ordered(argparse.Action):
+    """Collects ``--style`` and ``--mask`` into one list in command-line order, so a mask knows its style."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items = list(getattr(namespace, self.dest) or [])
+        items.append(((option_string or "").lstrip("-"), values))
+        setattr(namespace, self.dest, items)
+
+
+def _cleanup_arg(value: str) -> float:
+    try:
+        return check_cleanup(value)
+    except RetexError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("restore", help="restore then texture one image file")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--task", required=True, help=f"none (texture only), {TASK_NAMES}")
+    p.add_argument(
+        "--style",
+        dest="slots",
+        action=_Ordered,
+        metavar="NAME[:STRENGTH]",
+        help="add a style (strength 0-2, default 1); repeatable",
+    )
+    p.add_argument(
+        "--mask",
+        dest="slots",
+        action=_Ordered,
+        metavar="MASK",
+        help="after a --style: where it goes (white = full strength, grey = partial); before any --style: the "
+        "inpainting mask (white = pixels to fill)",
+    )
+    p.add_argument("--preserve-colours", action="store_true", help="texture the luminance only")
+    p.add_argument(
+        "--cleanup",
+        type=_cleanup_arg,
+        default=AUTO_STRENGTH,
+        help="photo models: how much noise and JPEG to remove, 0 (keep close to the input) to 1, or auto (default)",
+    )
+    p.add_argument("--weights", help="restoration weights file (default: weights/TASK.safetensors)")
+    p.add_argument("--endpoint", help="send the job to a running server (python -m backend serve) instead")
+    p.add_argument("--token-file", help="with a tcp:// endpoint: the file holding the server's token")
+    runtime_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    slots, hole = parse_slots(args.slots or [])
+    task = None if args.task == "none" else get_task(args.task)
+    weights = Path(args.weights) if args.weights else None
+    opts = RestoreArgs(task, slots, hole, args.preserve_colours, weights, args.cleanup, args.runtime)
+    if args.endpoint:
+        token = Path(args.token_file).read_text().strip() if args.token_file else None
+        restore_file_remote(Path(args.input), Path(args.output), opts, args.endpoint, token)
+    else:
+        restore_file(Path(args.input), Path(args.output), opts)

@@ -16,7 +16,7 @@ DTYPES: dict[str, np.dtype] = {
     "f16": np.dtype("<f2"),
     "f32": np.dtype("<f4"),
 }
-SCALE = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
+PEAK = {"u8": 255.0, "u16": 65535.0, "f16": 1.0, "f32": 1.0}
 
 
 FINITE_ROWS = 256  # rows checked at a time: the check needs no image-sized temporary
@@ -32,7 +32,7 @@ def to_array(spec: FrameSpec, data: bytes) -> np.ndarray:
         np.isfinite(arr[y : y + FINITE_ROWS]).all() for y in range(0, spec.height, FINITE_ROWS)
     ):
         raise ProtocolError(ErrorCode.BAD_FRAME, f"frame '{spec.name}' has NaN or infinite samples")
-    return arr.astype(np.float32) / np.float32(SCALE[spec.sample])
+    return arr.astype(np.float32) / np.float32(PEAK[spec.sample])
 
 
 def to_image(spec: FrameSpec, data: bytes) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -38,7 +38,7 @@ from plugin.common.requests import (
 from .. import __version__
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
-from ..runtime import resolve
+from ..runtime import resolve, resolve_device
 from ..styles import read_thumbnail
 from .jobs import Job, validate_run, validate_train_style
 from .listener import Listener
@@ -66,9 +66,7 @@ class ServerConfig:
     idle_exit_s: float = 0.0  # > 0: exit after this long with no request and no job (an editor that went away)
 
     def resolved_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return resolve_device(self.device)
 
 
 class Server:

@@ -15,7 +15,7 @@ from typing import Any
 from .eta import Eta
 from .host import Done, Host, Jobs, MaskSource, Target
 from .protocol import Frame, train_style_request
-from .recipe import BUSY, NAME_TO_LEARN, NEEDS_MASK, SELECT_TO_LEARN, Recipe, UserError
+from .recipe import BUSY, NAME_TO_LEARN, SELECT_TO_LEARN, Recipe, UserError
 from .replies import Reply, Result
 
 NO_RESULT = "The backend sent no result."
@@ -69,9 +69,8 @@ class Flow:
         recipe.check()
         whats = [f"Texture {i} ({slot.style})" for i, slot in enumerate(recipe.slots, start=1)]
         masks = [host.mask(target, source, what) for source, what in zip(order.masks, whats, strict=True)]
-        hole = host.mask(target, order.hole, "Inpainting") if recipe.task == "inpaint" else None
-        if recipe.task == "inpaint" and hole is None:
-            raise UserError(NEEDS_MASK)
+        hole = host.mask(target, order.hole, "Inpainting") if recipe.inpaints else None
+        recipe.check_hole(hole)
         known = self.jobs.catalogue()
         if known is not None:
             recipe.check(*known)

@@ -116,12 +116,20 @@ class Recipe:
                 "or choose another restoration."
             )
 
+    @property
+    def inpaints(self) -> bool:
+        return self.task == "inpaint"
+
+    def check_hole(self, hole: object | None) -> None:
+        """Inpainting without a mask is refused before any pixels are read."""
+        if self.inpaints and hole is None:
+            raise UserError(NEEDS_MASK)
+
     def request(
         self, image: Frame, inpaint_mask: Frame | None = None, crop: tuple[int, int, int, int] | None = None
     ) -> tuple[dict[str, Any], list[Frame]]:
         """The ``run`` request's fields and frames."""
-        if self.task == "inpaint" and inpaint_mask is None:
-            raise UserError(NEEDS_MASK)
+        self.check_hole(inpaint_mask)
         slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
         options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
         if self.task in PHOTO_TASKS:

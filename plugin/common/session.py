@@ -15,7 +15,7 @@ from typing import Any
 import zmq
 
 from .client import BackendError, Client
-from .config import BackendConfig, config_dir, default_endpoint, needs_token, read_token
+from .config import BackendConfig, default_endpoint, needs_token, read_token, token_path
 from .exchange import Exchange, Job, check_info
 from .launcher import START_TIMEOUT_S, BackendProcess, LaunchError, log_dir
 from .messages import plain
@@ -51,7 +51,7 @@ def token_for(endpoint: str) -> str | None:
     if not needs_token(endpoint):
         return None
     try:
-        return read_token(config_dir() / "token")
+        return read_token(token_path())
     except FileNotFoundError:
         return None
 
