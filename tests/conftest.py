@@ -2,7 +2,7 @@
 
 The suites that compare a server's or an editor's bytes with an in-process torch run keep both on torch
 (``RETEX_RUNTIME``, the default of ``--runtime``, reaches every backend they start); ONNX Runtime against torch is
-tests/test_runtime.py's, which names its runtime everywhere.
+tests/backend/test_runtime.py's, which names its runtime everywhere.
 """
 
 from __future__ import annotations

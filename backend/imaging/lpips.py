@@ -8,7 +8,7 @@ with ``importlib.util.find_spec`` (which runs none of its code) and read with ``
 The reference's ScalingLayer maps an input on [-1, 1] with shift (-0.030, -0.088, -0.188) and scale (0.458, 0.448,
 0.450); for ``x = 2y - 1`` that is ``(y - (1 + shift) / 2) / (scale / 2)`` = ``(y - 0.485, 0.456, 0.406) /
 (0.229, 0.224, 0.225)``: exactly the ImageNet normalization ``VGG16Features`` applies to an input ``y`` on [0, 1], so
-the metric is the reference one by construction (tests/test_bench_real.py checks the identity).
+the metric is the reference one by construction (tests/backend/test_bench_real.py checks the identity).
 """
 
 from __future__ import annotations

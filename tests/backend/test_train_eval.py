@@ -19,7 +19,7 @@ from backend.tasks import get_task
 from backend.train.restoration import TrainConfig, checkpoint_path, train_restoration
 from backend.weights import load_restoration, read_tensors
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_images(folder: Path, n: int, size: int = 80, seed: int = 0) -> Path:

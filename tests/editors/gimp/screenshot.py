@@ -1,10 +1,10 @@
 """Draw docs/gimp-dialog.png: the Restore & Texture dialog as GIMP 3 shows it, listing the shipped styles.
 
-The plug-in runs in the GIMP chroot (tests/gimp_harness.py), against the backend it starts with the shipped weights;
+The plug-in runs in the GIMP chroot (harness.py here), against the backend it starts with the shipped weights;
 its dialog goes to a private Xvfb display on this machine (the chroot shares the network, so GTK reaches it over
 TCP), and the dialog is cropped from Xvfb's frame buffer once it stops changing. Needs root, the chroot and Xvfb.
 
-    .venv/bin/python tests/gimp/screenshot.py docs/gimp-dialog.png
+    .venv/bin/python tests/editors/gimp/screenshot.py docs/gimp-dialog.png
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests import gimp_harness as gh  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from tests.editors.gimp import harness as gh  # noqa: E402
 from tests.service_helpers import rgba_test_image  # noqa: E402
 
 DISPLAY = 87

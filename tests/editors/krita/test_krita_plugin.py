@@ -2,7 +2,7 @@
 over real ZeroMQ, with tiny random networks: results equal the command line's for the same inputs, in every depth,
 alpha kept; bad input gives a message and leaves the document as it was; a killed backend is restarted.
 
-All scenarios run in one Krita session (tests/krita/scenarios.py) to pay Krita's and the backend's start once;
+All scenarios run in one Krita session (inside/scenarios.py) to pay Krita's and the backend's start once;
 each test checks one scenario's record. Without Krita the tests are skipped, except in CI (CI=true), where that is
 a failure: .ci/run installs it.
 """
@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests import krita_harness as kh
+from tests.editors.krita import harness as kh
 from tests.service_helpers import CLI_IN_WEIGHTS_DIR, EDITOR_TASKS, make_weights, rgba_test_image
 
 RECT = (20, 12, 40, 30)  # x, y, w, h of the selection on the 96 x 80 image
@@ -376,7 +376,7 @@ def test_krita_time_left_is_measured_from_the_jobs_own_progress(krita: Run) -> N
     """A real 20 s learn: past a fifth, the time left shown is nearer the truth than the backend's own estimate
     (which counts from the job's start; users saw it 3-5 times too long) in the median, and never more than 5 % of
     the time left worse at any moment (right at a report the two may agree). Within 30 % is tested on steady
-    progress in tests/test_plugin_eta.py: here the backend reports a learn's progress a few times only, unevenly on a
+    progress in tests/plugin/test_eta.py: here the backend reports a learn's progress a few times only, unevenly on a
     busy machine, and no estimate is closer than the progress it is given."""
     rec = record(krita, "eta")
     assert not rec["failed"], rec["message"]

@@ -25,7 +25,7 @@ from backend.nets.vgg import MEAN, STD
 from backend.tasks import get_task
 from backend.weights import default_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SIDE = 48
 
 

@@ -1,4 +1,4 @@
-"""Scenarios run inside the real GIMP 3 by tests/test_gimp_plugin.py (gimp-console, ``python-fu-eval``, which
+"""Scenarios run inside the real GIMP 3 by ../test_gimp_plugin.py (gimp-console, ``python-fu-eval``, which
 provides ``Gimp``, ``Gegl``, ``Babl``, ``Gio``): each calls the installed plug-in's procedures through the PDB in
 NONINTERACTIVE mode, as a script would, and records what happened; the records go to one JSON file that the tests
 check. One GIMP session runs them all, so GIMP and the backend start once.

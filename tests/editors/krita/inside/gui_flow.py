@@ -1,7 +1,7 @@
 """Run by the test-driver plug-in inside the full Krita GUI: the flow most users follow, Preview → Apply → Preview →
 Apply, through the plug-in's menu actions and its docker. Records layer stacks, messages, the result layers and the
-canvas; tests/test_krita_gui.py checks them. (Under Xvfb Krita never changes the active layer, not even through its
-own actions, so tests/krita/scenarios.py covers what the plug-in does when Krita activates a new layer.)"""
+canvas; ../test_krita_gui.py checks them. (Under Xvfb Krita never changes the active layer, not even through its
+own actions, so scenarios.py covers what the plug-in does when Krita activates a new layer.)"""
 
 import os
 from pathlib import Path

@@ -4,7 +4,7 @@ networks: results equal the command line's for the same inputs in 8, 16 and 32 b
 input gives a message and leaves the image as it was; a killed backend gives a message and is started again; GIMP's
 Cancel (which kills the plug-in) stops the backend's job.
 
-All scenarios run in one GIMP session (tests/gimp/scenarios.py) so GIMP and the backend start once; each test
+All scenarios run in one GIMP session (inside/scenarios.py) so GIMP and the backend start once; each test
 checks one scenario's record. Without the chroot (or root) the tests are skipped, except in CI (CI=true), where
 that is a failure: .ci/run builds the chroot with .ci/gimp-chroot.sh.
 """
@@ -26,8 +26,8 @@ import pytest
 import zmq
 
 from plugin.common.recipe import SELECT_TO_LEARN
-from tests import gimp_harness as gh
-from tests import krita_harness as kh
+from tests.editors.gimp import harness as gh
+from tests.editors.krita import harness as kh
 from tests.service_helpers import CLI_IN_WEIGHTS_DIR, EDITOR_TASKS, make_weights, rgba_test_image
 
 SIZE = (96, 80)  # the 8-bit image, w x h

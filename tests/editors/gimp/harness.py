@@ -3,7 +3,7 @@ builds (default /var/cache/retex/gimp-trixie, or $RETEX_GIMP_CHROOT), with the p
 HOME inside it, driven by a batch script through the PDB (see ../shared/notes/host-testing.md §2).
 
 The plug-in starts its backend itself, but the chroot has no torch: the backend config's ``python`` is a stand-in
-(tests/gimp/backend-python.sh) that hands its arguments to the ``Harness`` thread here, which starts the real
+(inside/backend-python.sh) that hands its arguments to the ``Harness`` thread here, which starts the real
 backend outside the chroot and relays its output back. The chroot shares the network, so the plug-in reaches that
 backend over loopback TCP, with the token the backend writes into the plug-in's config folder.
 """
@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from install.plugins import copy_plugin
-from tests.krita_harness import THREADS  # one setting for both editors' backends (see there)
+from tests.editors.krita.harness import THREADS  # one setting for both editors' backends (see there)
 
-REPO = Path(__file__).resolve().parents[1]
-FILES = REPO / "tests" / "gimp"
+REPO = Path(__file__).resolve().parents[3]
+FILES = Path(__file__).resolve().parent / "inside"  # what runs inside GIMP
 CHROOT = Path(os.environ.get("RETEX_GIMP_CHROOT", "/var/cache/retex/gimp-trixie"))
 
 

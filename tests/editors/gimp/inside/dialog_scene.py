@@ -1,4 +1,4 @@
-"""Run inside GIMP by tests/gimp/screenshot.py: an image with a selection and a saved channel, and the Restore &
+"""Run inside GIMP by tests/editors/gimp/screenshot.py: an image with a selection and a saved channel, and the Restore &
 Texture dialog opened on it (INTERACTIVE) with two textures set, for the screenshot. The dialog stays up until the
 screenshot tool ends the plug-in."""
 

@@ -27,7 +27,7 @@ from backend.tasks import get_task
 from backend.train.losses import gram, perceptual_loss, texture_loss
 from backend.train.style import ContentMaker
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def style_net(scale: str = "fine", seed: int = 0, nominal: float = 0.02) -> StyleNet:

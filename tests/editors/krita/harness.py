@@ -20,8 +20,8 @@ from pathlib import Path
 
 from install.plugins import copy_plugin
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = REPO / "tests" / "krita"
+REPO = Path(__file__).resolve().parents[3]
+SCRIPTS = Path(__file__).resolve().parent / "inside"  # what runs inside Krita
 PACKAGES = "krita python3-pyqt5 python3-zmq xvfb xauth"
 # The backend's CPU threads in the editor tests (RETEX_TEST_THREADS, default 1), and the command line's and the
 # in-test pipeline's they are compared with: a convolution sums in another order on another thread count, so runs

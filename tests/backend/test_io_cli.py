@@ -26,7 +26,7 @@ from backend.nets.restoration import RestorationNet
 from backend.tasks import get_task
 from backend.weights import save_restoration
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def noise(h: int, w: int, c: int, seed: int = 0, dtype: type = np.uint8) -> np.ndarray:

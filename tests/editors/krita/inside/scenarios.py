@@ -1,6 +1,6 @@
 """Scenarios run inside the real Krita by kritarunner (``kritarunner -s scenarios SPEC.json``): each drives the Retex
 docker's real widgets on a real document, against the backend the plug-in starts itself, and records what happened
-(messages, document fingerprints, raw pixels). tests/test_krita_plugin.py checks the records; nothing is asserted
+(messages, document fingerprints, raw pixels). ../test_krita_plugin.py checks the records; nothing is asserted
 here, so one failing scenario never hides the others.
 
 Krita's ``kritarunner`` always exits 0, so this script ends with ``os._exit`` itself.

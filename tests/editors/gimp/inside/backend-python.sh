@@ -1,7 +1,7 @@
 #!/bin/sh
 # Stands in for the backend's Python inside the GIMP chroot, which has no torch. The plug-in starts it as it would
 # start "python -m backend serve ...": it leaves its arguments in the spool folder, where the test harness
-# (tests/gimp_harness.py) starts the real backend outside the chroot, relays that backend's output through a FIFO
+# (tests/editors/gimp/harness.py) starts the real backend outside the chroot, relays that backend's output through a FIFO
 # (the plug-in waits for its READY line) and exits with its status, so the plug-in sees the backend live and die.
 set -e
 spool=$RETEX_GIMP_SPOOL

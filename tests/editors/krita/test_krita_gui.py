@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests import krita_harness as kh
+from tests.editors.krita import harness as kh
 from tests.service_helpers import make_weights
 
 
@@ -42,7 +42,7 @@ def test_krita_gui_action_adds_a_layer(tmp_path: Path) -> None:
 
 
 def gui_run(tmp_path: Path, script: str) -> dict:
-    """Run ``script`` (in tests/krita) in the full Krita GUI with the plug-in installed; its RESULT, checked for
+    """Run ``script`` (in inside/) in the full Krita GUI with the plug-in installed; its RESULT, checked for
     crashes and errors raised in Qt slots (an AttributeError in a handler lands there)."""
     missing = kh.missing_tools("krita", "xvfb-run")
     if missing:

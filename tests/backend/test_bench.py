@@ -21,7 +21,7 @@ from backend.bench.report import write_report
 from backend.paths import BENCHMARK_DIR
 from backend.tasks import get_task
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not BENCHMARK_DIR.is_dir(), reason="benchmark data not present")
 
 

@@ -16,8 +16,8 @@ from backend.tasks import get_task
 from backend.weights import load_restoration
 from plugin.common.client import BackendError, Client
 from plugin.common.protocol import ErrorCode, FrameSpec
+from tests.backend.test_service import random_frame
 from tests.service_helpers import make_weights, start_server
-from tests.test_service import random_frame
 
 
 @pytest.fixture(scope="module")

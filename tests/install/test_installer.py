@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from install import vendor
-from tests import gimp_harness as gh
-from tests import krita_harness as kh
+from tests.editors.gimp import harness as gh
+from tests.editors.krita import harness as kh
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").is_file() else sys.executable
 NO_ZMQ_PYTHON = f"{SYSTEM_PYTHON} -S"  # no site-packages: a Python that cannot import zmq
 
@@ -342,7 +342,7 @@ def test_installed_gimp_plugin_registers_in_gimp(wheels: Path) -> None:
         proc = run_installer(home, wheels, "--no-krita", "--gimp-dir", str(profile), "--gimp-python", python)
         assert proc.returncode == 0, proc.stdout
         assert "-abi3-" in row(proc.stdout, "GIMP 3 (--gimp-dir)"), proc.stdout
-        shutil.copy2(REPO / "tests" / "gimp" / "installed_probe.py", root)
+        shutil.copy2(gh.FILES / "installed_probe.py", root)
         inside = "/" + str(root.relative_to(gh.CHROOT))
         env = [f"HOME={inside}/home", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
         batch = f'exec(open("{inside}/installed_probe.py").read())'

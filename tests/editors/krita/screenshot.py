@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests import krita_harness as kh
+from tests.editors.krita import harness as kh
 
 DEFAULT_IMAGE = kh.REPO.parent / "shared" / "data" / "benchmark" / "Set14" / "HR" / "flowers.png"
 

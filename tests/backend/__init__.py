@@ -1,0 +1,1 @@
+"""The backend: engine, service, command line, benchmarks and training."""

@@ -1,0 +1,1 @@
+"""The plug-ins inside the real editors."""

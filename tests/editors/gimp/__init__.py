@@ -1,0 +1,1 @@
+"""GIMP 3 in a Debian 13 chroot; inside/ holds what runs in GIMP."""

@@ -1,0 +1,1 @@
+"""Krita 5 (kritarunner, and the GUI under Xvfb); inside/ holds what runs in Krita."""

@@ -1,0 +1,1 @@
+"""installer.py against scratch homes and the real editors."""

@@ -1,0 +1,1 @@
+"""plugin/common without an editor: protocol, session, the shared flow through a fake host."""
