@@ -9,12 +9,13 @@ import torch.nn.functional as F
 
 from .errors import RetexError
 from .imaging.resize import imresize
-from .runtime.base import RestorationModel, StyleModel
-from .stylize import StyleSlot, check_mask, check_strength, compose
+from .runtime.base import RestorationModel
+from .style_grid import style_margin, style_residual, style_tiles  # style_residual: also the bench's
+from .stylize import StyleSlot, check_mask, check_slot, compose
 from .tasks import Task
+from .tiling import TILE, tile_grid, window
 
 MIN_SIDE = 8  # smaller inputs carry too little context for the network
-TILE = 512  # output tile side for the tiled run: bounds memory whatever the image size
 TileCallback = Callable[[int, int], None]
 
 
@@ -62,45 +63,6 @@ def run_padded(
     return run_tiled(net, x, tile, on_tile)[..., :h, :w]
 
 
-def tile_grid(h: int, w: int, tile: int) -> list[tuple[int, int]]:
-    return [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
-
-
-def _window(y0: int, x0: int, y1: int, x1: int, h: int, w: int, halo: int) -> tuple[int, int, int, int]:
-    """The box read for output box [y0, y1) x [x0, x1): ``halo`` more on each side, inside the h x w input."""
-    return max(0, y0 - halo), max(0, x0 - halo), min(h, y1 + halo), min(w, x1 + halo)
-
-
-def tiled_map(
-    fn: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor],
-    x: torch.Tensor,
-    halo: int,
-    multiple: int,
-    tile: int = TILE,
-    on_step: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """``fn(crop, origin)`` over ``x`` tile by tile, each tile read with ``halo`` pixels of context (rounded up to
-    ``multiple`` so pooling and pixel folds stay on the global grid); equals ``fn(x, (0, 0))`` up to float rounding
-    when ``halo`` covers fn's receptive field. Memory is bounded by the tile size, not the image."""
-    h, w = x.shape[-2:]
-    if h % multiple or w % multiple:
-        raise ValueError(f"input sides must be multiples of {multiple}")
-    tile = max(multiple, tile - tile % multiple)
-    halo = -(-halo // multiple) * multiple
-    out = None
-    for y0, x0 in tile_grid(h, w, tile):
-        y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-        ry0, rx0, ry1, rx1 = _window(y0, x0, y1, x1, h, w, halo)
-        r = fn(x[..., ry0:ry1, rx0:rx1], (ry0, rx0))
-        if out is None:
-            out = r.new_empty(x.shape[0], r.shape[1], h, w)
-        out[..., y0:y1, x0:x1] = r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
-        if on_step is not None:
-            on_step()
-    assert out is not None  # h, w >= multiple: at least one tile
-    return out
-
-
 def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
     done = 0
 
@@ -134,7 +96,7 @@ def run_tiled(
     out = x[:, : net.config.out_channels].clone()
     for y0, x0 in grid:
         y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-        windows = [_window(y0, x0, y1, x1, h, w, halo) for halo in halos]
+        windows = [window(y0, x0, y1, x1, h, w, halo) for halo in halos]
         bands = net.run_branches([x[..., ry0:ry1, rx0:rx1] for ry0, rx0, ry1, rx1 in windows])
         for weight, band, (ry0, rx0, _, _) in zip(net.mix, bands, windows, strict=True):
             out[..., y0:y1, x0:x1] += weight * band[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
@@ -194,27 +156,6 @@ def restore_region(
     return out[..., (y - y0) * s : (y - y0 + h) * s, (x - x0) * s : (x - x0 + w) * s]
 
 
-def style_residual(
-    net: StyleModel,
-    image: torch.Tensor,
-    origin: tuple[int, int] = (0, 0),
-    tile: int = TILE,
-    on_step: Callable[[], None] | None = None,
-) -> torch.Tensor:
-    """A style network's raw residual over ``image`` of any size, tile by tile; ``origin`` places ``image`` in the
-    full picture so a preview crop gets the same texture as the whole image."""
-    m = net.config.multiple
-    h, w = image.shape[-2:]
-    x = F.pad(image, (0, (-w) % m, 0, (-h) % m), mode="replicate")
-    out = tiled_map(lambda t, o: net(t, (origin[0] + o[0], origin[1] + o[1])), x, net.halo, m, tile, on_step)
-    return out[..., :h, :w]
-
-
-def style_tiles(h: int, w: int, net: StyleModel, tile: int = TILE) -> int:
-    m = net.config.multiple
-    return len(tile_grid(h + (-h) % m, w + (-w) % m, max(m, tile - tile % m)))
-
-
 class _Progress:
     """One (done, total) count over the restoration's tiles, then the styles' tiles."""
 
@@ -255,7 +196,7 @@ def process(
     if not (0 <= x < W and 0 <= y < H and 0 < w <= W - x and 0 < h <= H - y):
         raise RetexError(f"region {w}x{h}+{x}+{y} is not inside the {W}x{H} image")
     for slot in slots:
-        check_strength(slot.strength)
+        check_slot(slot)
         if slot.mask is not None:
             check_mask(slot.mask, (H, W))
     task = restoration[0] if restoration else None
@@ -263,12 +204,13 @@ def process(
     live = [slot for slot in slots if slot.strength > 0]
     # context for the style networks, on their coarsest grid so noise and pooling line up with the whole image's
     grid = max([8, *(slot.net.config.multiple for slot in live)])
-    margin = -(-max([0, *(slot.net.halo for slot in live)]) // s)
+    margin = -(-max([0, *(style_margin(slot.net, slot.scale) for slot in live)]) // s)
     cx0, cy0 = max(0, x - margin) // grid * grid, max(0, y - margin) // grid * grid
     cx1, cy1 = min(W, x + w + margin), min(H, y + h + margin)
     ctx = (cx0, cy0, cx1 - cx0, cy1 - cy0)
 
-    progress = _Progress(on_tile, sum(style_tiles((cy1 - cy0) * s, (cx1 - cx0) * s, slot.net) for slot in live))
+    sides = ((cy1 - cy0) * s, (cx1 - cx0) * s)
+    progress = _Progress(on_tile, sum(style_tiles(*sides, slot.net, scale=slot.scale) for slot in live))
     if restoration is not None:
         base = restore_region(restoration[1], restoration[0], image, ctx, inpaint_mask, progress.restoration)
     else:
@@ -282,10 +224,11 @@ def process(
             if s > 1:
                 mask = imresize(mask, float(s)).clamp(0, 1)
             mask = mask[inner]
-        ctx_slots.append(StyleSlot(slot.net, slot.strength, mask))
+        ctx_slots.append(StyleSlot(slot.net, slot.strength, mask, slot.scale, slot.seed))
+    origin = (cy0 * s, cx0 * s)
     return compose(
         base[inner],
         ctx_slots,
-        lambda sn: style_residual(sn, base, (cy0 * s, cx0 * s), on_step=progress.style)[inner],
+        lambda sl: style_residual(sl.net, base, origin, on_step=progress.style, scale=sl.scale, seed=sl.seed)[inner],
         preserve_colours,
     )

@@ -20,6 +20,8 @@ from .errors import RetexError
 from .runtime.base import StyleModel
 
 MAX_STRENGTH = 2.0
+TEXTURE_SCALES = (0.5, 2.0)  # a texture's size: least, most (1 = as trained)
+MAX_SEED = 2**31 - 1  # a texture's variation: 0 (as trained) to this
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -30,12 +32,34 @@ class StyleSlot:
     net: StyleModel  # torch (StyleNet) or ONNX Runtime
     strength: float = 1.0
     mask: torch.Tensor | None = None
+    scale: float = 1.0  # the texture's size, TEXTURE_SCALES (backend.style_grid)
+    seed: int = 0  # the texture's variation: another noise field, 0..MAX_SEED
 
 
 def check_strength(strength: float) -> float:
     if not (0.0 <= strength <= MAX_STRENGTH):  # also refuses NaN
         raise RetexError(f"strength {strength} is outside [0, {MAX_STRENGTH:g}]")
     return float(strength)
+
+
+def check_texture_scale(scale: float) -> float:
+    lo, hi = TEXTURE_SCALES
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not (lo <= scale <= hi):  # NaN too
+        raise RetexError(f"texture scale {scale} is outside [{lo:g}, {hi:g}] (1 = the texture's own size)")
+    return float(scale)
+
+
+def check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise RetexError(f"seed {seed!r} must be a whole number from 0 to {MAX_SEED}")
+    return seed
+
+
+def check_slot(slot: StyleSlot) -> None:
+    """A slot's strength, texture scale and seed (its mask is checked against the image's size)."""
+    check_strength(slot.strength)
+    check_texture_scale(slot.scale)
+    check_seed(slot.seed)
 
 
 def check_mask(mask: torch.Tensor, size: tuple[int, int], what: str = "mask") -> torch.Tensor:
@@ -77,17 +101,18 @@ def effective_masks(slots: list[StyleSlot], like: torch.Tensor) -> list[torch.Te
 def compose(
     base: torch.Tensor,
     slots: list[StyleSlot],
-    residual: Callable[[StyleModel], torch.Tensor],
+    residual: Callable[[StyleSlot], torch.Tensor],
     preserve_colours: bool = False,
 ) -> torch.Tensor:
-    """``base`` plus every slot's normalized residual (``residual(net)`` gives a net's raw residual over ``base``),
-    clamped to [0, 1]. Slots with strength 0 or an empty mask cost nothing and change nothing."""
+    """``base`` plus every slot's normalized residual (``residual(slot)`` gives the raw residual over ``base`` of
+    the slot's net at its scale and seed), clamped to [0, 1]. Slots with strength 0 or an empty mask cost nothing
+    and change nothing."""
     live = [s for s in slots if s.strength > 0 and (s.mask is None or bool((s.mask > 0).any()))]
     if not live:
         return base
     out = base.clone()
     for slot, beta in zip(live, effective_masks(live, base), strict=True):
-        raw = residual(slot.net)
+        raw = residual(slot)
         if preserve_colours:
             raw = luminance_only(raw)
         out += beta * normalize(raw, beta, slot.strength * slot.net.nominal)

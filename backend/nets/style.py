@@ -62,18 +62,31 @@ class StyleConfig:
         return cls(**kwargs)
 
 
-def coordinate_noise(channels: int, h: int, w: int, origin: tuple[int, int], device: torch.device) -> torch.Tensor:
-    """1 x C x h x w uniform noise on [-1, 1], a hash (lowbias32) of (channel, row, column) from ``origin``."""
+def coordinate_noise(
+    channels: int, h: int, w: int, origin: tuple[int, int], device: torch.device, seed: int = 0
+) -> torch.Tensor:
+    """1 x C x h x w uniform noise on [-1, 1], a hash (lowbias32) of (seed, channel, row, column) from ``origin``;
+    seed 0 is the original hash exactly, another seed another (equally deterministic) variation of the texture."""
     y = torch.arange(origin[0], origin[0] + h, device=device, dtype=torch.int64).view(1, h, 1)
     x = torch.arange(origin[1], origin[1] + w, device=device, dtype=torch.int64).view(1, 1, w)
     c = torch.arange(channels, device=device, dtype=torch.int64).view(channels, 1, 1)
-    v = (x * 0x27D4EB2D + y * 0x165667B1 + c * 0x9E3779B9 + 0x5BD1E995) & _M32
+    v = (x * 0x27D4EB2D + y * 0x165667B1 + c * 0x9E3779B9 + 0x5BD1E995 + _seed_term(seed)) & _M32
     v = v ^ (v >> 16)
     v = (v * 0x7FEB352D) & _M32
     v = v ^ (v >> 15)
     v = (v * 0x846CA68B) & _M32
     v = v ^ (v >> 16)
     return (v.to(torch.float32) * (2.0 / 2**32) - 1.0).unsqueeze(0)
+
+
+def _seed_term(seed: int) -> int:
+    """The seed's own lowbias32 hash (0 for seed 0), mixed into every pixel's key before the per-pixel hash."""
+    if seed == 0:
+        return 0
+    v = (seed * 0x9E3779B1 + 0x7F4A7C15) & _M32
+    for shift, mul in ((16, 0x7FEB352D), (15, 0x846CA68B)):
+        v = ((v ^ (v >> shift)) * mul) & _M32
+    return v ^ (v >> 16)
 
 
 class StyleNet(nn.Module):
@@ -106,12 +119,14 @@ class StyleNet(nn.Module):
         per_site = sum(m.weight.numel() for m in (self.head, *self.body, self.tail))
         return per_site // (self.config.fold * self.config.down) ** 2
 
-    def forward(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0), seed: int = 0) -> torch.Tensor:
         """Raw (un-normalized) band-limited residual for an N x 3 x H x W restored image on [0, 1] whose sides are
-        multiples of ``config.multiple``; ``origin`` = the image's top-left pixel in the full picture."""
+        multiples of ``config.multiple``; ``origin`` = the image's top-left pixel in the full picture (on the
+        working grid), ``seed`` the texture's variation."""
         cfg = self.config
         h, w = image.shape[-2] // cfg.down, image.shape[-1] // cfg.down
-        noise = coordinate_noise(cfg.noise, h, w, (origin[0] // cfg.down, origin[1] // cfg.down), image.device)
+        o = (origin[0] // cfg.down, origin[1] // cfg.down)
+        noise = coordinate_noise(cfg.noise, h, w, o, image.device, seed)
         return self.residual(image, noise)
 
     def residual(self, image: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

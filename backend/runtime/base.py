@@ -27,7 +27,8 @@ class RestorationModel(Protocol):
 
 
 class StyleModel(Protocol):
-    """A style network: the raw residual of a tile placed at ``origin`` in the full picture."""
+    """A style network: the raw residual of a tile placed at ``origin`` in the full picture, its noise varied by
+    ``seed`` (0: the original texture)."""
 
     @property
     def config(self) -> StyleConfig: ...
@@ -38,4 +39,4 @@ class StyleModel(Protocol):
     @property
     def nominal(self) -> float: ...
 
-    def __call__(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor: ...
+    def __call__(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0), seed: int = 0) -> torch.Tensor: ...

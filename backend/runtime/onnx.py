@@ -164,9 +164,10 @@ class OnnxStyle:
     def nominal(self) -> float:
         return self._nominal
 
-    def __call__(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    def __call__(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0), seed: int = 0) -> torch.Tensor:
         d = self.config.down
         h, w = image.shape[-2] // d, image.shape[-1] // d
-        noise = coordinate_noise(self.config.noise, h, w, (origin[0] // d, origin[1] // d), torch.device("cpu"))
+        o = (origin[0] // d, origin[1] // d)
+        noise = coordinate_noise(self.config.noise, h, w, o, torch.device("cpu"), seed)
         (out,) = self._session.run(None, {"image": _numpy(image), "noise": noise.numpy()})
         return torch.from_numpy(out).to(image.device)

@@ -166,7 +166,7 @@ def test_overlapping_styles_of_one_scale_share_coarse_and_fine_stack() -> None:
 
 def test_preserve_colours_adds_the_same_value_to_r_g_and_b() -> None:
     base = image(64, 64, seed=6) * 0.5 + 0.25
-    z = compose(base, [StyleSlot(style_net(nominal=0.01), 1.0)], lambda n: style_residual(n, base), True)
+    z = compose(base, [StyleSlot(style_net(nominal=0.01), 1.0)], lambda s: style_residual(s.net, base), True)
     r = z - base
     assert torch.allclose(r[:, 0], r[:, 1], atol=1e-6) and torch.allclose(r[:, 1], r[:, 2], atol=1e-6)
     assert float(r.abs().max()) > 1e-3

@@ -1,0 +1,49 @@
+"""Tiles: the output boxes a large image is processed in, each read with the context (halo) its network needs, so
+memory is bounded by the tile size and a tiled run equals the whole-image run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+TILE = 512  # output tile side for the tiled run: bounds memory whatever the image size
+
+
+def tile_grid(h: int, w: int, tile: int) -> list[tuple[int, int]]:
+    return [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
+
+
+def window(y0: int, x0: int, y1: int, x1: int, h: int, w: int, halo: int) -> tuple[int, int, int, int]:
+    """The box read for output box [y0, y1) x [x0, x1): ``halo`` more on each side, inside the h x w input."""
+    return max(0, y0 - halo), max(0, x0 - halo), min(h, y1 + halo), min(w, x1 + halo)
+
+
+def tiled_map(
+    fn: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor],
+    x: torch.Tensor,
+    halo: int,
+    multiple: int,
+    tile: int = TILE,
+    on_step: Callable[[], None] | None = None,
+) -> torch.Tensor:
+    """``fn(crop, origin)`` over ``x`` tile by tile, each tile read with ``halo`` pixels of context (rounded up to
+    ``multiple`` so pooling and pixel folds stay on the global grid); equals ``fn(x, (0, 0))`` up to float rounding
+    when ``halo`` covers fn's receptive field. Memory is bounded by the tile size, not the image."""
+    h, w = x.shape[-2:]
+    if h % multiple or w % multiple:
+        raise ValueError(f"input sides must be multiples of {multiple}")
+    tile = max(multiple, tile - tile % multiple)
+    halo = -(-halo // multiple) * multiple
+    out = None
+    for y0, x0 in tile_grid(h, w, tile):
+        y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+        ry0, rx0, ry1, rx1 = window(y0, x0, y1, x1, h, w, halo)
+        r = fn(x[..., ry0:ry1, rx0:rx1], (ry0, rx0))
+        if out is None:
+            out = r.new_empty(x.shape[0], r.shape[1], h, w)
+        out[..., y0:y1, x0:x1] = r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+        if on_step is not None:
+            on_step()
+    assert out is not None  # h, w >= multiple: at least one tile
+    return out
