@@ -166,18 +166,19 @@ def styles_markdown(manifest: dict) -> str:
     tasks = ("sr4", "denoise", "deblur")
     lines = [
         "| style | scale | params | MACs/px | train min (steps) | exemplar | gram ratio sr4 / denoise / deblur "
-        "| perc ratio sr4 | residual std at 0 / 0.5 / 1 / 2 (R²) | max abs mean |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| SWD ratio sr4 / denoise / deblur | perc ratio sr4 | residual std at 0 / 0.5 / 1 / 2 (R²) | max abs mean |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in sorted(manifest.get("styles", {}).items(), key=lambda kv: (kv[1].get("scale"), kv[0])):
         ev: dict[str, Any] = {t: next(iter(s.get("eval", {}).get(t, {}).values()), None) for t in tasks}
         grams = " / ".join(f"{ev[t]['gram_ratio']:.3f}" if ev[t] else "–" for t in tasks)
+        swds = " / ".join(f"{ev[t]['swd_ratio']:.3f}" if ev[t] and "swd_ratio" in ev[t] else "–" for t in tasks)
         sr4 = ev["sr4"] or {}
         stds = " / ".join(f"{v:.4f}" for v in sr4.get("residual_std", {}).values())
         mean = max(sr4.get("residual_mean", {"": 0}).values())
         lines.append(
             f"| {name} | {s['scale']} | {s['params']} | {s['macs_per_pixel']} | {s.get('train_minutes')} "
-            f"({s.get('iterations')}) | {s.get('exemplar')} | {grams} | {sr4.get('perc_ratio', '–')} "
+            f"({s.get('iterations')}) | {s.get('exemplar')} | {grams} | {swds} | {sr4.get('perc_ratio', '–')} "
             f"| {stds} ({sr4.get('std_linearity_r2', '–')}) | {mean:.1e} |"
         )
     return "\n".join(lines)

@@ -97,3 +97,28 @@ def test_eval_style_reports_the_swd_beside_the_gram_ratio(tmp_path: Path) -> Non
     assert tiny["swd"] > 0 and tiny["swd_restored"] > 0
     assert tiny["swd_ratio"] == pytest.approx(tiny["swd"] / tiny["swd_restored"], abs=2e-3)
     assert abs(tiny["swd"] - tiny["swd_restored"]) > 1e-3  # the style moves the feature distribution
+
+
+def _entry(gram: float, swd: float | None, images: int) -> dict:
+    e = {"images": images, "gram_ratio": gram, "perc_ratio": 1.5, "residual_std": {"1.0": 0.05}}
+    e |= {"std_linearity_r2": 1.0, "residual_mean": {"0.0": 0.0}}
+    return e | ({"swd_ratio": swd} if swd is not None else {})
+
+
+def test_the_report_the_readme_table_and_the_sheet_show_both_ratios() -> None:
+    from backend.bench.evaluate_style import styles_markdown
+    from backend.bench.report.quality import _styles
+    from backend.bench.sheet import _figures
+
+    style = {"scale": "fine", "params": 48557, "macs_per_pixel": 12096, "exemplar": "x.png"}
+    style["eval"] = {"sr4": {"BSD100": _entry(0.348, 0.2871, 100)}, "denoise": {"BSD100": _entry(0.399, None, 30)}}
+    row = next(line for line in _styles({"styles": {"grass": style}}) if line.startswith("| grass"))
+    assert "| 0.348 / 0.399 / – | 0.287 / – / – | 100 / 30 / – |" in row
+    readme = styles_markdown({"styles": {"grass": style}})
+    assert "SWD ratio sr4 / denoise / deblur" in readme and "| 0.348 / 0.399 / – | 0.287 / – / – |" in readme
+    assert _figures({"styles": {"grass": style}}, "grass") == [
+        "Gram ratio 0.348",
+        "SWD ratio 0.287",
+        "(after sr4, BSD100, 100 images)",
+    ]
+    assert _figures({}, "grass") == ["not measured (eval-style --manifest)"]

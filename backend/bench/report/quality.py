@@ -213,20 +213,24 @@ def _styles(q: dict) -> list[str]:
         "`backend/bench/evaluate_style.py`). Gram ratio = texture loss to the exemplar of the styled result over",
         "that of the restored result (below 1: closer to the exemplar's texture); perceptual ratio = distance to",
         "the clean image, styled over restored (what the texture costs in content); R² = linearity of the residual's",
-        "standard deviation in the strength (0, 0.5, 1, 2).",
+        "standard deviation in the strength (0, 0.5, 1, 2). SWD ratio = the same ratio for the sliced-Wasserstein",
+        "distance between the VGG-16 feature distributions of the image and of the exemplar (relu1_2, relu3_1,",
+        "relu4_2; 64 seeded projections per layer, sorted and matched by quantiles: `backend/bench/texture_stats.py`),",
+        "a second fidelity measure that sees the features' histograms, not only their second moments; lower is closer.",
         "",
-        "| style | scale | params | MACs/px | Gram ratio after sr4 / denoise / deblur | images | perceptual ratio sr4 "
-        "| residual std at strength 1 (R²) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| style | scale | params | MACs/px | Gram ratio after sr4 / denoise / deblur "
+        "| SWD ratio after sr4 / denoise / deblur | images | perceptual ratio sr4 | residual std at strength 1 (R²) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in sorted(q["styles"].items(), key=lambda kv: (kv[1]["scale"], kv[0])):
         ev = {t: s.get("eval", {}).get(t, {}).get("BSD100") for t in tasks}
         grams = " / ".join(num(ev[t]["gram_ratio"] if ev[t] else None, ".3f") for t in tasks)
+        swds = " / ".join(num((ev[t] or {}).get("swd_ratio"), ".3f") for t in tasks)
         images = " / ".join(str(ev[t]["images"]) if ev[t] else "–" for t in tasks)
         sr4 = ev["sr4"] or {}
         std = sr4.get("residual_std", {}).get("1.0")
         lines.append(
-            f"| {name} | {s['scale']} | {s['params']:,} | {s['macs_per_pixel']:,} | {grams} | {images} "
+            f"| {name} | {s['scale']} | {s['params']:,} | {s['macs_per_pixel']:,} | {grams} | {swds} | {images} "
             f"| {num(sr4.get('perc_ratio'), '.3f')} | {num(std, '.4f')} ({num(sr4.get('std_linearity_r2'), '.4f')}) |"
         )
     return lines + [""]
