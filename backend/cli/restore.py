@@ -1,6 +1,7 @@
 """``python -m backend restore``: one image file in, one file out (restored, then textured), alpha and bit depth
-kept. ``--style NAME[:STRENGTH]`` may repeat; a ``--mask`` right after a ``--style`` is that style's mask, a
-``--mask`` before any ``--style`` is the inpainting mask."""
+kept. ``--style NAME[:STRENGTH]`` may repeat; a ``--mask``, ``--texture-scale`` or ``--seed`` right after a
+``--style`` is that style's mask, texture size or variation; a ``--mask`` before any ``--style`` is the inpainting
+mask."""
 
 from __future__ import annotations
 
@@ -19,18 +20,20 @@ from ..imaging.resize import imresize
 from ..pipeline import process
 from ..runtime import load_net, load_style_model
 from ..styles import find_style
-from ..stylize import StyleSlot, check_strength
+from ..stylize import MAX_SEED, TEXTURE_SCALES, StyleSlot, check_seed, check_strength, check_texture_scale
 from ..tasks import Task, get_task
 from .common import TASK_NAMES, runtime_arg
 
 
 @dataclass
 class SlotArg:
-    """One ``--style NAME[:STRENGTH]`` and the ``--mask`` that followed it, if any."""
+    """One ``--style NAME[:STRENGTH]`` and the ``--mask``, ``--texture-scale`` and ``--seed`` that followed it."""
 
     style: str
     strength: float = 1.0
     mask: Path | None = None
+    scale: float = 1.0
+    seed: int = 0
 
 
 @dataclass
@@ -71,6 +74,10 @@ def parse_slots(items: list[tuple[str, str]]) -> tuple[list[SlotArg], Path | Non
             except ValueError:
                 raise RetexError(f"--style {value}: the strength after ':' must be a number in [0, 2]") from None
             slots.append(SlotArg(name, check_strength(s)))
+        elif kind in ("texture-scale", "seed"):
+            if not slots:
+                raise RetexError(f"--{kind} {value}: put it after the --style it belongs to")
+            _slot_option(slots[-1], kind, value)
         elif slots:
             if slots[-1].mask is not None:
                 raise RetexError(f"--style {slots[-1].style} has two masks")
@@ -80,6 +87,24 @@ def parse_slots(items: list[tuple[str, str]]) -> tuple[list[SlotArg], Path | Non
         else:
             raise RetexError("only one inpainting mask (--mask before any --style)")
     return slots, hole
+
+
+def _slot_option(slot: SlotArg, kind: str, value: str) -> None:
+    """A ``--texture-scale`` or ``--seed`` for ``slot``, checked (a bad value is one error line, before any work)."""
+    if kind == "texture-scale":
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = float("nan")
+        lo, hi = TEXTURE_SCALES
+        if not lo <= scale <= hi:
+            raise RetexError(f"--texture-scale {value}: the texture's size must be a number from {lo:g} to {hi:g}")
+        slot.scale = check_texture_scale(scale)
+        return
+    try:
+        slot.seed = check_seed(int(value, 10))
+    except (ValueError, RetexError):
+        raise RetexError(f"--seed {value}: the variation must be a whole number from 0 to {MAX_SEED}") from None
 
 
 def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
@@ -100,6 +125,8 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
             style,
             slot.strength,
             None if slot.mask is None else read_mask(slot.mask, size, soft=True),
+            slot.scale,
+            slot.seed,
         )
         for style, slot in zip(styles, args.slots, strict=True)
     ]
@@ -138,7 +165,10 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
     request = RunRequest(
         task.name if task else "none",
         frame,
-        tuple(Slot(s.style, s.strength, None if s.mask is None else mask_frame(s.mask, soft=True)) for s in args.slots),
+        tuple(
+            Slot(s.style, s.strength, None if s.mask is None else mask_frame(s.mask, soft=True), s.scale, s.seed)
+            for s in args.slots
+        ),
         hole,
         preserve_colours=args.preserve_colours,
         cleanup=args.cleanup if task and task.degradation == "real" else None,
@@ -154,7 +184,8 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
 
 
 class _Ordered(argparse.Action):
-    """Collects ``--style`` and ``--mask`` into one list in command-line order, so a mask knows its style."""
+    """Collects ``--style``, ``--mask``, ``--texture-scale`` and ``--seed`` into one list in command-line order, so
+    each knows its style."""
 
     def __call__(
         self,
@@ -194,6 +225,20 @@ def add_parser(sub: Any) -> None:
         metavar="MASK",
         help="after a --style: where it goes (white = full strength, grey = partial); before any --style: the "
         "inpainting mask (white = pixels to fill)",
+    )
+    p.add_argument(
+        "--texture-scale",
+        dest="slots",
+        action=_Ordered,
+        metavar="SCALE",
+        help="after a --style: the texture's size, 0.5 (half) to 2 (twice), default 1",
+    )
+    p.add_argument(
+        "--seed",
+        dest="slots",
+        action=_Ordered,
+        metavar="N",
+        help="after a --style: the texture's variation, a whole number (default 0); the same seed repeats exactly",
     )
     p.add_argument("--preserve-colours", action="store_true", help="texture the luminance only")
     p.add_argument(

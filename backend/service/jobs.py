@@ -92,6 +92,8 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
             registry.style(slot.style),
             slot.strength,
             None if slot.mask is None else to_mask(*slot.mask).to(device),
+            slot.scale,
+            slot.seed,
         )
         for slot in request.slots
     ]

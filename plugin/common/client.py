@@ -150,15 +150,18 @@ class Client:
         cancel: Callable[[], bool] | None = None,
     ) -> Result:
         """Restore ``image`` with ``task`` (``none``: texture only), then texture it: each slot is ``{"style": name,
-        "strength": 0..2, "mask": (FrameSpec, bytes) or None}``; ``options`` as the protocol's (preserve_colours,
-        cleanup). Values go as given: the server checks them. Returns the result (its frame has the input's
-        layout)."""
+        "strength": 0..2, "mask": (FrameSpec, bytes) or None, "scale": 0.5..2, "seed": 0..}`` (scale and seed
+        optional); ``options`` as the protocol's (preserve_colours, cleanup). Values go as given: the server checks
+        them. Returns the result (its frame has the input's layout)."""
         options = options or {}
         cleanup = options.get("cleanup")
         request = RunRequest(
             task,
             image,
-            tuple(Slot(s.get("style", ""), s.get("strength", 1.0), s.get("mask")) for s in slots or []),
+            tuple(
+                Slot(s.get("style", ""), s.get("strength", 1.0), s.get("mask"), s.get("scale", 1.0), s.get("seed", 0))
+                for s in slots or []
+            ),
             inpaint_mask,
             crop,
             options.get("preserve_colours", False),

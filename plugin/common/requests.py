@@ -10,14 +10,13 @@ build a request with any values: nothing is checked before the receiver parses i
 from __future__ import annotations
 
 import builtins
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
+from .fields import Slot, is_number, read_cleanup, read_crop, read_frame, read_mask, read_slot
 from .protocol import (
     MAX_MINUTES,
     MAX_SLOTS,
-    MAX_STRENGTH,
     REQUESTS,
     ErrorCode,
     Frame,
@@ -29,7 +28,6 @@ from .protocol import (
     train_style_request,
 )
 
-AUTO = "auto"  # the clean-up the model judges itself
 SCALES = ("fine", "coarse")  # a style's scale
 DEFAULT_MINUTES = 8.0
 R = TypeVar("R", bound="Request")
@@ -98,15 +96,6 @@ class CancelRequest(Request):
 
 
 @dataclass(frozen=True)
-class Slot:
-    """A style applied after the restoration, at ``strength`` (0..2), where ``mask`` says (None: everywhere)."""
-
-    style: str
-    strength: float = 1.0
-    mask: Frame | None = None
-
-
-@dataclass(frozen=True)
 class RunRequest(Request):
     """Restore ``image`` with ``task`` (``none``: texture only), then texture it with ``slots`` in order."""
 
@@ -123,7 +112,7 @@ class RunRequest(Request):
         options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
         if self.cleanup is not None:
             options["cleanup"] = self.cleanup
-        slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
+        slots = [s.wire() for s in self.slots]
         return run_request(
             self.task, self.image, inpaint_mask=self.inpaint_mask, slots=slots, crop=self.crop, options=options
         )
@@ -134,7 +123,7 @@ class RunRequest(Request):
         task = h.get("task")
         if not isinstance(task, str):
             raise ProtocolError(ErrorCode.UNKNOWN_TASK, f"'task' must be the name of a task, not {task!r}")
-        image = _frame(msg, h, "image")
+        image = read_frame(msg, h, "image")
         size = (image[0].width, image[0].height)
         slots = h.get("slots", [])
         if not isinstance(slots, list):
@@ -144,15 +133,15 @@ class RunRequest(Request):
         options = h.get("options", {})
         if not isinstance(options, dict) or not isinstance(options.get("preserve_colours", False), bool):
             raise ProtocolError(ErrorCode.BAD_OPTION, "'options' must be an object; preserve_colours a boolean")
-        inpaint_mask = _mask(msg, h, "inpaint_mask", size, "inpaint_mask must have the image's size")
+        inpaint_mask = read_mask(msg, h, "inpaint_mask", size, "inpaint_mask must have the image's size")
         return cls(
             task,
             image,
-            tuple(_slot(msg, s, size) for s in slots),
+            tuple(read_slot(msg, s, size) for s in slots),
             inpaint_mask,
-            _crop(h.get("crop"), size),
+            read_crop(h.get("crop"), size),
             options.get("preserve_colours", False),
-            _cleanup(options.get("cleanup")),
+            read_cleanup(options.get("cleanup")),
             id=msg.id,
         )
 
@@ -178,9 +167,9 @@ class TrainStyleRequest(Request):
             raise ProtocolError(ErrorCode.BAD_OPTION, f"style name {name!r} is not allowed: it must be a string")
         if scale not in SCALES:
             raise ProtocolError(ErrorCode.BAD_OPTION, "'scale' must be 'fine' or 'coarse'")
-        if not _is_number(minutes) or not 0 < minutes <= MAX_MINUTES:
+        if not is_number(minutes) or not 0 < minutes <= MAX_MINUTES:
             raise ProtocolError(ErrorCode.BAD_OPTION, f"'minutes' must be a number in (0, {MAX_MINUTES}]")
-        return cls(_frame(msg, h, "exemplar"), name, scale, float(minutes), id=msg.id)
+        return cls(read_frame(msg, h, "exemplar"), name, scale, float(minutes), id=msg.id)
 
 
 @dataclass(frozen=True)
@@ -219,68 +208,3 @@ def parse_request(parts: list[Any], max_pixels: int = 400_000_000) -> Request:
 def request_of(kind: str, fields: dict[str, Any], frames: list[Frame]) -> Request:
     """The typed request a host's (fields, frames) make (``protocol.run_request``), read as a receiver reads it."""
     return parse_request(encode(kind, "local", fields, frames))
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _frame(msg: Message, fields: dict[str, Any], key: str) -> Frame:
-    """The frame whose index is ``fields[key]``."""
-    index = fields.get(key)
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(msg.frames):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"'{key}' must be the index of a frame")
-    return msg.specs[index], msg.frames[index]
-
-
-def _mask(msg: Message, fields: dict[str, Any], key: str, size: tuple[int, int], wrong: str) -> Frame | None:
-    """An optional mask frame of the image's ``size``."""
-    if fields.get(key) is None:
-        return None
-    spec, data = _frame(msg, fields, key)
-    if (spec.width, spec.height) != size:
-        raise ProtocolError(ErrorCode.BAD_FRAME, wrong)
-    return spec, data
-
-
-def _slot(msg: Message, slot: Any, size: tuple[int, int]) -> Slot:
-    if not isinstance(slot, dict):
-        raise ProtocolError(ErrorCode.BAD_MESSAGE, "each slot must be an object")
-    style, strength = slot.get("style"), slot.get("strength", 1.0)
-    if not isinstance(style, str):
-        raise ProtocolError(ErrorCode.UNKNOWN_STYLE, f"unknown style {style!r}")
-    if not _is_number(strength):
-        raise ProtocolError(ErrorCode.BAD_OPTION, f"a slot's strength must be a number in [0, {MAX_STRENGTH:g}]")
-    if not 0.0 <= strength <= MAX_STRENGTH:  # also refuses NaN
-        raise ProtocolError(ErrorCode.BAD_OPTION, f"strength {strength} is outside [0, {MAX_STRENGTH:g}]")
-    return Slot(style, float(strength), _mask(msg, slot, "mask", size, "a slot's mask must have the image's size"))
-
-
-def _crop(crop: Any, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    if crop is None:
-        return None
-    width, height = size
-    if not (
-        isinstance(crop, list)
-        and len(crop) == 4
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in crop)
-        and 0 <= crop[0] < width
-        and 0 <= crop[1] < height
-        and 0 < crop[2] <= width - crop[0]
-        and 0 < crop[3] <= height - crop[1]
-    ):
-        raise ProtocolError(ErrorCode.BAD_OPTION, "'crop' must be [x, y, width, height] inside the image")
-    return crop[0], crop[1], crop[2], crop[3]
-
-
-def _cleanup(value: Any) -> float | None:
-    """A clean-up strength in [0, 1], or None for auto (absent, null or "auto")."""
-    if value is None or value == AUTO:
-        return None
-    if not _is_number(value):
-        raise ProtocolError(
-            ErrorCode.BAD_OPTION, f"clean-up strength must be a number from 0 to 1, or 'auto' (got {value!r})"
-        )
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ProtocolError(ErrorCode.BAD_OPTION, f"clean-up strength must be from 0 to 1 (got {value!r})")
-    return float(value)

@@ -336,3 +336,63 @@ def test_read_mask_luminance_alpha_and_size(tmp_path: Path) -> None:
     assert np.array_equal(read_mask(tmp_path / "layer.png", (8, 10))[0, 0].numpy() == 1, layer[..., 3] > 128)
     with pytest.raises(RetexError, match="10x8 but the image is 12x8"):
         read_mask(tmp_path / "lum.png", (8, 12))
+
+
+# --- a texture's size and variation (--texture-scale, --seed after a --style) -------------------------------------
+
+
+@pytest.fixture
+def speckle(tmp_path: Path, monkeypatch) -> str:
+    """A randomly initialised fine style in a user library of its own (nothing read from weights/styles)."""
+    from backend.nets.style import StyleConfig, StyleNet
+    from backend.styles import save_style
+
+    torch.manual_seed(1)
+    save_style(tmp_path / "styles", "speckle", StyleNet(StyleConfig()), {}, torch.full((1, 3, 8, 8), 0.5))
+    monkeypatch.setenv("RETEX_USER_STYLES", str(tmp_path / "styles"))
+    return "speckle"
+
+
+def test_cli_texture_scale_and_seed_change_the_texture_and_repeat(tmp_path: Path, speckle: str) -> None:
+    src = tmp_path / "in.png"
+    Image.fromarray(noise(40, 48, 3, seed=8)).save(src)
+    runs = {
+        "plain": [],
+        "default": ["--texture-scale", "1", "--seed", "0"],
+        "big": ["--texture-scale", "2"],
+        "seeded": ["--seed", "5"],
+        "again": ["--seed", "5"],
+    }
+    got = {}
+    for name, extra in runs.items():
+        out = tmp_path / f"{name}.png"
+        assert_succeeded(cli(src, "-o", out, "--task", "none", "--style", f"{speckle}:1.5", *extra))
+        got[name] = np.asarray(Image.open(out))
+    assert np.array_equal(got["plain"], got["default"]) and np.array_equal(got["seeded"], got["again"])
+    assert not np.array_equal(got["plain"], got["big"]) and not np.array_equal(got["plain"], got["seeded"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--texture-scale", "0.4"], ["--texture-scale 0.4", "0.5 to 2"]),
+        (["--texture-scale", "3"], ["0.5 to 2"]),
+        (["--texture-scale", "big"], ["--texture-scale big"]),
+        (["--texture-scale", "nan"], ["0.5 to 2"]),
+        (["--seed", "-1"], ["--seed -1", "whole number"]),
+        (["--seed", "2.5"], ["--seed 2.5", "whole number"]),
+        (["--seed", "99999999999"], ["whole number"]),
+    ],
+)
+def test_cli_refuses_bad_texture_scales_and_seeds(tmp_path: Path, speckle: str, extra: list, words: list) -> None:
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(noise(20, 24, 3)).save(src)
+    result = cli(src, "-o", out, "--task", "none", "--style", speckle, *extra)
+    assert result.returncode == 2
+    assert_refused(result, out, *words)
+
+
+def test_cli_refuses_a_seed_before_any_style(tmp_path: Path, speckle: str) -> None:
+    src, out = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(noise(20, 24, 3)).save(src)
+    assert_refused(cli(src, "-o", out, "--task", "none", "--seed", "3", "--style", speckle), out, "after the --style")

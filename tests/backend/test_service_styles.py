@@ -71,6 +71,19 @@ def test_run_with_slots_matches_the_in_process_pipeline(setup) -> None:
     assert got.frames[0] == from_image(frame[0], want, alpha)[1]
 
 
+def test_a_slots_scale_and_seed_reach_the_pipeline(setup) -> None:
+    srv, weights, _ = setup
+    frame = random_frame(48, 40, "RGB", "u8", seed=5)
+    rgb, _ = to_image(*frame)
+    dots = load_style("dots", library_dirs(weights / "styles"))[0]
+    with Client(srv.endpoint) as client:
+        plain = client.run("none", frame, slots=[{"style": "dots"}])
+        for scale, seed in ((2.0, 0), (0.5, 9), (1.0, 3)):
+            got = client.run("none", frame, slots=[{"style": "dots", "scale": scale, "seed": seed}])
+            want = process(rgb, None, [StyleSlot(dots, 1.0, None, scale, seed)])
+            assert got.frames[0] == from_image(frame[0], want, None)[1] != plain.frames[0]
+
+
 def test_strength_zero_slots_give_back_the_restoration(setup) -> None:
     srv, _, _ = setup
     frame = random_frame(40, 30, "RGBA", "u8", seed=2)
@@ -89,6 +102,10 @@ def test_strength_zero_slots_give_back_the_restoration(setup) -> None:
         ({"style": "dots", "strength": "high"}, ErrorCode.BAD_OPTION),
         ({"style": "dots", "mask": "WRONG_SIZE"}, ErrorCode.BAD_FRAME),
         ({"style": "dots", "mask": "OUT_OF_RANGE"}, ErrorCode.BAD_FRAME),
+        ({"style": "dots", "scale": 0.4}, ErrorCode.BAD_OPTION),
+        ({"style": "dots", "scale": 3}, ErrorCode.BAD_OPTION),
+        ({"style": "dots", "seed": -2}, ErrorCode.BAD_OPTION),
+        ({"style": "dots", "seed": 0.5}, ErrorCode.BAD_OPTION),
     ],
 )
 def test_bad_slots_are_refused(setup, slot: dict, code: str) -> None:

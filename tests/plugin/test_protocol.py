@@ -137,6 +137,15 @@ def test_typed_requests_and_replies_round_trip() -> None:
         ({"task": "photo", "image": 0, "options": {"cleanup": "much"}}, ErrorCode.BAD_OPTION),
         ({"task": "denoise", "image": 0, "crop": [0, 0, 5, 1]}, ErrorCode.BAD_OPTION),
         ({"task": "denoise", "image": 0, "slots": [{"style": "a", "mask": 0}], "x": 1}, None),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "scale": 0.5, "seed": 2**31 - 1}]}, None),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "scale": 0.49}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "scale": 2.5}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "scale": "big"}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "scale": True}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "seed": -1}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "seed": 1.5}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "seed": "7"}]}, ErrorCode.BAD_OPTION),
+        ({"task": "none", "image": 0, "slots": [{"style": "a", "seed": 2**31}]}, ErrorCode.BAD_OPTION),
     ],
 )
 def test_a_run_request_is_checked_once_where_it_is_read(fields: dict, code: str | None) -> None:
@@ -149,3 +158,20 @@ def test_a_run_request_is_checked_once_where_it_is_read(fields: dict, code: str 
     with pytest.raises(ProtocolError) as info:
         parse_request(parts)
     assert info.value.code == code and info.value.id == "r9"
+
+
+def test_a_slots_scale_and_seed_round_trip_and_are_optional_on_the_wire() -> None:
+    import json
+
+    from backend import stylize
+    from plugin.common import fields
+    from plugin.common.requests import RunRequest, Slot, parse_request
+
+    assert (fields.TEXTURE_SCALES, fields.MAX_SEED) == (stylize.TEXTURE_SCALES, stylize.MAX_SEED)
+    image = (FrameSpec(4, 3, "RGB", "u8", "image"), bytes(36))
+    run = RunRequest("none", image, (Slot("a", 0.8, None, 0.5, 42), Slot("b", 1.0, None, 2.0), Slot("c")), id="r")
+    back = parse_request(run.to_frames())
+    assert back == run and [(s.scale, s.seed) for s in back.slots] == [(0.5, 42), (2.0, 0), (1.0, 0)]
+    header = json.loads(run.to_frames()[0])
+    assert header["slots"][0] == {"style": "a", "strength": 0.8, "scale": 0.5, "seed": 42}
+    assert header["slots"][2] == {"style": "c", "strength": 1.0}  # defaults stay off the wire: as before
