@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .flow import Order
-from .recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, TASKS, Recipe, Slot
+from .recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, SIZE_TIP, TASKS, VARIATION_TIP, Recipe, Slot
 
-SLOTS = 3  # texture slots as arguments (style-N, strength-N, mask-N)
+SLOTS = 3  # texture slots as arguments (style-N, strength-N, mask-N; size-N, variation-N at the end)
+SIZE = (50.0, 200.0, 100.0)  # a texture's size in per cent: least, most, default
 SELECTION = "selection"  # a mask argument naming the current selection; "" is the whole layer, anything else a channel
 SR_OUTPUTS = {"new-image": "Open the result as a new image", "scale-image": "Scale this image and add a layer"}
 STYLE_SCALES = {"fine": "Fine (texture)", "coarse": "Coarse (painting style)"}
@@ -43,6 +44,15 @@ def _slot(i: int) -> list[Option]:
     ]
 
 
+def _shape(i: int) -> list[Option]:
+    """A slot's size and variation: after every older argument, so scripts that pass those by position still work;
+    any number reaches the plug-in, which says what is allowed (as for the clean-up)."""
+    return [
+        Option(f"size-{i}", f"Size {i}", f"{SIZE_TIP}: 50 to 200 (%)", "float", SIZE[2], -ANY, ANY),
+        Option(f"variation-{i}", f"Variation {i}", f"{VARIATION_TIP}: 0, 1, 2…", "float", 0.0, -ANY, ANY),
+    ]
+
+
 RESTORE = [
     Option("task", "Res_toration", "What to restore first", "choice", "denoise", values=TASKS),
     Option("cleanup-auto", "_Auto clean-up", "Photo tasks: let the network judge how much to clean up", "bool", True),
@@ -62,6 +72,7 @@ RESTORE = [
     Option(
         "sr-output", "Super-resolution r_esult", "Where a larger result goes", "choice", "new-image", values=SR_OUTPUTS
     ),
+    *(option for i in range(1, SLOTS + 1) for option in _shape(i)),
 ]
 LEARN = [
     Option("name", "_Name", "The new texture's name", "string", "my-texture"),
@@ -76,9 +87,17 @@ def order_from(get: Callable[[str], Any]) -> Order:
     wanted = [i for i in range(1, SLOTS + 1) if get(f"style-{i}")]
     recipe = Recipe(
         get("task"),
-        [Slot(get(f"style-{i}"), get(f"strength-{i}")) for i in wanted],
+        [
+            Slot(get(f"style-{i}"), get(f"strength-{i}"), None, get(f"size-{i}") / 100, whole(get(f"variation-{i}")))
+            for i in wanted
+        ],
         get("preserve-colours"),
         None if get("cleanup-auto") else get("cleanup"),
     )
     masks = [get(f"mask-{i}") for i in wanted]
     return Order(recipe, masks, get("inpaint-mask"), scale_image=get("sr-output") == "scale-image")
+
+
+def whole(value: Any) -> Any:
+    """A number argument that is a whole number as an int (a seed); anything else as it is, for the check to name."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fields import MAX_SEED, TEXTURE_SCALES
 from .protocol import Frame, run_request
 
 # The photo models first: they handle what photos carry (noise, JPEG, mild blur); the clean-image models after.
@@ -30,6 +31,8 @@ DONE = {key: label.split(" (")[0] for key, label in TASKS.items()}
 # Words both editors show, so they say the same.
 KEEP_COLOURS = "Keep colours"
 KEEP_COLOURS_TIP = "Texture the lightness only: hue and saturation stay as restored"
+SIZE_TIP = "The texture's size: 100 % as learned, 50 % finer, 200 % coarser"
+VARIATION_TIP = "Another variation of the same texture: each number gives its own, the same number the same again"
 CLEANUP_TIP = "Clean-up: how much noise and JPEG to remove (0 % keeps close to the input, 100 % removes the most)"
 SELECT_TO_LEARN = "Select an area of the texture to learn first (at least 64 pixels a side; 128 for a coarse style)."
 NAME_TO_LEARN = "Give the new texture a name."
@@ -61,6 +64,33 @@ class Slot:
     style: str
     strength: float = 1.0
     mask: Frame | None = None  # None: the whole image
+    scale: float = 1.0  # the texture's size ("Size", 50 to 200 %)
+    seed: int = 0  # the texture's variation ("Variation", a whole number)
+
+    def words(self) -> str:
+        """How the slot reads in a layer's name: ``grass 80 %``, ``grass 80 % size 200 % variation 7``."""
+        text = f"{self.style} {round(self.strength * 100)} %"
+        if self.scale != 1:
+            text += f" size {round(self.scale * 100)} %"
+        return text + (f" variation {self.seed}" if self.seed else "")
+
+    def check(self) -> None:
+        lo, hi = TEXTURE_SCALES
+        if not 0 <= self.strength <= 2:
+            raise UserError(f"The strength of '{self.style}' must be between 0 and 2.")
+        if not lo <= self.scale <= hi:
+            raise UserError(f"The size of '{self.style}' must be between {lo:.0%} and {hi:.0%}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise UserError(f"The variation of '{self.style}' must be a whole number from 0 to {MAX_SEED}.")
+
+    def wire(self) -> dict[str, Any]:
+        """The slot as ``protocol.run_request`` takes it: size and variation only when not the default."""
+        entry: dict[str, Any] = {"style": self.style, "strength": self.strength, "mask": self.mask}
+        if self.scale != 1:
+            entry["scale"] = self.scale
+        if self.seed:
+            entry["seed"] = self.seed
+        return entry
 
 
 @dataclass
@@ -81,7 +111,7 @@ class Recipe:
         parts = [] if self.task == "none" else [DONE.get(self.task, self.task)]
         if self.task in PHOTO_TASKS and self.cleanup is not None:
             parts[0] += f" (clean-up {round(self.cleanup * 100)} %)"
-        parts += [f"{slot.style} {round(slot.strength * 100)} %" for slot in self.slots]
+        parts += [slot.words() for slot in self.slots]
         suffix = " (colours kept)" if self.preserve_colours and self.slots else ""
         return f"{RESULT_PREFIX}: " + " + ".join(parts) + suffix
 
@@ -106,8 +136,7 @@ class Recipe:
         if self.cleanup is not None and not 0 <= self.cleanup <= 1:
             raise UserError("The clean-up strength must be between 0 and 1.")
         for slot in self.slots:
-            if not 0 <= slot.strength <= 2:
-                raise UserError(f"The strength of '{slot.style}' must be between 0 and 2.")
+            slot.check()
             if styles is not None and slot.style not in styles:
                 raise UserError(f"The style '{slot.style}' no longer exists. Pick another one for that texture.")
         if tasks is not None and self.task != "none" and self.task not in tasks:
@@ -130,7 +159,7 @@ class Recipe:
     ) -> tuple[dict[str, Any], list[Frame]]:
         """The ``run`` request's fields and frames."""
         self.check_hole(inpaint_mask)
-        slots = [{"style": s.style, "strength": s.strength, "mask": s.mask} for s in self.slots]
+        slots = [s.wire() for s in self.slots]
         options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
         if self.task in PHOTO_TASKS:
             options["cleanup"] = "auto" if self.cleanup is None else self.cleanup

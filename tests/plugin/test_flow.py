@@ -229,3 +229,39 @@ def test_settings_make_the_order_both_editors_send() -> None:
     assert order.masks == ["stripe"] and order.hole == "selection" and order.scale_image and not order.preview
     assert Shown.of("photo-sr2") == Shown(fill=False, cleanup=True, output=True)
     assert Shown.of("inpaint") == Shown(fill=True, cleanup=False, output=False)
+
+
+def test_a_slots_size_and_variation_reach_the_request_and_bad_ones_are_said() -> None:
+    import json
+
+    from plugin.common.requests import request_of
+
+    settings = {option.name: option.default for option in RESTORE}
+    assert [o.name for o in RESTORE][-6:] == ["size-1", "variation-1", "size-2", "variation-2", "size-3", "variation-3"]
+    settings.update({"task": "none", "style-1": "dots", "size-1": 200.0, "variation-1": 7.0, "style-2": "grid"})
+    order = order_from(settings.__getitem__)
+    assert [(s.scale, s.seed) for s in order.recipe.slots] == [(2.0, 7), (1.0, 0)]
+    assert order.recipe.name() == "Retex: dots 100 % size 200 % variation 7 + grid 100 %"
+    order.recipe.check({"dots", "grid"})
+    image = (FrameSpec(4, 3, "RGB", "u8", "image"), bytes(36))
+    sent = request_of("run", *order.recipe.request(image))
+    assert [(s.scale, s.seed) for s in sent.slots] == [(2.0, 7), (1.0, 0)]  # type: ignore[attr-defined]
+    assert "scale" not in json.dumps(order.recipe.request(image)[0]["slots"][1])
+    for key, value, words in [
+        ("size-1", 40.0, "The size of 'dots' must be between 50% and 200%."),
+        ("size-1", 250.0, "The size of 'dots' must be between 50% and 200%."),
+        ("variation-1", 2.5, "The variation of 'dots' must be a whole number from 0 to 2147483647."),
+        ("variation-1", -1.0, "The variation of 'dots' must be a whole number from 0 to 2147483647."),
+    ]:
+        bad = order_from({**settings, key: value}.__getitem__)
+        with pytest.raises(UserError, match=words.replace("(", r"\(")) as e:
+            bad.recipe.check({"dots", "grid"})
+        assert str(e.value) == words
+
+
+def test_a_bad_size_is_said_before_the_backend_is_reached() -> None:
+    host = FakeHost()
+    flow = Flow(host, SessionJobs(lambda: pytest.fail("the backend was reached")))
+    flow.run(Order(Recipe("none", [Slot("dots", 1.0, None, 3.0)]), [None]))
+    assert flow.failed and flow.message == "The size of 'dots' must be between 50% and 200%."
+    assert len(host.layers) == 1
