@@ -175,3 +175,23 @@ def test_bad_train_style_requests(setup, fields: dict, code: str) -> None:
         with pytest.raises(BackendError) as e:
             client.request("train_style", {"exemplar": 0, **fields}, [exemplar_frame(size)])
         assert e.value.code == code
+
+
+def test_cli_size_and_variation_through_the_server_equal_the_local_run(setup, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tests.service_helpers import REPO
+
+    srv, weights, _ = setup
+    src, local, remote = tmp_path / "in.png", tmp_path / "local.png", tmp_path / "remote.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(src)
+    base = [sys.executable, "-m", "backend", "restore", str(src), "--task", "none"]
+    base += ["--style", "dots:1.2", "--texture-scale", "0.5", "--seed", "3", "--style", "paint", "--texture-scale", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RETEX_USER_STYLES": str(weights / "styles")}
+    subprocess.run([*base, "-o", str(local)], cwd=REPO, env=env, check=True, timeout=120)
+    subprocess.run([*base, "-o", str(remote), "--endpoint", srv.endpoint], cwd=REPO, env=env, check=True, timeout=120)
+    assert local.read_bytes() == remote.read_bytes()
