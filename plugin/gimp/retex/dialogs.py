@@ -4,7 +4,7 @@ versions are pinned by ``bootstrap``, which retex.py imports first."""
 
 from __future__ import annotations
 
-from common.options import SELECTION, SLOTS
+from common.options import SELECTION, SIZE, SLOTS
 from common.recipe import Shown
 from gi.repository import Gimp, GimpUi, GObject, Gtk
 
@@ -27,13 +27,13 @@ def restore_dialog(
     image: Gimp.Image,
     styles: dict[str, str],
 ) -> bool:
-    """Task and options, then one row per texture slot (style with its fine/coarse kind, where, strength); the
-    style list is the running backend's, the mask list this image's selection and channels."""
+    """Task and options, then one row per texture slot (style with its fine/coarse kind, where, strength, size,
+    variation); the style list is the running backend's, the mask list this image's selection and channels."""
     GimpUi.init("retex")
     if not config.get_property("mask-1") and not Gimp.Selection.is_empty(image):
         config.set_property("mask-1", SELECTION)  # most often the first texture goes where one just selected
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Restore & Texture")
-    dialog.set_default_size(520, -1)
+    dialog.set_default_size(680, -1)
     cleanup = dialog.get_spin_scale("cleanup", 100.0)  # shown in per cent
     cleanup.set_range(0.0, 100.0)  # the argument takes any number, so a script's mistake gets a message
     cleanup.set_scale_limits(0.0, 100.0)
@@ -46,7 +46,7 @@ def restore_dialog(
     styles_model, masks_model = _model(style_rows), _model(mask_rows)
 
     grid = Gtk.Grid(column_spacing=8, row_spacing=4, border_width=4)
-    for column, title in enumerate(("Texture", "Where", "Strength")):
+    for column, title in enumerate(("Texture", "Where", "Strength", "Size (%)", "Variation")):
         grid.attach(Gtk.Label(label=title, xalign=0.0), column, 0, 1, 1)
     for i in range(1, SLOTS + 1):
         grid.attach(_combo(config, f"style-{i}", styles_model), 0, i, 1, 1)
@@ -55,6 +55,12 @@ def restore_dialog(
         strength.set_label("")  # the column says what it is; the argument's own label would not fit
         strength.set_hexpand(True)
         grid.attach(strength, 2, i, 1, 1)
+        size = GimpUi.prop_spin_button_new(config, f"size-{i}", 10.0, 50.0, 0)
+        size.set_range(SIZE[0], SIZE[1])  # the argument takes any number, so a script's mistake gets a message
+        grid.attach(size, 3, i, 1, 1)
+        variation = GimpUi.prop_spin_button_new(config, f"variation-{i}", 1.0, 10.0, 0)
+        variation.set_range(0.0, 99999.0)
+        grid.attach(variation, 4, i, 1, 1)
     textures = GimpUi.Frame.new("Textures")
     textures.add(grid)
 

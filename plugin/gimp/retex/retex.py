@@ -237,7 +237,8 @@ class Retex(Gimp.PlugIn):
                 "Restore, then texture, the selected layer into a new layer",
                 "Restores the layer (super-resolution, denoising, deblurring or inpainting), then adds up to "
                 f"{SLOTS} textures, each where its mask says (the selection, a channel, or the whole layer) at its "
-                "own strength. The result is a new layer above the selected one, named after what was done; "
+                "own strength, size ('size-N', 50 to 200 %) and variation ('variation-N', a whole number). The "
+                "result is a new layer above the selected one, named after what was done; "
                 "super-resolution opens a new image unless 'sr-output' is 'scale-image'.",
                 name,
             )

@@ -1,4 +1,5 @@
-"""One texture slot of the docker: where (a mask source), which style (picked by its thumbnail), how strong."""
+"""One texture slot of the docker: where (a mask source), which style (picked by its thumbnail), how strong, its
+size (50-200 %) and variation (a seed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING
 from krita import Document
 
 from . import masks
-from .common.recipe import Slot
+from .common.options import SIZE
+from .common.recipe import SIZE_TIP, VARIATION_TIP, Slot
 from .masks import MaskSource
 from .qt import (
     QComboBox,
@@ -20,6 +22,7 @@ from .qt import (
     QPixmap,
     QSize,
     QSlider,
+    QSpinBox,
     Qt,
     QToolButton,
     QVBoxLayout,
@@ -93,6 +96,17 @@ class SlotRow(QFrame):
         self.strength.setRange(0, 200)  # per cent
         self.strength.setValue(100)
         self.strength_label = QLabel("100 %")
+        self.size = QSpinBox()
+        self.size.setRange(int(SIZE[0]), int(SIZE[1]))
+        self.size.setSingleStep(10)
+        self.size.setValue(int(SIZE[2]))
+        self.size.setSuffix(" %")
+        self.size.setPrefix("Size ")
+        self.size.setToolTip(SIZE_TIP)
+        self.variation = QSpinBox()
+        self.variation.setRange(0, 99999)
+        self.variation.setPrefix("Variation ")
+        self.variation.setToolTip(VARIATION_TIP)
         self.scale_label = QLabel("")
         self.scale_label.setToolTip("fine: a surface texture; coarse: painting-like brush strokes")
         close = QToolButton()
@@ -102,17 +116,20 @@ class SlotRow(QFrame):
         self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v} %"))
         self.styles: list[Style] = []
         self.style.currentIndexChanged.connect(lambda _: self._show_scale())
-        top, bottom = QHBoxLayout(), QHBoxLayout()
+        top, bottom, shape = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
         top.addWidget(self.style, 1)
         top.addWidget(self.scale_label)
         top.addWidget(close)
         bottom.addWidget(self.mask, 1)
         bottom.addWidget(self.strength, 1)
         bottom.addWidget(self.strength_label)
+        shape.addWidget(self.size, 1)
+        shape.addWidget(self.variation, 1)
         rows = QVBoxLayout(self)
         rows.setContentsMargins(4, 4, 4, 4)
         rows.addLayout(top)
         rows.addLayout(bottom)
+        rows.addLayout(shape)
 
     def set_styles(self, styles: list[Style]) -> None:
         self.styles = styles
@@ -124,4 +141,5 @@ class SlotRow(QFrame):
         self.scale_label.setText(found.scale if found else "")
 
     def slot(self) -> Slot:
-        return Slot(self.style.currentData() or "", self.strength.value() / 100)
+        style, strength = self.style.currentData() or "", self.strength.value() / 100
+        return Slot(style, strength, None, self.size.value() / 100, self.variation.value())

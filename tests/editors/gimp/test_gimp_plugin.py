@@ -38,6 +38,9 @@ RECT16 = (8, 6, 30, 20)
 RECT_FLOAT = (10, 10, 40, 30)
 SCENARIOS = [
     "two_masks_u8",
+    "size_variation",
+    "bad_size",
+    "bad_variation",
     "selection_u16",
     "float_linear",
     "sr2_new_image",
@@ -218,6 +221,13 @@ def check_one_undo_step(rec: dict) -> None:
 # --- results equal the command line's -----------------------------------------------------------------------------
 
 
+def test_gimp_size_and_variation_equal_the_command_line_and_change_the_texture(gimp: Run) -> None:
+    got = check_added(record(gimp, "size_variation"), "Retex: dots 130 % size 200 % variation 7")
+    args = ["--task", "none", "--style", "dots:1.3"]
+    np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", [*args, "--texture-scale", "2", "--seed", "7"]))
+    assert (got != command_line(gimp, "rgba8.png", args)).any()  # not the default size and variation
+
+
 def test_gimp_selection_and_channel_as_masks_equal_the_command_line(gimp: Run) -> None:
     rec = record(gimp, "two_masks_u8")
     name = "Retex: Denoise + dots 80 % + paint 130 %"
@@ -363,6 +373,8 @@ def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
         ("empty_selection", "nothing is selected"),
         ("missing_channel", "the channel 'wall', which this image does not have (its channels: 'stripe')"),
         ("strength_out_of_range", "The clean-up strength must be between 0 and 1."),
+        ("bad_size", "The size of 'dots' must be between 50% and 200%."),
+        ("bad_variation", "The variation of 'dots' must be a whole number from 0 to 2147483647."),
         ("grayscale", "this one is grayscale"),
         ("indexed", "this one is indexed"),
         ("other_protocol", "another protocol version"),

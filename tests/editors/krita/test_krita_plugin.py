@@ -51,6 +51,9 @@ def cli_cases(data: Path, weights: Path) -> dict[str, list[str]]:
         "selection_u8": [rgba8, *task("denoise"), "--style", "dots:0.8", "--mask", sel],
         "two_masks": [rgba8, "--task", "none", "--style", "dots:1.3", "--mask", sel]
         + ["--style", "paint:0.7", "--mask", str(data / "strokes.png"), "--preserve-colours"],
+        "size_variation": [rgba8, "--task", "none", "--style", "dots:1.3", "--mask", sel, "--texture-scale", "2"]
+        + ["--seed", "7"],
+        "size_variation_default": [rgba8, "--task", "none", "--style", "dots:1.3", "--mask", sel],
         "selection_u16": [str(data / "rgba16.png"), *task("denoise"), "--style", "paint:1.5", "--mask", sel16],
         "sr2_u8": [rgba8, *task("sr2")],
         "photo_sr2_half": [rgba8, *task("photo-sr2"), "--cleanup", "0.5"],
@@ -187,6 +190,12 @@ def test_krita_two_masks_two_styles_equal_the_command_line(krita: Run) -> None:
     x, y, w, h = RECT
     inside[y : y + h, x : x + w] = True
     assert (got[inside] != source[inside]).any()  # the textures did something where they were asked to
+
+
+def test_krita_size_and_variation_equal_the_command_line_and_change_the_texture(krita: Run) -> None:
+    got, _ = check_applied(record(krita, "size_variation"), "Retex: dots 130 % size 200 % variation 7")
+    np.testing.assert_array_equal(got, command_line(krita, "size_variation"))
+    assert (got != command_line(krita, "size_variation_default")).any()  # not the default size and variation
 
 
 def test_krita_16_bit_document_equals_the_command_line(krita: Run) -> None:
@@ -346,6 +355,7 @@ def test_krita_source_deleted_between_preview_and_apply_gives_a_message(krita: R
         ("mask_layer_deleted", "'Alpha of strokes' is not in this image"),
         ("mask_from_other_image", "'Alpha of strokes' is not in this image"),
         ("style_gone", "no longer installed"),
+        ("bad_size", "The size of 'dots' must be between 50% and 200%."),
         ("other_protocol", "another protocol version"),
     ],
 )

@@ -190,6 +190,31 @@ def two_masks_u8() -> dict:
     return rec
 
 
+def size_variation() -> dict:
+    """A texture at 200 % size, variation 7 (the size-1 and variation-1 arguments), on the whole layer."""
+    image, bg = load("rgba8")
+    Gimp.Selection.none(image)
+    rec = call(RESTORE, image, [bg], task="none", style_1="dots", strength_1=1.3, size_1=200.0, variation_1=7.0)
+    rec.update(result=result_layer(rec, "u8"))
+    cleanup(image)
+    return rec
+
+
+def bad_variation() -> dict:
+    """A script asks for variation 2.5 (any number reaches the plug-in)."""
+    image, bg = load("rgba8")
+    rec = call(RESTORE, image, [bg], task="none", style_1="dots", variation_1=2.5)
+    cleanup(image)
+    return rec
+
+
+def bad_size() -> dict:
+    image, bg = load("rgba8")
+    rec = call(RESTORE, image, [bg], task="none", style_1="dots", size_1=300.0)
+    cleanup(image)
+    return rec
+
+
 def selection_u16() -> dict:
     image, bg = load("rgba16")
     image.select_rectangle(REPLACE, *SPEC["rect16"])

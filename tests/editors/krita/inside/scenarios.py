@@ -119,6 +119,33 @@ def two_masks(ctx: dict) -> dict:
 
 
 @scenario
+def size_variation(ctx: dict) -> dict:
+    """A texture at 200 % size, variation 7 (the slot row's Size and Variation boxes)."""
+    doc = open_image(ctx["rgba8"])
+    select(doc, *ctx["rect"])
+    source = paint_layer(doc)
+    panel = panel_for(doc, source)
+    configure(panel, "none", [("Current selection", "dots", 1.3)])
+    panel.rows[-1].size.setValue(200)
+    panel.rows[-1].variation.setValue(7)
+    return applied(ctx, "size_variation", doc, panel, source)
+
+
+@scenario
+def bad_size(ctx: dict) -> dict:
+    """A size the box would not offer (as a script or a later widget could set it): one message, nothing added."""
+    doc = open_image(ctx["rgba8"])
+    panel = panel_for(doc, paint_layer(doc))
+    configure(panel, "none", [("Whole image", "dots", 1.0)])
+    panel.rows[-1].size.setMaximum(500)
+    panel.rows[-1].size.setValue(300)
+    before = snapshot(doc)
+    out = press(panel, panel.apply_button)
+    out["unchanged"] = before == snapshot(doc)
+    return out
+
+
+@scenario
 def selection_u16(ctx: dict) -> dict:
     doc = open_image(ctx["rgba16"])
     select(doc, *ctx["rect16"])
