@@ -1,5 +1,5 @@
 """Draw docs/krita-docker.png: the Retex docker in the real Krita (under Xvfb) with the shipped styles, two texture
-slots and a finished preview. Usage: .venv/bin/python -m tests.krita_screenshot [--image PNG] [-o PNG]"""
+slots and a finished preview. Usage: .venv/bin/python -m tests.editors.krita.screenshot [--image PNG] [-o PNG]"""
 
 from __future__ import annotations
 
