@@ -1,4 +1,4 @@
-"""``python -m backend sheet``: draw the style contact sheet."""
+"""``python -m backend sheet``: draw the style swatch sheet (``docs/styles.png``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("sheet", help="draw the style contact sheet (content x styles, multi-mask, bi-scale)")
+    p = sub.add_parser("sheet", help="draw the style swatch sheet (exemplar, on grey, on a photo)")
     p.add_argument("-o", "--output", default="docs/styles.png")
     p.set_defaults(func=run)
 
