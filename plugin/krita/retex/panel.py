@@ -248,7 +248,7 @@ class Panel(QWidget):
         self.learn_button.setToolTip("The selected pixels of this layer become a new style (about 8 min on a CPU)")
         self.learn_button.clicked.connect(self.learn)
         form.addRow("Name", self.style_name)
-        form.addRow("Scale", self.style_scale)
+        form.addRow("Kind", self.style_scale)
         form.addRow("Time", self.minutes)
         form.addRow(self.learn_button)
         return body
