@@ -41,6 +41,15 @@ def venv_python(repo: str) -> str:
     return str(Path(repo) / ".venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python"))
 
 
+def write_json(path: Path, data: object) -> None:
+    """Write ``data`` as JSON atomically (a temporary file renamed in), so a crash never leaves half a file. The
+    plug-ins' one copy of the backend's ``files.atomic_write``, which they cannot import."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 class UnsafeFolder(PermissionError):
     """A folder Retex would put its socket or token in that another user could reach or replace."""
 
@@ -158,8 +167,4 @@ class BackendConfig:
 
     def save(self, path: Path | None = None) -> None:
         """Write the settings (atomically, so a crash never leaves half a file)."""
-        path = path or config_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path or config_path(), asdict(self))

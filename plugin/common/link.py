@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import BackendConfig, config_path, default_endpoint
+from .config import BackendConfig, config_path, default_endpoint, write_json
 from .launcher import BackendProcess, LaunchError, log_dir
 from .messages import plain
 from .protocol import Frame, ProtocolError
@@ -186,8 +185,4 @@ class Link:
 
 
 def _save_state(configured: str, endpoint: str) -> None:
-    path = _state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"configured": configured, "endpoint": endpoint}), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(_state_path(), {"configured": configured, "endpoint": endpoint})
