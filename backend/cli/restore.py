@@ -19,6 +19,7 @@ from ..imaging.io import output_format, read_image, read_mask, write_image
 from ..imaging.resize import imresize
 from ..pipeline import process
 from ..runtime import load_net, load_style_model
+from ..runtime.base import RestorationModel, StyleModel
 from ..styles import find_style
 from ..stylize import MAX_SEED, TEXTURE_SCALES, StyleSlot, check_seed, check_strength, check_texture_scale
 from ..tasks import Task, get_task
@@ -107,7 +108,16 @@ def _slot_option(slot: SlotArg, kind: str, value: str) -> None:
         raise RetexError(f"--seed {value}: the variation must be a whole number from 0 to {MAX_SEED}") from None
 
 
-def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
+Models = tuple[tuple[Task, RestorationModel] | None, list[StyleModel]]
+
+
+def load_models(args: RestoreArgs) -> Models:
+    """The restoration network and the styles ``args`` name, loaded once (a batch reuses them for every file)."""
+    restoration = (args.task, load_net(args.task, args.cleanup, args.runtime, args.weights)) if args.task else None
+    return restoration, [load_style_model(find_style(slot.style), args.runtime) for slot in args.slots]
+
+
+def restore_file(input: Path, output: Path, args: RestoreArgs, models: Models | None = None) -> None:
     """Restore-then-texture ``input`` into ``output`` (format from its suffix, same bit depth as the input).
 
     Cheap checks come first (output suffix, weights, styles, then the image and masks) so a bad argument fails
@@ -115,8 +125,7 @@ def restore_file(input: Path, output: Path, args: RestoreArgs) -> None:
     """
     output_format(output)
     task, hole_path = args.task, args.hole()
-    restoration = (task, load_net(task, args.cleanup, args.runtime, args.weights)) if task else None
-    styles = [load_style_model(find_style(slot.style), args.runtime) for slot in args.slots]
+    restoration, styles = models or load_models(args)
     image = read_image(input)
     size = (int(image.rgb.shape[-2]), int(image.rgb.shape[-1]))
     hole = None if hole_path is None else read_mask(hole_path, size)
