@@ -28,6 +28,13 @@ def add_parser(sub: Any) -> None:
         metavar="MINUTES",
         help="exit after this many minutes without a request or job (0: never); editors start it with 30",
     )
+    p.add_argument(
+        "--exit-with",
+        type=int,
+        default=0,
+        metavar="PID",
+        help="exit once process PID is gone (the editors pass their own, so no backend outlives its editor)",
+    )
     runtime_arg(p)
     p.set_defaults(func=run)
 
@@ -49,6 +56,7 @@ def run(args: argparse.Namespace) -> None:
         curve_clients=Path(args.curve_clients) if args.curve_clients else None,
         weights_dir=Path(args.weights_dir) if args.weights_dir else WEIGHTS_DIR,
         idle_exit_s=60 * args.idle_exit,
+        exit_with=args.exit_with,
         runtime=args.runtime,
     )
     Server(config).serve(ready=lambda ep: print(f"READY {ep}", flush=True))

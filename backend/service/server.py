@@ -40,6 +40,7 @@ from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
 from ..runtime import resolve, resolve_device
 from ..styles import read_thumbnail
+from .editor import CHECK_EVERY_S, running
 from .jobs import Job, validate_run, validate_train_style
 from .listener import Listener
 from .registry import Registry
@@ -64,6 +65,7 @@ class ServerConfig:
     weights_dir: Path = WEIGHTS_DIR
     runtime: str = "auto"  # auto, onnx or torch (backend.runtime)
     idle_exit_s: float = 0.0  # > 0: exit after this long with no request and no job (an editor that went away)
+    exit_with: int = 0  # > 0: exit once this process (the editor that started the backend) is gone
 
     def resolved_device(self) -> torch.device:
         return resolve_device(self.device)
@@ -112,7 +114,7 @@ class Server:
         if endpoint.startswith("tcp://"):  # a wildcard port (tcp://HOST:0 or :*) is resolved: READY names the real one
             endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
         ready(endpoint)
-        last_activity = time.monotonic()
+        last_activity = checked = time.monotonic()
         try:
             while not self.state.stopping:
                 for sock, _ in poller.poll(200):
@@ -123,6 +125,11 @@ class Server:
                         if received is not None:
                             self._handle(router, *received)
                     last_activity = time.monotonic()
+                if self.config.exit_with and time.monotonic() - checked > CHECK_EVERY_S:
+                    checked = time.monotonic()
+                    if not running(self.config.exit_with):
+                        print(f"the editor (process {self.config.exit_with}) is gone: exiting", file=sys.stderr)
+                        break
                 if self.config.idle_exit_s > 0 and time.monotonic() - last_activity > self.config.idle_exit_s:
                     with self.state.lock:
                         busy = self.state.running is not None or bool(self.state.queue)
