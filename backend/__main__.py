@@ -13,6 +13,7 @@ from .cli import (
     bench,
     eval_style,
     export_onnx,
+    keys,
     models,
     pack_data,
     restore,
@@ -40,6 +41,7 @@ COMMANDS = (
     sheet,
     eval_style,
     serve,
+    keys,
     export_onnx,
 )
 

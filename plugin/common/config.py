@@ -1,8 +1,11 @@
 """Which backend an editor plug-in starts: ``~/.config/retex/config.json``, shared by the Krita and GIMP plug-ins.
 
-Keys (all optional): ``python`` (the interpreter with the backend's packages), ``repo`` (the folder holding the
-``backend`` package, used as the working directory), ``endpoint`` (where the backend listens; default: a private
-per-host socket) and ``args`` (extra ``serve`` arguments, e.g. ``["--device", "cpu"]``). ``RETEX_CONFIG_DIR`` moves
+Keys (all optional): ``backend`` (``local``, the default: the plug-in starts its own; or ``remote``: a backend on
+another machine, reached with CURVE keys through ``remote``, the connection line ``python -m backend keys`` prints
+there, see ``remote.py``), then for a local backend ``python`` (the interpreter with the backend's packages),
+``repo`` (the folder holding the ``backend`` package, used as the working directory), ``endpoint`` (where the backend
+listens; default: a private per-host socket) and ``args`` (extra ``serve`` arguments, e.g. ``["--device", "cpu"]``).
+The file holds a secret key when remote, so it is written for this user alone. ``RETEX_CONFIG_DIR`` moves
 the folder (the backend keeps its token there too); ``RETEX_BACKEND_PYTHON`` overrides ``python``. Until the
 installer writes this file, a plug-in run from a checkout finds the checkout's ``.venv`` by itself.
 """
@@ -14,8 +17,10 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+from .remote import BadConnection, Remote
 
 
 def config_dir() -> Path:
@@ -42,11 +47,16 @@ def venv_python(repo: str) -> str:
 
 
 def write_json(path: Path, data: object) -> None:
-    """Write ``data`` as JSON atomically (a temporary file renamed in), so a crash never leaves half a file. The
-    plug-ins' one copy of the backend's ``files.atomic_write``, which they cannot import."""
+    """Write ``data`` as JSON atomically (a temporary file renamed in), so a crash never leaves half a file, and
+    readable by this user alone (the settings may hold a secret key). The plug-ins' one copy of the backend's
+    ``files.atomic_write``, which they cannot import."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        if sys.platform != "win32":
+            os.fchmod(f.fileno(), 0o600)  # a leftover temporary file keeps its old mode
+        f.write(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
 
 
@@ -134,12 +144,17 @@ def read_token(path: Path) -> str:
         return f.read().strip()
 
 
+BACKENDS = {"local": "Local (on this computer)", "remote": "Remote (another machine)"}
+
+
 @dataclass
 class BackendConfig:
     python: str = ""
     repo: str = ""
     endpoint: str = ""
     args: list[str] = field(default_factory=list)
+    backend: str = "local"  # or "remote"
+    remote: str = ""  # the connection line (remote.Remote)
 
     @classmethod
     def load(cls, path: Path | None = None) -> BackendConfig:
@@ -158,6 +173,8 @@ class BackendConfig:
             repo=str(raw.get("repo") or ""),
             endpoint=str(raw.get("endpoint") or ""),
             args=[str(a) for a in args] if isinstance(args, list) else [],
+            backend="remote" if raw.get("backend") == "remote" else "local",
+            remote=str(raw.get("remote") or ""),
         )
         config.python = os.environ.get("RETEX_BACKEND_PYTHON") or config.python
         config.repo = config.repo or _checkout()
@@ -168,3 +185,18 @@ class BackendConfig:
     def save(self, path: Path | None = None) -> None:
         """Write the settings (atomically, so a crash never leaves half a file)."""
         write_json(path or config_path(), asdict(self))
+
+    def remote_backend(self) -> Remote | None:
+        """The remote backend to use, None for a local one; a BadConnection if the saved line is wrong."""
+        return Remote.parse(self.remote) if self.backend == "remote" else None
+
+    def choose(self, backend: str, line: str) -> BackendConfig:
+        """These settings with the backend the user chose (both editors' settings dialogs save this): a remote
+        one's connection line is checked first (BadConnection says what is wrong, and nothing is saved); a local
+        one keeps the last line, so switching back and forth loses nothing."""
+        if backend not in BACKENDS:
+            raise BadConnection(f"The backend is {' or '.join(BACKENDS)}, not '{backend}'.")
+        line = " ".join(line.split())
+        if backend == "remote":
+            line = Remote.parse(line).line
+        return replace(self, backend=backend, remote=line or self.remote)

@@ -94,7 +94,7 @@ def check_info(info: Reply) -> Info:
     if not isinstance(info, Info):
         raise BackendError(ErrorCode.BAD_MESSAGE, f"hello answered with {info.type}")
     if info.protocol != VERSION:
-        raise BackendError(ErrorCode.BAD_VERSION, "")
+        raise BackendError(ErrorCode.BAD_VERSION, f"version {info.protocol}")
     return info
 
 

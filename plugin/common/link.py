@@ -22,6 +22,7 @@ from .config import BackendConfig, config_path, default_endpoint, write_json
 from .launcher import BackendProcess, LaunchError, log_dir
 from .messages import plain
 from .protocol import Frame, ProtocolError
+from .remote import REMOTE_TIMEOUT_S, BadConnection, Remote, no_answer, words
 from .replies import Info, Reply
 from .requests import HelloRequest, Request, request_of
 
@@ -95,6 +96,12 @@ class Link:
 
     @classmethod
     def _open(cls, config: BackendConfig, on_wait: Callable[[str], None]) -> Link:
+        try:
+            remote = config.remote_backend()
+        except BadConnection as e:
+            raise LinkError(str(e)) from None
+        if remote is not None:  # another machine's backend: nothing to start here
+            return cls._remote(remote)
         configured = config.endpoint or default_endpoint(HOST)
         try:
             state = json.loads(_state_path().read_text(encoding="utf-8"))
@@ -126,6 +133,24 @@ class Link:
         if link is None:
             raise LinkError(f"The Retex backend started but does not answer. See {log}.")
         return link
+
+    @classmethod
+    def _remote(cls, remote: Remote) -> Link:
+        """A link to a backend on another machine, over CURVE; a LinkError saying what to check if none answers
+        or it refuses this plug-in's keys."""
+        if not _listening(remote.address, REMOTE_TIMEOUT_S):
+            raise LinkError(no_answer(remote.address))
+        client = Client(remote.address, timeout_s=REMOTE_TIMEOUT_S, curve=remote.curve())
+        try:
+            info = check_info(client.request(HelloRequest()))
+        except BackendUnavailable:
+            client.close()
+            raise LinkError(no_answer(remote.address, REMOTE_TIMEOUT_S)) from None
+        except BackendError as e:
+            client.close()
+            raise LinkError(words(e.code, e.message, remote.address)) from None
+        client.timeout_s = SILENCE_TIMEOUT_S
+        return cls(client, info, log_dir() / f"{HOST}-remote.log")  # no log here: the backend's is on its machine
 
     @classmethod
     def _hello(cls, endpoint: str, timeout_s: float, log: Path) -> Link | None:

@@ -20,6 +20,7 @@ from .exchange import Exchange, Job, check_info
 from .launcher import START_TIMEOUT_S, BackendProcess, LaunchError, log_dir
 from .messages import plain
 from .protocol import ErrorCode, Frame, ProtocolError
+from .remote import REMOTE_TIMEOUT_S, BadConnection, Remote, no_answer, words
 from .replies import Info, Result
 from .requests import HelloRequest, Request, request_of
 
@@ -69,6 +70,7 @@ class Session:
         self._client: Client | None = None
         self._exchange: Exchange | None = None
         self._hello: Job | None = None
+        self._remote: Remote | None = None  # the backend on another machine, when the settings say so
         self._queue: list[Job] = []
         self._finished: list[Job] = []
         self._since = 0.0  # when the start began
@@ -87,8 +89,8 @@ class Session:
 
     def status(self) -> str:
         if self.state == "ready":
-            i = self.info
-            return f"Backend: connected · {i.get('device', '?')} · Retex {i.get('version', '?')}"
+            i, at = self.info, f" to {self._remote.address}" if self._remote else ""
+            return f"Backend: connected{at} · {i.get('device', '?')} · Retex {i.get('version', '?')}"
         return {
             "stopped": "Backend: not running (starts when needed)",
             "starting": "Backend: starting…",
@@ -135,8 +137,8 @@ class Session:
         """Advance start-up and jobs; returns the jobs that ended since the last call (result or error set)."""
         try:
             self._advance()
-        except BackendError as e:  # a reply this plug-in cannot read, e.g. from another protocol version
-            self._fail(plain(e.code, e.message))
+        except BackendError as e:  # a reply this plug-in cannot read, or a remote backend refusing its keys
+            self._fail(self._words(e))
         except zmq.ZMQError as e:  # e.g. an endpoint ZeroMQ cannot use
             self._fail(f"Retex cannot talk to its backend ({e}). Check the endpoint in {SETTINGS}.")
         finished, self._finished = self._finished, []
@@ -155,6 +157,14 @@ class Session:
     def _start(self) -> None:
         self.state, self.problem, self._since = "starting", "", time.monotonic()
         try:
+            self._remote = self.config.remote_backend()
+        except BadConnection as e:
+            self._fail(str(e))
+            return
+        if self._remote is not None:  # another machine's backend: nothing to start here
+            self._open(self._remote.address, curve=self._remote.curve())
+            return
+        try:
             endpoint = self.config.endpoint or default_endpoint(self.host)
             self._proc = BackendProcess(self.config, endpoint, log_dir() / f"{self.host}-backend.log")
             self._proc.start()
@@ -166,9 +176,9 @@ class Session:
     def _advance(self) -> None:
         if self.state == "starting":
             self._await_ready()
-        if self.state not in ("connecting", "ready") or self._exchange is None or self._proc is None:
+        if self.state not in ("connecting", "ready") or self._exchange is None:
             return
-        if self._proc.exit_code() is not None:
+        if self._proc is not None and self._proc.exit_code() is not None:
             self._fail(
                 f"The Retex backend stopped unexpectedly ({self._proc.ending()}). Nothing was changed; it starts "
                 "again on the next run."
@@ -183,6 +193,9 @@ class Session:
             self._finished.append(job)
             if job.kind == "train_style" and job.result is not None:  # a new style: ask for the list again
                 self._hello = self._exchange.send(Job(HelloRequest()))
+        if self.state == "connecting" and self._remote and time.monotonic() - self._since > REMOTE_TIMEOUT_S:
+            self._fail(no_answer(self._remote.address, REMOTE_TIMEOUT_S))
+            return
         if self.state == "ready":
             while self._queue:
                 self._exchange.send(self._queue.pop(0))
@@ -202,16 +215,23 @@ class Session:
         except OSError as e:
             self._fail(f"Retex cannot use its token: {e}")
             return
-        self._client = Client(endpoint, token=token)
+        self._open(endpoint, token=token)
+
+    def _open(self, endpoint: str, token: str | None = None, curve: tuple[bytes, bytes, bytes] | None = None) -> None:
+        """Connect and say hello; the backend is ready once it answers."""
+        self._client = Client(endpoint, token=token, curve=curve)
         self._exchange = Exchange(self._client)
         self._hello = self._exchange.send(Job(HelloRequest()))
         self.state = "connecting"
+
+    def _words(self, e: BackendError) -> str:
+        return words(e.code, e.message, self._remote.address) if self._remote else plain(e.code, e.message)
 
     def _on_hello(self, job: Job) -> None:
         try:
             info = check_info(job.outcome())
         except BackendError as e:
-            self._fail(plain(e.code, e.message))
+            self._fail(self._words(e))
             return
         self.info = info.header
         self.styles = styles_of(info)
