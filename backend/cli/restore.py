@@ -23,6 +23,7 @@ from ..runtime.base import RestorationModel, StyleModel
 from ..styles import find_style
 from ..stylize import MAX_SEED, TEXTURE_SCALES, StyleSlot, check_seed, check_strength, check_texture_scale
 from ..tasks import Task, get_task
+from . import batch
 from .common import TASK_NAMES, runtime_arg
 
 
@@ -216,9 +217,10 @@ def _cleanup_arg(value: str) -> float:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("restore", help="restore then texture one image file")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", required=True)
+    p = sub.add_parser("restore", help="restore then texture one image file, or many into a folder")
+    p.add_argument("input", nargs="+", help="an image file; or several, folders and glob patterns (a batch)")
+    p.add_argument("-o", "--output", required=True, help=f"the output file; {batch.OUTPUT_NAMES}")
+    batch.add_options(p)
     p.add_argument("--task", required=True, help=f"none (texture only), {TASK_NAMES}")
     p.add_argument(
         "--style",
@@ -268,8 +270,22 @@ def run(args: argparse.Namespace) -> None:
     task = None if args.task == "none" else get_task(args.task)
     weights = Path(args.weights) if args.weights else None
     opts = RestoreArgs(task, slots, hole, args.preserve_colours, weights, args.cleanup, args.runtime)
+    if batch.is_batch(args.input, args.output):
+        _run_batch(args, opts)
+    elif args.endpoint:
+        token = Path(args.token_file).read_text().strip() if args.token_file else None
+        restore_file_remote(Path(args.input[0]), Path(args.output), opts, args.endpoint, token)
+    else:
+        restore_file(Path(args.input[0]), Path(args.output), opts)
+
+
+def _run_batch(args: argparse.Namespace, opts: RestoreArgs) -> None:
+    """Many files into the folder ``-o``, the networks and styles loaded once (or each file sent to the server)."""
+    masked = opts.inpaint_mask is not None or any(s.mask for s in opts.slots) or bool(opts.task and opts.task.uses_mask)
+    jobs = batch.plan(args.input, Path(args.output), args.recursive, masked)
     if args.endpoint:
         token = Path(args.token_file).read_text().strip() if args.token_file else None
-        restore_file_remote(Path(args.input), Path(args.output), opts, args.endpoint, token)
+        batch.run(jobs, lambda i, o: restore_file_remote(i, o, opts, args.endpoint, token), args.overwrite)
     else:
-        restore_file(Path(args.input), Path(args.output), opts)
+        models = load_models(opts)
+        batch.run(jobs, lambda i, o: restore_file(i, o, opts, models), args.overwrite)
