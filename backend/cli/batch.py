@@ -43,11 +43,12 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 
 def is_batch(inputs: Sequence[str], output: str) -> bool:
-    """The batch form: several inputs, a folder or a pattern among them, or a folder as the output; one existing
-    file into a file name is the single-file form."""
+    """The batch form: several inputs, a folder or a pattern among them, or a folder as the output (one that
+    exists, or ends in a slash); one existing file into a file name is the single-file form."""
     return (
         len(inputs) > 1
         or Path(output).is_dir()
+        or output.endswith(("/", os.sep))
         or any(Path(i).is_dir() or (glob.has_magic(i) and not Path(i).exists()) for i in inputs)
     )
 

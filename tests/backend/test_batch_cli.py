@@ -7,6 +7,7 @@ Weights are a tiny randomly initialised denoiser made here; images are small, so
 from __future__ import annotations
 
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -218,3 +219,55 @@ def test_a_killed_run_leaves_no_partial_file_and_the_same_command_resumes(tmp_pa
     resumed = cli(src, "-o", out, weights=weights)
     assert resumed.returncode == 0 and resumed.stdout.strip() == SUMMARY.format(12 - len(done), len(done), 0)
     assert len(list(out.iterdir())) == 12 and no_temp_files(out)
+
+
+def test_subfolders_with_r_a_folder_named_by_its_slash_and_weights_refused_once(tmp_path: Path, weights: Path) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / ".hidden").mkdir()
+    for name in ("top.png", "sub/low.png", ".hidden/no.png"):
+        Image.fromarray(noise(16, 16, 3)).save(src / name)
+    flat, deep = tmp_path / "flat", tmp_path / "deep"
+    assert cli(src, "-o", f"{flat}/", weights=weights).stdout.strip() == SUMMARY.format(1, 0, 0)
+    assert [p.name for p in flat.iterdir()] == ["top.png"]
+    assert cli(src, "-r", "-o", deep, weights=weights).stdout.strip() == SUMMARY.format(2, 0, 0)
+    assert sorted(str(p.relative_to(deep)) for p in deep.rglob("*.png")) == ["sub/low.png", "top.png"]
+
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(np.random.default_rng(1).bytes(4096))
+    refused = subprocess.run(
+        [sys.executable, "-m", "backend", "restore", str(src), "-o", str(tmp_path / "none"), "--task", "denoise"]
+        + ["--weights", str(bad)],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_refused(refused, "corrupt")  # loaded once, before any file
+    assert list((tmp_path / "none").iterdir()) == []
+
+
+def test_a_terminal_sees_a_progress_line_redrawn_in_place(tmp_path: Path, weights: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(3):
+        Image.fromarray(noise(16, 16, 3, seed=n)).save(src / f"p{n}.png")
+    master, slave = pty.openpty()
+    run = subprocess.Popen(command(src, "-o", tmp_path / "out", weights=weights), cwd=REPO, env=ENV, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal's other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert run.wait(timeout=300) == 0
+    text = seen.decode()
+    for n in range(3):
+        assert f"] {n}/3 p{n}.png" in text
+    assert text.startswith("\r[") and text.endswith("\r\x1b[K") and "\n" not in text.replace("\r\n", "")
