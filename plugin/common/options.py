@@ -18,6 +18,9 @@ SELECTION = "selection"  # a mask argument naming the current selection; "" is t
 SR_OUTPUTS = {"new-image": "Open the result as a new image", "scale-image": "Scale this image and add a layer"}
 STYLE_SCALES = {"fine": "Fine (texture)", "coarse": "Coarse (painting style)"}
 MINUTES = (0.05, 60.0, 8.0)  # learning time: least, most, default
+# Texture only: every restoration changes a clean photo (measured on 12 clean BSD100 photos, detail kept: photo at
+# auto 92 %, denoise 87 %), so none is run until the user picks one.
+DEFAULT_TASK = "none"
 ANY = sys.float_info.max  # a range that lets every number through, so the plug-in says what is allowed
 
 
@@ -54,7 +57,7 @@ def _shape(i: int) -> list[Option]:
 
 
 RESTORE = [
-    Option("task", "Res_toration", "What to restore first", "choice", "denoise", values=TASKS),
+    Option("task", "Res_toration", "What to restore first", "choice", DEFAULT_TASK, values=TASKS),
     Option("cleanup-auto", "_Auto clean-up", "Photo tasks: let the network judge how much to clean up", "bool", True),
     # any number reaches the plug-in, which says what is allowed (GIMP would drop an out-of-range one silently)
     Option(

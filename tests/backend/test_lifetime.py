@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from backend.service.editor import running
 from plugin.common.config import BackendConfig
 from plugin.common.lifetime import IDLE_EXIT_MINUTES, owned_by
-from tests.service_helpers import make_weights, start_server
+from plugin.common.session import Session
+from tests.service_helpers import REPO, make_weights, start_server
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +66,27 @@ def test_editors_tie_the_backend_to_themselves_unless_the_settings_say_otherwise
     assert tied.args == ["--threads", "2", "--idle-exit", str(IDLE_EXIT_MINUTES), "--exit-with", "4321"]
     own = owned_by(BackendConfig(args=["--idle-exit", "0"]), 4321)
     assert own.args == ["--idle-exit", "0", "--exit-with", "4321"]
+
+
+def test_a_session_whose_backend_exited_unused_says_so_and_starts_it_on_the_next_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    weights = make_weights(tmp_path / "weights", ("denoise",))
+    args = ["--weights-dir", str(weights), "--threads", "1", "--idle-exit", "0.03"]  # 1.8 s
+    session = Session(BackendConfig(sys.executable, str(REPO), f"ipc://{tmp_path / 's'}", args), "krita")
+    session.connect()
+    deadline = time.monotonic() + 60
+    while session.state != "ready" and time.monotonic() < deadline:
+        session.poll()
+        time.sleep(0.05)
+    assert session.state == "ready", session.status()
+    assert session._proc is not None and f"--exit-with {os.getpid()}" in " ".join(session._proc.proc.args)
+    while session.state == "ready" and time.monotonic() < deadline:
+        session.poll()
+        time.sleep(0.05)
+    assert session.status() == "Backend: not running (starts when needed)"
+    job = session.submit("hello", {}, [])
+    while not job.done and time.monotonic() < deadline + 60:
+        session.poll()
+        time.sleep(0.05)
+    assert job.error is None and session.state == "ready"
+    session.close()

@@ -1,5 +1,5 @@
 """Run by the test-driver plug-in inside the full Krita GUI: open an image in a window, trigger the plug-in's real
-menu action (Tools > Scripts > Retex: Apply, denoise by default) and wait for the new layer."""
+menu action (Tools > Scripts > Retex: Apply) with Denoise chosen in the docker, and wait for the new layer."""
 
 import os
 
@@ -13,6 +13,9 @@ window.addView(doc)
 from retex.extension import docker_of  # noqa: E402  (Krita has loaded the plug-in by now)
 
 docker = docker_of(window)
+default_task = docker.panel.task.currentData() if docker else None
+if docker:
+    docker.panel.task.setCurrentIndex(docker.panel.task.findData("denoise"))
 app.action("retex_apply").trigger()
 done = spin_until(lambda: any(n.name() == "Retex: Denoise" for n in nodes(doc)), 180)
 RESULT = {
@@ -22,4 +25,5 @@ RESULT = {
     "message": docker.panel.flow.message if docker else "",
     "status": docker.panel.status.text() if docker else "",
     "done": done,
+    "default_task": default_task,
 }
