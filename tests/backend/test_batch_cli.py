@@ -24,6 +24,7 @@ from PIL import Image
 from backend.nets.restoration import RestorationNet
 from backend.tasks import get_task
 from backend.weights import save_restoration
+from tests.service_helpers import make_weights, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY = "{} written, {} skipped (already there), {} failed"
@@ -271,3 +272,27 @@ def test_a_terminal_sees_a_progress_line_redrawn_in_place(tmp_path: Path, weight
     for n in range(3):
         assert f"] {n}/3 p{n}.png" in text
     assert text.startswith("\r[") and text.endswith("\r\x1b[K") and "\n" not in text.replace("\r\n", "")
+
+
+def test_a_batch_through_a_server_equals_the_local_one(tmp_path: Path) -> None:
+    folder = make_weights(tmp_path / "weights", ("denoise",))
+    files = mixed_folder(tmp_path / "in")
+    server = start_server(f"ipc://{tmp_path / 'batch.sock'}", folder)
+    try:
+        remote = subprocess.run(
+            [sys.executable, "-m", "backend", "restore", str(tmp_path / "in"), "-o", str(tmp_path / "remote")]
+            + ["--task", "denoise", "--endpoint", server.endpoint],
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.stop()
+    local = cli(tmp_path / "in", "-o", tmp_path / "local", weights=folder / "denoise.safetensors")
+    for result in (remote, local):
+        assert result.returncode == 1 and result.stdout.strip() == SUMMARY.format(4, 0, 1), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "cut.png" in result.stderr
+    for name in sorted(set(files) - {"cut.png"}):  # the same thread count on both sides: the same bytes
+        assert (tmp_path / "remote" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
