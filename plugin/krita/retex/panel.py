@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from krita import Document, Krita, Node
 
-from .common.config import BackendConfig
 from .common.flow import Flow, Order
 from .common.jobs import SessionJobs
 from .common.options import MINUTES, STYLE_SCALES
@@ -30,6 +29,7 @@ from .qt import (
     QVBoxLayout,
     QWidget,
 )
+from .settings import BackendForm
 from .slots import MaskCombo, SlotRow
 
 if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
@@ -141,7 +141,7 @@ class Panel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         self.learn_section = Section("Learn texture from selection", self._learn_form())
-        self.settings_section = Section("Backend settings", self._settings_form())
+        self.settings_section = Section("Backend settings", BackendForm(pump))
         layout.addWidget(self.learn_section)
         layout.addWidget(self.settings_section)
         layout.addStretch(1)
@@ -252,29 +252,3 @@ class Panel(QWidget):
         form.addRow("Time", self.minutes)
         form.addRow(self.learn_button)
         return body
-
-    def _settings_form(self) -> QWidget:
-        body = QWidget()
-        form = QFormLayout(body)
-        config = BackendConfig.load()
-        self.python_edit, self.repo_edit = QLineEdit(config.python), QLineEdit(config.repo)
-        self.endpoint_edit = QLineEdit(config.endpoint)
-        self.endpoint_edit.setPlaceholderText("default: a private socket")
-        self.save_button = QPushButton("Save and restart the backend")
-        self.save_button.clicked.connect(self._save_settings)
-        form.addRow("Python", self.python_edit)
-        form.addRow("Retex folder", self.repo_edit)
-        form.addRow("Endpoint", self.endpoint_edit)
-        form.addRow(self.save_button)
-        return body
-
-    def _save_settings(self) -> None:
-        config = BackendConfig.load()
-        config.python, config.repo = self.python_edit.text().strip(), self.repo_edit.text().strip()
-        config.endpoint = self.endpoint_edit.text().strip()
-        config.save()
-        try:
-            self.pump.session.restart(config)
-            self.pump.wake()
-        except UserError as e:
-            self.status.setText(str(e))

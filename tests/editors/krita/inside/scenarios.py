@@ -545,15 +545,16 @@ def other_protocol(ctx: dict) -> dict:
     backend is set back through the same settings afterwards."""
     doc = open_image(ctx["rgba8"])
     panel = panel_for(doc, paint_layer(doc))
-    real = panel.repo_edit.text()
-    panel.repo_edit.setText(ctx["fake_repo"])
-    panel.save_button.click()
+    settings = panel.settings_section.body
+    real = settings.repo_edit.text()
+    settings.repo_edit.setText(ctx["fake_repo"])
+    settings.save_button.click()
     configure(panel, "denoise")
     before = snapshot(doc)
     out = press(panel, panel.apply_button)
     out.update(unchanged=before == snapshot(doc), status=panel.status.text())
-    panel.repo_edit.setText(real)
-    panel.save_button.click()
+    settings.repo_edit.setText(real)
+    settings.save_button.click()
     configure(panel, "denoise")
     out["back"] = press(panel, panel.apply_button)
     return out
