@@ -77,7 +77,9 @@ def run(jobs: list[Job], restore: Callable[[Path, Path], None], overwrite: bool)
     failed. Ctrl-C or a kill ends the run between writes (main's status 130) with the summary so far."""
     end_on_signals()
     written = skipped = failed = 0
-    claimed: dict[Path, Path] = {}
+    owners: dict[Path, Path] = {}  # two inputs, one output name: the input of the same extension has it
+    for job in sorted(jobs, key=lambda j: j.input.suffix.lower() != j.output.suffix):
+        owners.setdefault(job.output, job.input)
     progress = Progress(len(jobs))
 
     def summary() -> str:
@@ -86,9 +88,8 @@ def run(jobs: list[Job], restore: Callable[[Path, Path], None], overwrite: bool)
     try:
         for n, job in enumerate(jobs):
             progress.show(n, job.input)
-            other = claimed.setdefault(job.output, job.input)
-            if other != job.input:
-                progress.fail(f"{job.input}: its output {job.output} is also {other}'s (rename one of them)")
+            if owners[job.output] != job.input:
+                progress.fail(f"{job.input}: its output {job.output} is {owners[job.output]}'s (rename one of them)")
                 failed += 1
             elif job.output.exists() and not overwrite:
                 skipped += 1

@@ -126,12 +126,14 @@ def test_globs_and_files_mix_and_a_file_named_twice_is_done_once(tmp_path: Path,
 def test_two_inputs_with_one_output_name_fail_alone(tmp_path: Path, weights: Path) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
-    Image.fromarray(noise(16, 16, 3)).save(src / "a.bmp")
-    Image.fromarray(noise(16, 16, 3)).save(src / "a.png")
+    Image.fromarray(noise(16, 16, 3, seed=1)).save(src / "a.bmp")
+    Image.fromarray(noise(16, 16, 3, seed=2)).save(src / "a.png")
     result = cli(src, "-o", out, weights=weights)
     assert result.returncode == 1 and result.stdout.strip() == SUMMARY.format(1, 0, 1)
-    assert len(result.stderr.splitlines()) == 1 and "rename one" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "a.bmp" in result.stderr and "rename one" in result.stderr
     assert [p.name for p in out.iterdir()] == ["a.png"]
+    assert cli(src / "a.png", "-o", tmp_path / "single.png", weights=weights).returncode == 0
+    assert (out / "a.png").read_bytes() == (tmp_path / "single.png").read_bytes()  # a.png's own result
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], *needles: str) -> None:
