@@ -15,10 +15,11 @@ from tests.service_helpers import REPO, ServerProcess, start_server
 
 
 def lan_address() -> str:
-    """This machine's address on its network (no packet is sent), else 127.0.0.1."""
+    """This machine's address on its network (the one its route to a documentation address, 203.0.113.1, leaves
+    from; no packet is sent), else 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
-            s.connect(("192.0.2.255", 9))
+            s.connect(("203.0.113.1", 9))
             return str(s.getsockname()[0])
         except OSError:
             return "127.0.0.1"
