@@ -11,8 +11,8 @@ that has gone away.
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 
 from .config import BackendConfig, config_path, default_endpoint, write_json
 from .launcher import BackendProcess, LaunchError, log_dir
+from .lifetime import owned_by
 from .messages import plain
 from .protocol import Frame, ProtocolError
 from .remote import REMOTE_TIMEOUT_S, BadConnection, Remote, no_answer, words
@@ -45,7 +46,6 @@ HOST = "gimp"
 PROBE_TIMEOUT_S = 1.0  # to see whether anything listens at the backend's address
 ALIVE_CHECK_S = 1.0  # a job this long without news: check that its backend still listens
 HELLO_TIMEOUT_S = 30.0  # for a listening backend to answer hello (it answers while it runs a job)
-IDLE_EXIT_MINUTES = 30  # a backend nobody has used this long exits; the next run starts a new one
 PROGRESS = Callable[[float, str], None]
 
 
@@ -119,9 +119,8 @@ class Link:
             if link is not None:
                 return link
         on_wait("Starting the Retex backend (the first run takes a few seconds)…")
-        # GIMP runs a plug-in per click, so the backend outlives each run; it leaves by itself once GIMP is gone
-        if "--idle-exit" not in config.args:
-            config = dataclasses.replace(config, args=[*config.args, "--idle-exit", str(IDLE_EXIT_MINUTES)])
+        # GIMP runs a plug-in per click, so the backend outlives each run: it is tied to GIMP, this run's parent
+        config = owned_by(config, os.getppid())
         proc = BackendProcess(config, configured, log)
         try:
             proc.start()

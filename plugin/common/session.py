@@ -7,6 +7,7 @@ anything that may touch the document) and acts on the jobs it returns.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .client import BackendError, Client
 from .config import BackendConfig, default_endpoint, needs_token, read_token, token_path
 from .exchange import Exchange, Job, check_info
 from .launcher import START_TIMEOUT_S, BackendProcess, LaunchError, log_dir
+from .lifetime import owned_by
 from .messages import plain
 from .protocol import ErrorCode, Frame, ProtocolError
 from .remote import REMOTE_TIMEOUT_S, BadConnection, Remote, no_answer, words
@@ -166,7 +168,8 @@ class Session:
             return
         try:
             endpoint = self.config.endpoint or default_endpoint(self.host)
-            self._proc = BackendProcess(self.config, endpoint, log_dir() / f"{self.host}-backend.log")
+            config = owned_by(self.config, os.getpid())  # the editor is this process
+            self._proc = BackendProcess(config, endpoint, log_dir() / f"{self.host}-backend.log")
             self._proc.start()
         except LaunchError as e:
             self._fail(str(e))
@@ -177,6 +180,10 @@ class Session:
         if self.state == "starting":
             self._await_ready()
         if self.state not in ("connecting", "ready") or self._exchange is None:
+            return
+        if self.state == "ready" and self._proc is not None and self._proc.exit_code() == 0 and not self._busy():
+            self._shut()  # it exited unused (--idle-exit): the next run starts it again
+            self.state = "stopped"
             return
         if self._proc is not None and self._proc.exit_code() is not None:
             self._fail(
@@ -201,6 +208,10 @@ class Session:
                 self._exchange.send(self._queue.pop(0))
         if self._exchange.outstanding and time.monotonic() - self._exchange.heard > SILENCE_TIMEOUT_S:
             self._fail(f"The backend has not answered for {SILENCE_TIMEOUT_S:.0f} s and was stopped. Try again.")
+
+    def _busy(self) -> bool:
+        sent = self._exchange.outstanding if self._exchange else []
+        return bool(self._queue) or any(job is not self._hello for job in sent)
 
     def _await_ready(self) -> None:
         assert self._proc is not None

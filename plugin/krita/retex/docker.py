@@ -23,4 +23,4 @@ class RetexDocker(DockWidget):
         self.setWidget(scroll)
 
     def canvasChanged(self, canvas) -> None:  # noqa: N802 (Krita's name): the panel reads the active view when used
-        pass
+        self.panel.warm_up()  # an image was opened or switched to: the backend may start now

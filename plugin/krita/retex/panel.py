@@ -9,7 +9,7 @@ from krita import Document, Krita, Node
 
 from .common.flow import Flow, Order
 from .common.jobs import SessionJobs
-from .common.options import MINUTES, STYLE_SCALES
+from .common.options import DEFAULT_TASK, MINUTES, STYLE_SCALES
 from .common.recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, TASKS, Recipe, Shown, UserError
 from .host import Active, KritaHost
 from .pump import Pump
@@ -79,7 +79,7 @@ class Panel(QWidget):
         self.task = QComboBox()
         for key, label in TASKS.items():
             self.task.addItem(label, key)
-        self.task.setCurrentIndex(self.task.findData("denoise"))
+        self.task.setCurrentIndex(self.task.findData(DEFAULT_TASK))
         # the photo tasks' long labels would widen the docker past its usual width and clip the rows below
         self.task.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.task.setMinimumContentsLength(20)
@@ -176,9 +176,17 @@ class Panel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): start the backend once the docker is seen
         super().showEvent(event)
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Start the backend ahead of the first run (so the styles are listed) once the docker is seen with an image
+        open: Krita starting with no image costs no backend. After an idle exit it waits for the next run."""
+        if not self.isVisible() or not Krita.instance().documents():
+            return
         try:
-            self.pump.session.connect()
-            self.pump.wake()
+            if self.pump.session.state == "stopped" and not self.pump.session.info:
+                self.pump.session.connect()
+                self.pump.wake()
         except UserError as e:
             self.status.setText(str(e))
 

@@ -83,6 +83,7 @@ def test_krita_gui_preview_apply_preview_apply_through_the_menu(tmp_path: Path) 
     """Both always work on the layer the user chose: one preview layer at most, the same result twice, no error
     in a handler, every message final (none left at 'Previewing…'), the result on the canvas."""
     result = gui_run(tmp_path, "gui_flow.py")
+    assert result["idle_without_image"] == "stopped"  # Krita with no image open runs no backend
     flow, size = result["flow"], result["size"]
     for step in flow:
         assert not step["failed"] and not step["busy"], step["message"]

@@ -50,6 +50,9 @@ from retex.extension import docker_of  # noqa: E402  (Krita has loaded the plug-
 
 panel = docker_of(window).panel
 app.action("retex_docker").trigger()
+spin_until(lambda: False, 2)  # a docker seen with no image open starts no backend
+idle_without_image = panel.pump.session.state
+doc = show(os.environ["RETEX_TEST_IMAGE"])  # an image opened in a window: now it starts
 spin_until(lambda: panel.pump.session.state == "ready", 180)
 panel.task.setCurrentIndex(panel.task.findData("denoise"))
 row = panel.add_slot()
@@ -58,7 +61,6 @@ row.mask.setCurrentIndex(row.mask.findText("Current selection"))
 row.style.setCurrentIndex(row.style.findData("dots"))
 
 # Preview → Apply → Preview → Apply on the same layer
-doc = show(os.environ["RETEX_TEST_IMAGE"])
 select(doc, *RECT)
 flow = []
 for step, action in enumerate(["retex_preview", "retex_apply", "retex_preview", "retex_apply"]):
@@ -70,4 +72,5 @@ RESULT = {
     "flow_source": flow_source,
     "size": [doc.width(), doc.height()],
     "rect": RECT,
+    "idle_without_image": idle_without_image,
 }
