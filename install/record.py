@@ -79,7 +79,10 @@ def set_config(record: Record, path: Path, values: dict, extra: dict) -> bool:
     record.put(item)
     new = {**raw, **values, **{k: v for k, v in extra.items() if k not in raw}}
     record.make_dir(path.parent)
-    return write_if_changed(path, (json.dumps(new, indent=2) + "\n").encode())
+    written = write_if_changed(path, (json.dumps(new, indent=2) + "\n").encode())
+    if os.name == "posix":
+        path.chmod(0o600)  # for this user alone, as the plug-ins write it: it may hold a remote backend's key
+    return written
 
 
 def _undo_config(item: dict) -> None:

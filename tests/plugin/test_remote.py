@@ -52,6 +52,7 @@ def server(keys: Keys, weights: Path) -> Iterator[ServerProcess]:
 def private_home(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("RETEX_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("RETEX_BACKEND_PYTHON", raising=False)
 
 
 def remote_config(line: str) -> BackendConfig:
@@ -213,3 +214,14 @@ def test_settings_keep_both_backends_and_are_private(tmp_path: Path, keys) -> No
     os.chmod(path, 0o644)
     local.save()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_installer_keeps_the_settings_private_and_the_remote_line(tmp_path: Path, keys) -> None:
+    from install.record import Record, set_config
+
+    BackendConfig.load().choose("remote", keys.line).save()
+    path = tmp_path / "config" / "config.json"
+    os.chmod(path, 0o644)  # as an older installer left it
+    set_config(Record(tmp_path / "config" / "installed.json"), path, {"python": "/new/python"}, {})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert BackendConfig.load().remote == keys.line and BackendConfig.load().python == "/new/python"
