@@ -1,9 +1,11 @@
 """A style network: a tiny CNN that turns the restored image into a zero-mean texture residual for one style.
 
 It sees the *restored* image (so one network serves every restoration task) plus deterministic noise, folds pixels
-into channels, and ends in a fixed band filter: a high-pass (sigma < 2 px) for a fine texture, a band-pass
-(2..8 px, computed on a 4x downsampled grid) for a coarse, painting-like style. The raw residual it returns is then
-normalized over the image by ``backend.stylize`` (zero mean, standard deviation = strength x ``nominal``).
+into channels, and ends in a fixed band filter: a high-pass (sigma < 4 px) for a fine texture; for a coarse,
+painting-like style of version 2 an open band at full resolution with the convolutions on a 4x4 fold (colour shifts
+and brush strokes pass; version 1, the first library's G4-G16 band on a 4x downsampled grid, still loads). The raw
+residual it returns is then normalized over the image by ``backend.stylize`` (zero mean, standard deviation =
+strength x ``nominal``).
 
 The noise is a hash of absolute pixel coordinates, not a random draw: the same pixel gets the same texture whether
 the image is processed whole, tile by tile or as a cropped preview, and runs are reproducible.
@@ -11,6 +13,7 @@ the image is processed whole, tile by tile or as a cropped preview, and runs are
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +25,12 @@ from ..imaging.filters import band_pass
 
 SCALES = ("fine", "coarse")
 BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, sigma_hi) per scale, full-res px
+# Version 2 of a coarse style: an open band (the mean is removed over the image by ``backend.stylize``) at full
+# resolution, the convolutions on a 4x4 pixel fold: a painting's colour shifts, its 8..30 px strokes and their sharp
+# edges pass (docs/design.md). Version 1 (the seed's 4x working grid and G4-G16 band) still loads and runs as before.
+OPEN_BAND = (0.0, math.inf)
+DOWN = {1: {"fine": 1, "coarse": 4}, 2: {"coarse": 1}}  # working resolution 1/down per version and scale
+VERSIONS = (1, 2)
 _M32 = 0xFFFFFFFF
 
 
@@ -34,20 +43,30 @@ class StyleConfig:
     blocks: int = 4  # 3x3 convolutions between head and tail
     noise: int = 4  # noise channels fed with the image
     fold: int = 2  # pixel fold: convolutions run at 1/fold of the working resolution
+    version: int = 1  # 1: the residual bands of BANDS; 2 (coarse only): the open band OPEN_BAND
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}")
+        if self.version not in VERSIONS or (self.version == 2 and self.scale != "coarse"):
+            raise ValueError(f"version must be one of {VERSIONS} (2 for a coarse style only)")
+
+    @classmethod
+    def new(cls, scale: str) -> StyleConfig:
+        """The shape a style is trained with today: coarse styles are of version 2 (48,553 parameters)."""
+        if scale == "coarse":
+            return cls(scale=scale, width=24, noise=2, fold=4, version=2)
+        return cls(scale=scale)
 
     @property
     def down(self) -> int:
-        """Working resolution 1/down: a coarse style sees 4x further for the same cost."""
-        return 1 if self.scale == "fine" else 4
+        """Working resolution 1/down: a coarse style sees further for the same cost."""
+        return DOWN[self.version][self.scale]
 
     @property
     def band(self) -> tuple[float, float]:
-        """(sigma_lo, sigma_hi) of the residual's band, in full-resolution pixels."""
-        return BANDS[self.scale]
+        """(sigma_lo, sigma_hi) of the residual's band, in full-resolution pixels (sigma_hi inf: a low-pass)."""
+        return OPEN_BAND if self.version == 2 else BANDS[self.scale]
 
     @property
     def multiple(self) -> int:
@@ -109,7 +128,8 @@ class StyleNet(nn.Module):
         """Input pixels of context each output pixel depends on (receptive field + upsampling + band filter)."""
         cfg = self.config
         convs = cfg.blocks + 2
-        return (convs + 1) * cfg.fold * cfg.down + 3 * int(cfg.band[1]) + cfg.down
+        lo, hi = cfg.band
+        return (convs + 1) * cfg.fold * cfg.down + 3 * math.ceil(hi if math.isfinite(hi) else lo) + cfg.down
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -135,7 +135,7 @@ def train_style(
     device = cfg.resolved_device()
     bf16 = cfg.use_bf16(device)
     torch.manual_seed(cfg.seed)
-    net = StyleNet(StyleConfig(scale=scale)).to(device)
+    net = StyleNet(StyleConfig.new(scale)).to(device)
     patch = cfg.patch or (128 if scale == "fine" else 192)
     if patch % net.config.multiple:
         raise RetexError(f"patch must be a multiple of {net.config.multiple}")
