@@ -13,5 +13,12 @@ _ROOT = str(_HERE if (_HERE / "common").is_dir() else _HERE.parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 importlib.import_module("common")  # before zmq: see above
-for _name, _version in (("Gimp", "3.0"), ("GimpUi", "3.0"), ("Gegl", "0.4"), ("Babl", "0.1"), ("Gtk", "3.0")):
+for _name, _version in (
+    ("Gimp", "3.0"),
+    ("GimpUi", "3.0"),
+    ("Gegl", "0.4"),
+    ("Babl", "0.1"),
+    ("Gtk", "3.0"),
+    ("GdkPixbuf", "2.0"),
+):
     gi.require_version(_name, _version)

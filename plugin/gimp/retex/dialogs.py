@@ -1,19 +1,39 @@
-"""The two dialogs, built on GimpUi.ProcedureDialog so their values are the procedures' own arguments (GIMP
-remembers them between runs). Imported only for interactive runs: batch runs never load Gtk. The GObject
+"""The two dialogs, built on GimpUi.ProcedureDialog so their values are the procedures' own arguments. GIMP
+remembers them only after a run that went through; the Restore & Texture dialog also keeps its last settings when
+cancelled (``recall``, ``remember``). Imported only for interactive runs: batch runs never load Gtk. The GObject
 versions are pinned by ``bootstrap``, which retex.py imports first."""
 
 from __future__ import annotations
 
-from common.options import SELECTION, SIZE, SLOTS
-from common.recipe import Shown
-from gi.repository import Gimp, GimpUi, GObject, Gtk
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from common.config import config_dir, write_json
+from common.options import RESTORE, SELECTION, SIZE, SLOTS
+from common.recipe import SCALES, Shown
+from common.replies import Style
+from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, GObject, Gtk, Pango
+
+LAST_SETTINGS = "gimp-restore-dialog.json"  # in Retex's config folder: the dialog's settings when it last closed
+ICON = 32  # a style's thumbnail in the texture lists, pixels a side
+PREVIEW_DELAY_MS = 600  # a preview starts once the settings have stayed unchanged this long
+NO_UPSCALE_PREVIEW = "Upscaling has no preview: its result is larger than the layer."
 
 
-def _model(rows: list[tuple[str, str]]) -> Gtk.ListStore:
-    """A two-column (value, label) list for GimpUi's string combo boxes."""
-    store = Gtk.ListStore(str, str)
+class Preview(Protocol):
+    """The preview layer on the image (retex.py's ``Preview``): ``show`` runs it and says how it went."""
+
+    def show(self, progress: Callable[[float, str], None]) -> tuple[str, bool]: ...
+
+    def hide(self) -> None: ...
+
+
+def _model(rows: Sequence[tuple[Any, ...]], *types: type) -> Gtk.ListStore:
+    """A (value, label, ...) list for GimpUi's string combo boxes."""
+    store = Gtk.ListStore(str, str, *types)
     for row in rows:
-        store.append(row)
+        store.append(list(row))
     return store
 
 
@@ -21,15 +41,71 @@ def _combo(config: Gimp.ProcedureConfig, prop: str, model: Gtk.ListStore) -> Gtk
     return GimpUi.prop_string_combo_box_new(config, prop, model, 0, 1)
 
 
+def _thumbnail(style: Style) -> GdkPixbuf.Pixbuf | None:
+    """The style's thumbnail (RGB, 8 bits) at the lists' icon size; None when the backend has no picture of it."""
+    if style.thumbnail is None:
+        return None
+    spec, data = style.thumbnail
+    if spec.channels != "RGB" or spec.sample != "u8" or len(data) != spec.nbytes:
+        return None
+    pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(
+        GLib.Bytes.new(bytes(data)), GdkPixbuf.Colorspace.RGB, False, 8, spec.width, spec.height, spec.width * 3
+    )
+    return pixbuf.scale_simple(ICON, ICON, GdkPixbuf.InterpType.BILINEAR)
+
+
+def _style_combo(config: Gimp.ProcedureConfig, prop: str, model: Gtk.ListStore) -> Gtk.Widget:
+    """A texture list: each style with its thumbnail (the model's third column) before its name."""
+    combo = _combo(config, prop, model)
+    icon = Gtk.CellRendererPixbuf()
+    combo.pack_start(icon, False)
+    combo.reorder(icon, 0)
+    combo.add_attribute(icon, "pixbuf", 2)
+    return combo
+
+
+def recall(config: Gimp.ProcedureConfig, image: Gimp.Image) -> bool:
+    """The settings the dialog had when it last closed, even by Cancel, over GIMP's (those of the last run that went
+    through); a mask naming a channel this image lacks is left as it is. Returns whether Preview was on."""
+    try:
+        saved = json.loads((config_dir() / LAST_SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if not isinstance(saved, dict):
+        return True
+    masks = {"", SELECTION} | {channel.get_name() for channel in image.get_channels()}
+    for option in RESTORE:
+        value = saved.get(option.name)
+        if type(value) is not type(option.default) or (option.values is not None and value not in option.values):
+            continue
+        if option.name.startswith("mask-") or option.name == "inpaint-mask":
+            if value not in masks:
+                continue
+        config.set_property(option.name, value)
+    return saved.get("preview", True) is not False
+
+
+def remember(config: Gimp.ProcedureConfig, preview: bool) -> None:
+    """Keep the dialog's settings for its next opening (Re-Show included), whatever button closed it."""
+    settings = {option.name: config.get_property(option.name) for option in RESTORE}
+    try:
+        write_json(config_dir() / LAST_SETTINGS, {**settings, "preview": preview})
+    except OSError:
+        pass  # a read-only config folder: the next dialog opens with GIMP's own last values
+
+
 def restore_dialog(
     procedure: Gimp.Procedure,
     config: Gimp.ProcedureConfig,
     image: Gimp.Image,
-    styles: dict[str, str],
+    styles: list[Style],
+    preview: Preview,
 ) -> bool:
-    """Task and options, then one row per texture slot (style with its fine/coarse kind, where, strength, size,
-    variation); the style list is the running backend's, the mask list this image's selection and channels."""
+    """Task and options, then one row per texture slot (style with its thumbnail and fine/coarse kind, where,
+    strength, size, variation), then Preview and a status line; the style list is the running backend's, the mask
+    list this image's selection and channels."""
     GimpUi.init("retex")
+    previewing = recall(config, image)
     if not config.get_property("mask-1") and not Gimp.Selection.is_empty(image):
         config.set_property("mask-1", SELECTION)  # most often the first texture goes where one just selected
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Retex: Restore & Texture")
@@ -40,16 +116,17 @@ def restore_dialog(
     cleanup.set_digits(0)
     cleanup.set_label("Clean-up (%)")
     dialog.fill(["task", "cleanup-auto", "cleanup", "sr-output", "preserve-colours"])
-    style_rows = [("", "—")] + [(name, f"{name} ({kind})") for name, kind in sorted(styles.items())]
+    style_rows = [("", "—", None)]
+    style_rows += [(s.name, f"{s.name} ({s.scale})", _thumbnail(s)) for s in sorted(styles, key=lambda s: s.name)]
     mask_rows = [("", "Whole layer"), (SELECTION, "Selection")]
     mask_rows += [(c.get_name(), f"Channel “{c.get_name()}”") for c in image.get_channels()]
-    styles_model, masks_model = _model(style_rows), _model(mask_rows)
+    styles_model, masks_model = _model(style_rows, GdkPixbuf.Pixbuf), _model(mask_rows)
 
     grid = Gtk.Grid(column_spacing=8, row_spacing=4, border_width=4)
     for column, title in enumerate(("Texture", "Where", "Strength", "Size (%)", "Variation")):
         grid.attach(Gtk.Label(label=title, xalign=0.0), column, 0, 1, 1)
     for i in range(1, SLOTS + 1):
-        grid.attach(_combo(config, f"style-{i}", styles_model), 0, i, 1, 1)
+        grid.attach(_style_combo(config, f"style-{i}", styles_model), 0, i, 1, 1)
         grid.attach(_combo(config, f"mask-{i}", masks_model), 1, i, 1, 1)
         strength = GimpUi.prop_spin_scale_new(config, f"strength-{i}", 0.05, 0.25, 2)
         strength.set_label("")  # the column says what it is; the argument's own label would not fit
@@ -68,9 +145,18 @@ def restore_dialog(
     fill.pack_start(Gtk.Label(label="Fill (inpainting):"), False, False, 0)
     fill.pack_start(_combo(config, "inpaint-mask", _model(mask_rows[1:])), True, True, 0)
 
+    toggle = Gtk.CheckButton(label="_Preview", use_underline=True, active=previewing)
+    toggle.set_tooltip_text(
+        "Show the result on the image, as the layer 'Retex preview', whenever a setting changes: only the "
+        "selection's area when something is selected (faster). The preview goes when the dialog closes."
+    )
+    status = _status_line()
+
     content = dialog.get_content_area()
     content.pack_start(textures, True, True, 0)
     content.pack_start(fill, False, False, 0)
+    content.pack_start(toggle, False, False, 0)
+    content.pack_start(status, False, False, 0)
     content.show_all()
 
     sr_output = dialog.get_widget("sr-output", GObject.TYPE_NONE)
@@ -86,10 +172,81 @@ def restore_dialog(
     config.connect("notify::task", follow_task)
     config.connect("notify::cleanup-auto", follow_task)
     follow_task()
+    previews = Previews(config, preview, toggle, status)
+    config.connect("notify", previews.later)
+    toggle.connect("toggled", previews.later)
+    previews.later()
     try:
         return dialog.run()
     finally:
+        previews.stop()
+        remember(config, toggle.get_active())
         dialog.destroy()
+
+
+def _status_line() -> Gtk.Label:
+    """What the preview did, on two lines at most whose room is kept, so a long message never moves the buttons."""
+    status = Gtk.Label(xalign=0.0, yalign=0.0, wrap=True, lines=2, ellipsize=Pango.EllipsizeMode.END)
+    status.set_name("status")
+    status.set_max_width_chars(90)
+    status.set_size_request(-1, status.create_pango_layout("A\nA").get_pixel_size()[1])
+    return status
+
+
+class Previews:
+    """Preview on the dialog's settings: a run once they have stayed unchanged for ``PREVIEW_DELAY_MS`` (one at a
+    time; a change meanwhile runs it again after), the preview removed when Preview is off; the status line says
+    what is happening, never an earlier setting's message. The dialog stays live while a preview runs."""
+
+    def __init__(self, config: Gimp.ProcedureConfig, preview: Preview, toggle: Gtk.CheckButton, status: Gtk.Label):
+        self.config, self.preview, self.toggle, self.status = config, preview, toggle, status
+        self.timer = 0
+        self.running = self.again = False
+
+    def later(self, *_: object) -> None:
+        """A setting changed: the preview shown is out of date, a new one comes shortly."""
+        if self.timer:
+            GLib.source_remove(self.timer)
+        self.timer = GLib.timeout_add(PREVIEW_DELAY_MS, self._due)
+        self.status.set_text("")
+
+    def stop(self) -> None:
+        if self.timer:
+            GLib.source_remove(self.timer)
+            self.timer = 0
+
+    def _due(self) -> bool:
+        self.timer = 0
+        if self.running:
+            self.again = True
+        else:
+            self._update()
+        return False
+
+    def _update(self) -> None:
+        if not self.toggle.get_active():
+            self.preview.hide()
+            return
+        if self.config.get_property("task") in SCALES:
+            self.preview.hide()
+            self.status.set_text(NO_UPSCALE_PREVIEW)
+            return
+        self.running = True
+        try:
+            message, _failed = self.preview.show(self._progress)
+        finally:
+            self.running = False
+        self.status.set_text(message)
+        if self.again:
+            self.again = False
+            self.later()
+
+    def _progress(self, fraction: float, text: str) -> None:
+        """The job's progress in the status line; the dialog's events are handled meanwhile (a setting changed, a
+        button pressed: the preview ends first)."""
+        self.status.set_text(text)
+        while Gtk.events_pending():
+            Gtk.main_iteration_do(False)
 
 
 def learn_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:

@@ -1,17 +1,20 @@
 """The GIMP side of the editor contract (``common.host``): the layer a procedure works on, its pixels and masks in
-the layer's own precision, and the result as a new layer (one undo step) or a new image. Imported by retex.py
-after ``bootstrap``, which puts ``common`` on the path and pins the GObject versions."""
+the layer's own precision, the result as a new layer (one undo step) or a new image, and the dialog's preview layer
+(outside the undo history). Imported by retex.py after ``bootstrap``, which puts ``common`` on the path and pins the
+GObject versions."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from common.host import Rect
 from common.layers import landing
 from common.options import SELECTION
 from common.protocol import Frame, FrameSpec
-from common.recipe import Recipe, UserError, check_mask
+from common.recipe import PREVIEW_NAME, Recipe, UserError, check_mask
 from gi.repository import Babl, Gegl, Gimp, Gio
 
 
@@ -61,12 +64,14 @@ def visible_position(image: Gimp.Image, source: Gimp.Layer) -> int:
 
 class GimpHost:
     """The editor contract for one procedure call: the image and layers GIMP handed it; what it made is kept in
-    ``layer`` and ``image`` for the procedure's return values."""
+    ``layer`` and ``image`` for the procedure's return values, the dialog's preview layer in ``preview``."""
 
     def __init__(self, image: Gimp.Image | None, drawables: list[Gimp.Drawable]) -> None:
         self.source, self.drawables = image, drawables
         self.layer: Gimp.Layer | None = None
         self.image: Gimp.Image | None = None  # a new image (super-resolution)
+        self.preview: Gimp.Layer | None = None
+        self.clean = False  # whether the image was unchanged (saved) before the preview layer came
 
     def target(self) -> Gimp.Layer:
         """The one pixel layer a run works on, or a UserError that says what to change."""
@@ -78,9 +83,9 @@ class GimpHost:
             mode = "grayscale" if base == Gimp.ImageBaseType.GRAY else "indexed"
             raise UserError(f"Retex works on RGB images and this one is {mode}. Convert it (Image → Mode → RGB) first.")
         if not drawables:
-            raise UserError("Select a layer first: Retex puts its result above the selected layer.")
+            raise UserError("Select a layer first: Retex works on the selected layer.")
         if len(drawables) > 1:
-            raise UserError(f"{len(drawables)} layers are selected. Select just one: Retex puts its result above it.")
+            raise UserError(f"{len(drawables)} layers are selected. Select just one: Retex works on one layer.")
         layer = drawables[0]
         name = layer.get_name()
         if not layer.is_layer():
@@ -130,14 +135,19 @@ class GimpHost:
         return FrameSpec(w, h, "RGBA" if alpha else "RGB", sample.wire, "image"), bytes(data)
 
     def selection_box(self, layer: Gimp.Layer) -> Rect | None:
-        return None  # GIMP offers no preview
-
-    def read_selected(self, layer: Gimp.Layer) -> Frame | None:
+        """The selection's bounding box in the layer's coordinates (None: nothing selected)."""
         if Gimp.Selection.is_empty(self.source):
             return None
         inside, x, y, w, h = layer.mask_intersect()
         if not inside:
             raise UserError(f"The selection leaves out the whole layer '{layer.get_name()}'. Select part of it.")
+        return x, y, w, h
+
+    def read_selected(self, layer: Gimp.Layer) -> Frame | None:
+        box = self.selection_box(layer)
+        if box is None:
+            return None
+        x, y, w, h = box
         sample = sample_of(layer)
         rect = Gegl.Rectangle.new(x, y, w, h)
         pixels = layer.get_buffer().get(rect, 1.0, f"R'G'B' {sample.babl}", Gegl.AbyssPolicy.NONE)
@@ -177,8 +187,38 @@ class GimpHost:
         self.image.insert_layer(self.layer, None, 0)
         return self.image.get_name()
 
-    def show_preview(self, layer: Gimp.Layer, result: Frame, origin: tuple[int, int]) -> None:
-        raise NotImplementedError("GIMP offers no preview")
+    def show_preview(self, source: Gimp.Layer, result: Frame, origin: tuple[int, int]) -> None:
+        """The one preview layer, right above the source at ``origin`` (the selection's box), replacing the last;
+        the source stays the selected layer."""
+        image, (_, x, y) = self.source, source.get_offsets()
+        self.drop_preview()
+        self.clean = not image.is_dirty()
+        with self._unrecorded():
+            self.preview = layer_from(image, PREVIEW_NAME, result, sample_of(source))
+            self.preview.set_offsets(x + origin[0], y + origin[1])
+            image.insert_layer(self.preview, source.get_parent(), image.get_item_position(source))
+            image.set_selected_layers([source])
+        Gimp.displays_flush()
+
+    def drop_preview(self) -> None:
+        """Remove the preview layer if there is one (Cancel, Apply, a failed preview): the image is as it was, and
+        says it is unchanged if it did before."""
+        if self.preview is not None and self.preview.is_valid():
+            with self._unrecorded():
+                self.source.remove_layer(self.preview)
+            if self.clean:
+                self.source.clean_all()
+            Gimp.displays_flush()
+        self.preview = None
+
+    @contextmanager
+    def _unrecorded(self) -> Iterator[None]:
+        """Changes kept out of the undo history (so previews neither fill it nor mark the image changed)."""
+        self.source.undo_freeze()
+        try:
+            yield
+        finally:
+            self.source.undo_thaw()
 
     def say(self, message: str, failed: bool) -> None:
         pass  # the procedure reports ``Flow.message`` once the flow is done

@@ -10,12 +10,12 @@ arguments, so scripts and batch runs use them as the dialogs do.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import bootstrap  # noqa: F401  (first: puts ``common`` on sys.path and pins the GObject versions)
-import settings
 from common import link
 from common.config import BackendConfig
 from common.eta import Eta
@@ -37,10 +37,12 @@ class Cancelled(Exception):
 
 class LinkJobs:
     """The flow's jobs in GIMP: blocking (GIMP's UI lives in another process), with the backend reached on first
-    need. A failure raises ``link.LinkError`` out of the flow, which ``guarded`` reports."""
+    need. A job that fails ends with its message; a backend that cannot be reached raises ``link.LinkError``, which
+    ``guarded`` reports. ``progress`` also follows each job (the dialog's status line, while it previews)."""
 
     def __init__(self) -> None:
         self.backend: link.Link | None = None
+        self.progress: link.PROGRESS | None = None
 
     def connect(self) -> link.Link:
         if self.backend is None:
@@ -51,7 +53,12 @@ class LinkJobs:
         return set(self.connect().styles), self.connect().tasks
 
     def submit(self, kind: str, fields: dict[str, Any], frames: list[Frame], title: str, done: Done) -> None:
-        done(run_job(self.connect(), kind, fields, frames, title), None)
+        try:
+            reply = run_job(self.connect(), kind, fields, frames, title, self.progress)
+        except link.LinkError as e:
+            done(None, str(e))
+        else:
+            done(reply, None)
 
     def cancel(self, job: object) -> None:
         pass  # GIMP's Cancel ends the plug-in; the backend then stops the job itself
@@ -80,8 +87,10 @@ def open_link() -> link.Link:
             Gimp.progress_end()
 
 
-def run_job(backend: link.Link, kind: str, fields: dict, frames: list[Frame], title: str) -> Message:
-    """One backend job with GIMP's progress bar following it."""
+def run_job(
+    backend: link.Link, kind: str, fields: dict, frames: list[Frame], title: str, also: link.PROGRESS | None = None
+) -> Message:
+    """One backend job with GIMP's progress bar following it (and ``also``, with the same words)."""
     Gimp.progress_init(title)
     eta, shown = Eta(), [""]
 
@@ -91,6 +100,8 @@ def run_job(backend: link.Link, kind: str, fields: dict, frames: list[Frame], ti
             shown[0] = text
             Gimp.progress_set_text(text)
         Gimp.progress_update(fraction)
+        if also is not None:
+            also(fraction, text)
 
     try:
         return backend.run_to_end(kind, fields, frames, progress)
@@ -105,16 +116,22 @@ def restore(
     drawables: list[Gimp.Drawable],
     config: Gimp.ProcedureConfig,
 ) -> list[GObject.Value]:
-    """Restore, then texture, the selected layer into a new layer; the image is touched only once all went well."""
+    """Restore, then texture, the selected layer into a new layer; the image is touched only once all went well
+    (the dialog's preview layer is gone before that, and after a Cancel)."""
     host, jobs = GimpHost(image, drawables), LinkJobs()
     host.target()  # a message rather than a dialog that cannot work
+    flow = Flow(host, jobs)
     try:
         if run_mode == Gimp.RunMode.INTERACTIVE:
             from dialogs import restore_dialog
 
-            if not restore_dialog(procedure, config, image, jobs.connect().styles):
+            try:
+                preview = Preview(host, jobs, flow, config)
+                chosen = restore_dialog(procedure, config, image, jobs.connect().info.styles, preview)
+            finally:
+                host.drop_preview()
+            if not chosen:
                 raise Cancelled
-        flow = Flow(host, jobs)
         flow.run(order_from(config.get_property))
     finally:
         jobs.close()
@@ -124,6 +141,31 @@ def restore(
         Gimp.Display.new(host.image)
     Gimp.displays_flush()
     return [GObject.Value(Gimp.Layer, host.layer), GObject.Value(Gimp.Image, host.image)]
+
+
+class Preview:
+    """The dialog's Preview: the flow's preview run with the dialog's settings, into the host's preview layer (the
+    selection's box, or the whole layer); ``hide`` removes it."""
+
+    def __init__(self, host: GimpHost, jobs: LinkJobs, flow: Flow, config: Gimp.ProcedureConfig) -> None:
+        self.host, self.jobs, self.flow, self.config = host, jobs, flow, config
+
+    def show(self, progress: link.PROGRESS) -> tuple[str, bool]:
+        """Run it, ``progress`` following the job; the flow's message and whether it failed (then no preview)."""
+        self.jobs.progress = progress
+        try:
+            self.flow.run(dataclasses.replace(order_from(self.config.get_property), preview=True))
+            message, failed = self.flow.message, self.flow.failed
+        except link.LinkError as e:  # the backend cannot be reached: said in the dialog, which stays
+            message, failed = str(e), True
+        finally:
+            self.jobs.progress = None
+        if failed:
+            self.hide()
+        return message, failed
+
+    def hide(self) -> None:
+        self.host.drop_preview()
 
 
 def learn(
@@ -216,14 +258,12 @@ def add_arguments(p: Gimp.Procedure, options: list[Option]) -> None:
 
 class Retex(Gimp.PlugIn):
     def do_query_procedures(self) -> list[str]:
-        return [RESTORE_PROC, LEARN_PROC, settings.PROC]
+        return [RESTORE_PROC, LEARN_PROC]
 
     def do_set_i18n(self, _name: str) -> bool:
         return False
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
-        if name == settings.PROC:
-            return settings.create(self, guarded(settings.run))
         run = guarded(restore if name == RESTORE_PROC else learn)
         p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         p.set_image_types("*")  # grey and indexed images get a message saying what to do, not a greyed-out menu

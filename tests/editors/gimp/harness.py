@@ -151,6 +151,7 @@ class Harness(threading.Thread):
             "XDG_CACHE_HOME": f"{self.inside}/cache",
             "RETEX_GIMP_SPOOL": f"{self.inside}/spool",
             "RETEX_GIMP_SPY": f"{self.inside}/out/spy.log",
+            "RETEX_GIMP_USER": f"{self.inside}/out/user.json",  # the steps the spy plays in the dialog, if any
             "PYTHONPATH": f"{self.inside}/spy",
             **extra_env,
         }

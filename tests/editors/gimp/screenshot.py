@@ -1,8 +1,10 @@
-"""Draw docs/gimp-dialog.png: the Restore & Texture dialog as GIMP 3 shows it, listing the shipped styles.
+"""Draw docs/gimp-dialog.png: the Restore & Texture dialog as GIMP 3 shows it, listing the shipped styles with their
+thumbnails, once its preview (on the selection's box) is shown.
 
 The plug-in runs in the GIMP chroot (harness.py here), against the backend it starts with the shipped weights;
 its dialog goes to a private Xvfb display on this machine (the chroot shares the network, so GTK reaches it over
-TCP), and the dialog is cropped from Xvfb's frame buffer once it stops changing. Needs root, the chroot and Xvfb.
+TCP), and the dialog is cropped from Xvfb's frame buffer once the preview is shown (the spy notes it) and the screen
+stops changing. Needs root, the chroot and Xvfb.
 
     .venv/bin/python tests/editors/gimp/screenshot.py docs/gimp-dialog.png
 """
@@ -10,6 +12,7 @@ TCP), and the dialog is cropped from Xvfb's frame buffer once it stops changing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import struct
@@ -63,14 +66,18 @@ def main() -> None:
         photo = rgba_test_image(480, 320, 3, 255).astype(np.uint8)[..., [2, 1, 0, 3]]
         cv2.imwrite(str(harness.root / "photo.png"), photo)
         extra = {"DISPLAY": f"127.0.0.1:{DISPLAY}", "RETEX_GIMP_PHOTO": f"{harness.inside}/photo.png"}
+        (harness.root / "out" / "user.json").write_text(json.dumps([{"wait": 1}, {"note": "shown"}]))
+        spy = harness.root / "out" / "spy.log"
         gimp = harness.start_gimp(gh.FILES / "dialog_scene.py", extra)
         seen: list[tuple[int, int, int, int] | None] = []
         deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not (len(seen) > 3 and seen[-1] and len(set(seen[-4:])) == 1):
+        while time.monotonic() < deadline and not (
+            '"seen"' in (spy.read_text() if spy.exists() else "") and seen and seen[-1] and len(set(seen[-4:])) == 1
+        ):
             time.sleep(0.5)
             seen.append(drawn(frame_buffer(fb / "Xvfb_screen0")))
-        if not seen or seen[-1] is None:
-            sys.exit("the dialog never appeared")
+        if not seen or seen[-1] is None or '"preview"' not in spy.read_text():
+            sys.exit("the dialog or its preview never appeared")
         time.sleep(1)  # let the last widgets settle
         x0, y0, x1, y1 = seen[-1]
         cv2.imwrite(str(args.output), frame_buffer(fb / "Xvfb_screen0")[y0:y1, x0:x1])

@@ -36,6 +36,7 @@ STRIPE = (0, 50, 96, 14)  # the saved channel "stripe"
 SIZE16 = (64, 48)
 RECT16 = (8, 6, 30, 20)
 RECT_FLOAT = (10, 10, 40, 30)
+PREVIEW_RECT = (30, 20, 40, 36)  # x, y, w, h: the selection a preview runs on (test_gimp_dialog.py)
 SCENARIOS = [
     "two_masks_u8",
     "size_variation",
@@ -109,6 +110,11 @@ def _other_protocol_server(stop: threading.Event) -> str:
 
 @pytest.fixture(scope="module")
 def gimp(tmp_path_factory) -> Iterator[Run]:
+    yield from session(tmp_path_factory, SCENARIOS)
+
+
+def session(tmp_path_factory: pytest.TempPathFactory, scenarios: list[str]) -> Iterator[Run]:
+    """One GIMP session that runs ``scenarios`` (inside/scenarios.py) against a backend the plug-in starts."""
     missing = gh.missing()
     if missing:
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(missing)
@@ -129,6 +135,7 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
         "stripe": STRIPE,
         "rect16": RECT16,
         "rect_float": RECT_FLOAT,
+        "preview_rect": PREVIEW_RECT,
         "plugin": f"{inside}/home/.config/GIMP/3.0/plug-ins/retex",
         "config": f"{inside}/config",
         "cache": f"{inside}/cache",
@@ -136,7 +143,7 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
         "spy": f"{inside}/out/spy.log",
         "results": f"{inside}/out/results.json",
         "other_protocol": _other_protocol_server(stop),
-        "scenarios": SCENARIOS,
+        "scenarios": scenarios,
     }
     (harness.root / "spec.json").write_text(json.dumps(spec))
     try:

@@ -1,6 +1,7 @@
 """Run inside GIMP by tests/editors/gimp/screenshot.py: an image with a selection and a saved channel, and the Restore &
-Texture dialog opened on it (INTERACTIVE) with two textures set, for the screenshot. The dialog stays up until the
-screenshot tool ends the plug-in."""
+Texture dialog opened on it (INTERACTIVE) with two textures set and Preview on, for the screenshot. The spy
+(inside/spy/sitecustomize.py) notes when the preview is shown; the dialog stays up until the screenshot tool ends the
+plug-in."""
 
 # ruff: noqa: F821  (GIMP's python-fu-eval supplies Gimp and Gio)
 
@@ -16,7 +17,7 @@ config = procedure.create_config()
 config.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
 config.set_property("image", image)
 config.set_core_object_array("drawables", [layer])
-settings = {"task": "photo-sr4", "cleanup-auto": False, "cleanup": 0.6}
+settings = {"task": "photo", "cleanup-auto": False, "cleanup": 0.6}
 settings.update({"style-1": "straw", "strength-1": 0.8, "mask-1": "selection"})
 settings.update({"style-2": "grass", "strength-2": 1.2, "mask-2": "Lawn"})
 for key, value in settings.items():

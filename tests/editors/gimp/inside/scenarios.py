@@ -491,6 +491,66 @@ def cancelled() -> dict:
     return rec
 
 
+# --- scenarios: the Restore & Texture dialog, played by the spy (inside/spy/sitecustomize.py) ----------------------
+
+PREVIEWED = {"task": "denoise", "style-1": "dots", "strength-1": 0.8, "mask-1": "", "size-1": 100.0,
+             "variation-1": 0.0, "style-2": "", "style-3": "", "preserve-colours": False}  # fmt: skip
+
+
+def dialog(image, drawables: list, steps: list) -> dict:
+    """A menu's run: the dialog played with ``steps``; what the spy noted in the dialog is in ``seen`` by name."""
+    user = OUT / "user.json"
+    user.write_text(json.dumps(steps))
+    try:
+        rec = call(RESTORE, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE)
+    finally:
+        user.unlink()
+    rec["seen"] = {detail["name"]: detail for name, detail in rec["spy"] if name == "seen"}
+    return rec
+
+
+def preview_cancelled() -> dict:
+    """Preview on the selection's box, a stronger texture, a channel the image lacks, then Cancel: one preview layer
+    that follows the settings, a failed one removed with the reason in the status line, nothing left after Cancel."""
+    image, bg = load("rgba8")
+    image.select_rectangle(REPLACE, *SPEC["preview_rect"])
+    steps = [{"preview": True}, {"set": PREVIEWED}, {"wait": 1}, {"note": "first"}]
+    steps += [{"set": {"strength-1": 1.6}}, {"wait": 2}, {"note": "second"}]
+    steps += [{"set": {"mask-1": "wall"}}, {"settle": 2.0}, {"note": "failed"}, {"press": "cancel"}]
+    rec = dialog(image, [bg], steps)
+    cleanup(image)
+    return rec
+
+
+def preview_applied() -> dict:
+    """Preview, then OK: the preview goes, the result of the whole layer is added (one undo step)."""
+    image, bg = load("rgba8")
+    image.select_rectangle(REPLACE, *SPEC["preview_rect"])
+    rec = dialog(
+        image, [bg], [{"preview": True}, {"set": PREVIEWED}, {"wait": 1}, {"note": "preview"}, {"press": "ok"}]
+    )
+    rec["result"] = result_layer(rec, "u8")
+    cleanup(image)
+    return rec
+
+
+def remembered_after_cancel() -> dict:
+    """Another task and texture chosen, then Cancel: the next opening (or Filters → Re-Show) has them."""
+    image, bg = load("rgba8")
+    chosen = {"task": "deblur", "style-1": "paint", "strength-1": 1.25}
+    rec = dialog(image, [bg], [{"preview": False}, {"set": chosen}, {"press": "cancel"}])
+    rec["again"] = dialog(image, [bg], [{"note": "reopened"}, {"press": "cancel"}])
+    cleanup(image)
+    return rec
+
+
+def learn_no_drawable() -> dict:
+    image, _ = load("rgba8")
+    rec = call(LEARN, image, [], name="nothing chosen")
+    cleanup(image)
+    return rec
+
+
 for scenario in SPEC["scenarios"]:
     try:
         results[scenario] = globals()[scenario]()

@@ -1,12 +1,15 @@
 """Loaded by every Python that GIMP starts in the tests (PYTHONPATH). In the Retex plug-in only, it logs to
 $RETEX_GIMP_SPY each call that changes an image with the undo group calls around them (GIMP 3's PDB cannot undo, so
 this is how a test sees that a run's changes form one undo step), the progress bar calls, and each dialog the
-plug-in runs (on the test's X display), which it closes once it is on screen, as a user would."""
+plug-in runs (on the test's X display), which it closes once it is on screen, as a user would. The Restore &
+Texture dialog is played by the steps in $RETEX_GIMP_USER (see ``_play``), as a user would: change settings, wait
+for the preview, note what the image and the dialog show, press a button."""
 
 import builtins
 import json
 import os
 import sys
+import time
 
 if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv else "") == "retex.py":
     import gi
@@ -59,6 +62,108 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
             return original(dialog)
 
         Gtk.Dialog.run = run_then_close
+
+        from gi.repository import GimpUi
+
+        GimpUi.ProcedureDialog.run = _play(GimpUi.ProcedureDialog.run)
+
+    def _widgets(widget: object) -> list:
+        from gi.repository import Gtk
+
+        found = [widget]
+        if isinstance(widget, Gtk.Container):
+            for child in widget.get_children():
+                found += _widgets(child)
+        return found
+
+    def _image() -> object:
+        """The image the dialog works on: the newest open one (the scenarios open one at a time)."""
+        return max(Gimp.get_images(), key=lambda image: image.get_id())
+
+    def _note(dialog: object, name: str) -> None:
+        """Log what the user sees: the image's layers (the preview's pixels dumped), the dialog's status line, the
+        rows of its first texture list (each thumbnail's size and whether it has any colour)."""
+        from gi.repository import Gegl, Gtk
+
+        image = _image()
+        seen: dict = {"name": name, "layers": [layer.get_name() for layer in image.get_layers()]}
+        seen["selected"] = [layer.get_name() for layer in image.get_selected_layers()]
+        seen["dirty"] = image.is_dirty()
+        config = dialog.get_property("config")
+        seen["settings"] = {key: config.get_property(key) for key in ("task", "style-1", "strength-1")}
+        for layer in image.get_layers():
+            if layer.get_name() == "Retex preview":
+                _, x, y = layer.get_offsets()
+                w, h = layer.get_width(), layer.get_height()
+                data = layer.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, "R'G'B'A u8", Gegl.AbyssPolicy.NONE)
+                path = os.path.join(os.path.dirname(os.environ["RETEX_GIMP_SPY"]), f"preview-{name}.raw")
+                with open(path, "wb") as out:
+                    out.write(bytes(data))
+                seen["preview"] = {"file": path, "width": w, "height": h, "format": "R'G'B'A u8", "offsets": [x, y]}
+        widgets = _widgets(dialog)
+        seen["status"] = [w.get_text() for w in widgets if isinstance(w, Gtk.Label) and w.get_name() == "status"]
+        models = [w.get_model() for w in widgets if isinstance(w, Gtk.ComboBox) and w.get_model() is not None]
+        lists = [m for m in models if m.get_n_columns() == 3 and m.get_column_type(2).name == "GdkPixbuf"]
+        rows = []
+        for row in lists[0] if lists else []:
+            pixbuf = row[2]
+            size = [pixbuf.get_width(), pixbuf.get_height(), len(set(pixbuf.get_pixels()))] if pixbuf else None
+            rows.append([row[0], row[1], size])
+        seen["styles"] = rows
+        _log("seen", seen)
+
+    def _play(run: object) -> object:
+        """The dialog's run, with the steps of $RETEX_GIMP_USER (a JSON list) played one by one from GTK's loop:
+        ``{"set": {argument: value}}``, ``{"preview": on}`` (the Preview box), ``{"wait": n}`` (until n preview
+        layers have been shown since the dialog opened, 60 s at most), ``{"settle": seconds}``, ``{"note": name}`` and
+        ``{"press": "ok" | "cancel"}``."""
+
+        def played(dialog: object) -> bool:
+            from gi.repository import GLib, Gtk
+
+            path = os.environ.get("RETEX_GIMP_USER", "")
+            if not os.path.exists(path):
+                return run(dialog)
+            steps = json.loads(open(path, encoding="utf-8").read())
+            config = dialog.get_property("config")
+            image = _image()
+            previews: set = set()
+            started = [time.monotonic()]
+
+            def tick() -> bool:
+                for layer in image.get_layers():
+                    if layer.get_name() == "Retex preview":
+                        previews.add(layer.get_id())
+                while steps:
+                    step = steps[0]
+                    if "wait" in step:
+                        if len(previews) < step["wait"] and time.monotonic() - started[0] < 60:
+                            return True
+                        _log("waited", {"previews": len(previews), "wanted": step["wait"]})
+                    elif "settle" in step:
+                        if time.monotonic() - started[0] < step["settle"]:
+                            return True
+                    elif "set" in step:
+                        for key, value in step["set"].items():
+                            config.set_property(key, value)
+                    elif "preview" in step:
+                        box = [w for w in _widgets(dialog) if isinstance(w, Gtk.CheckButton)]
+                        [w for w in box if w.get_label() == "_Preview"][0].set_active(step["preview"])
+                    elif "note" in step:
+                        _note(dialog, step["note"])
+                    elif "press" in step:
+                        steps.pop(0)
+                        dialog.response(Gtk.ResponseType.OK if step["press"] == "ok" else Gtk.ResponseType.CANCEL)
+                        return False
+                    steps.pop(0)
+                    started[0] = time.monotonic()
+                return False
+
+            started[0] = time.monotonic()
+            GLib.timeout_add(100, tick)
+            return run(dialog)
+
+        return played
 
     _import = builtins.__import__
 
