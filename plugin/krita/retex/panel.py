@@ -82,7 +82,7 @@ class Panel(QWidget):
         self.task.setCurrentIndex(self.task.findData(DEFAULT_TASK))
         # the photo tasks' long labels would widen the docker past its usual width and clip the rows below
         self.task.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.task.setMinimumContentsLength(20)
+        self.task.setMinimumContentsLength(12)
         self.hole = MaskCombo(self._document)
         self.hole_label = QLabel("Fill")
         self.cleanup = QSlider(Qt.Horizontal)
@@ -122,6 +122,7 @@ class Panel(QWidget):
         self.message.setWordWrap(True)
 
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # a narrow dock puts the field under its label
         form.addRow("Restoration", self.task)
         form.addRow(self.cleanup_label, self.cleanup_row)
         form.addRow(self.hole_label, self.hole)
@@ -244,6 +245,7 @@ class Panel(QWidget):
     def _learn_form(self) -> QWidget:
         body = QWidget()
         form = QFormLayout(body)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.style_name = QLineEdit()
         self.style_name.setPlaceholderText("my-texture")
         self.style_scale = QComboBox()

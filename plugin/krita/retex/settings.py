@@ -10,6 +10,7 @@ from .common.recipe import UserError
 from .common.remote import EXAMPLE, BadConnection
 from .pump import Pump
 from .qt import QComboBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from .slots import narrow
 
 REMOTE_TIP = (
     "On the machine with the GPU, run: python -m backend keys. It prints the serve command to run there and the "
@@ -26,6 +27,7 @@ class BackendForm(QWidget):
         for key, label in BACKENDS.items():
             self.backend.addItem(label, key)
         self.backend.setCurrentIndex(self.backend.findData(config.backend))
+        narrow(self.backend)
         self.python_edit, self.repo_edit = QLineEdit(config.python), QLineEdit(config.repo)
         self.endpoint_edit = QLineEdit(config.endpoint)
         self.endpoint_edit.setPlaceholderText("default: a private socket")
@@ -34,11 +36,13 @@ class BackendForm(QWidget):
         self.local_box, self.remote_box = QWidget(), QWidget()
         local = QFormLayout(self.local_box)
         local.setContentsMargins(0, 0, 0, 0)
+        local.setRowWrapPolicy(QFormLayout.WrapLongRows)
         local.addRow("Python", self.python_edit)
         local.addRow("Retex folder", self.repo_edit)
         local.addRow("Endpoint", self.endpoint_edit)
         remote = QFormLayout(self.remote_box)
         remote.setContentsMargins(0, 0, 0, 0)
+        remote.setRowWrapPolicy(QFormLayout.WrapLongRows)
         remote.addRow("Connection", self.remote_edit)
         tip = QLabel(REMOTE_TIP)
         tip.setWordWrap(True)
@@ -49,6 +53,7 @@ class BackendForm(QWidget):
         self.message.setWordWrap(True)
         top = QFormLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        top.setRowWrapPolicy(QFormLayout.WrapLongRows)
         top.addRow("Backend", self.backend)
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)

@@ -32,6 +32,12 @@ if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
     from .common.session import Style
 
 THUMB = 96  # px, as the backend sends them
+NARROW = 8  # characters a combo box is sure to show: a long layer or style name is elided, not widening the docker
+
+
+def narrow(combo: QComboBox) -> None:
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(NARROW)
 
 
 def style_icon(style: Style) -> QIcon:
@@ -47,6 +53,7 @@ class MaskCombo(QComboBox):
     def __init__(self, document: Callable[[], Document | None], first: MaskSource = masks.SELECTION) -> None:
         super().__init__()
         self.document = document
+        narrow(self)
         self.refresh(first)
 
     def source(self) -> MaskSource:
@@ -68,6 +75,7 @@ class StyleCombo(QComboBox):
     def __init__(self) -> None:
         super().__init__()
         self.setIconSize(QSize(40, 40))
+        narrow(self)
 
     def set_styles(self, styles: list[Style]) -> None:
         """Offer ``styles``. A picked style that has gone stays, marked, so Apply says so instead of silently

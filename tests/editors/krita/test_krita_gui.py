@@ -107,3 +107,13 @@ def test_krita_gui_preview_apply_preview_apply_through_the_menu(tmp_path: Path) 
     preview[y : y + h, x : x + w] = 0
     assert not preview.any()  # the preview holds the selection's box only
     np.testing.assert_array_equal(layer(flow[3]["canvas"], size), second)  # and the result is what one sees
+
+
+def test_krita_docker_fits_the_width_krita_gives_it(tmp_path: Path) -> None:
+    """Where Krita first docks it, with a slot and every section open: no horizontal scrollbar, nothing cut off,
+    and a long message wraps without moving the buttons."""
+    result = gui_run(tmp_path, "gui_layout.py")
+    assert not result["floating"], result
+    assert not result["hbar"] and result["panel_needs"] <= result["viewport_width"], result
+    assert result["cut"] == [], result["cut"]
+    assert result["buttons_after"] == result["buttons_before"], result
