@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import copy
 import math
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import RetexError
-from .nets.restoration import RestorationNet
 from .tasks import Task
+
+if TYPE_CHECKING:
+    from .nets.restoration import RestorationNet
 
 AUTO = "auto"
 AUTO_STRENGTH = 1.0  # the photo models are trained blind (clean inputs included), so "auto" trusts the network
@@ -38,7 +39,10 @@ def check_cleanup(value: object) -> float:
 
 
 def blend(task: Task, net: RestorationNet, base: RestorationNet | None, strength: float) -> RestorationNet:
-    """The photo network at ``strength``: ``net`` itself at 1, its base at 0 (``base`` None: the identity)."""
+    """The photo network at ``strength``: ``net`` itself at 1, its base at 0 (``base`` None: the identity). The
+    torch runtime's (``runtime.onnx.OnnxRestoration.blended`` is ONNX Runtime's)."""
+    import torch
+
     if task.degradation != "real" or strength == 1.0:
         return net
     out = copy.deepcopy(net)

@@ -1,66 +1,95 @@
-"""Restoration of an image of any size: the one function that the command line, evaluation and service use."""
+"""Restoration of an image of any size: the one function that the command line, evaluation and service use.
+
+It works on numpy arrays (N x C x H x W float32), whichever runtime runs the networks; the tools' torch tensors and
+bare torch networks are taken as well, converted at the entry points (``backend.arrays``, ``runtime.base``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+import numpy as np
 
+from .arrays import A, Array, like, pad_edge, to_numpy
 from .errors import RetexError
 from .imaging.resize import imresize
-from .runtime.base import RestorationModel
+from .runtime.base import RestorationModel, as_restoration_model, as_style_model
 from .style_grid import style_margin, style_residual, style_tiles  # style_residual: also the bench's
 from .stylize import StyleSlot, check_mask, check_slot, compose
 from .tasks import Task
 from .tiling import TILE, tile_grid, window
 
+if TYPE_CHECKING:
+    from .nets.restoration import RestorationNet
+
 MIN_SIDE = 8  # smaller inputs carry too little context for the network
 TileCallback = Callable[[int, int], None]
 
 
-def fill_holes(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def _pool2(x: np.ndarray) -> np.ndarray:
+    """2 x 2 average pooling, a partial window at an odd edge averaging what it holds (torch's ceil_mode)."""
+    h, w = x.shape[-2:]
+    x = pad_edge(x, h % 2, w % 2)  # an odd edge's window holds its edge twice: the same mean
+    return (x[..., 0::2, 0::2] + x[..., 0::2, 1::2] + x[..., 1::2, 0::2] + x[..., 1::2, 1::2]) * np.float32(0.25)
+
+
+def _bilinear_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Linear resize along ``axis`` to ``size`` samples, pixel centres aligned (align_corners=False)."""
+    n = x.shape[axis]
+    src = np.maximum((np.arange(size, dtype=np.float32) + 0.5) * np.float32(n / size) - 0.5, 0)
+    i0 = np.minimum(src.astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    t = (src - i0).astype(np.float32)
+    t = t.reshape(-1, 1) if axis == -2 else t
+    a, b = np.take(x, i0, axis=axis), np.take(x, i1, axis=axis)
+    return a * (1 - t) + b * t
+
+
+def fill_holes(image: A, mask: Array) -> A:
     """Push-pull fill: each hole pixel gets the average of the known pixels at the finest pyramid level that has
     any. A cheap, smooth first guess that the inpainting network then corrects."""
+    return like(_fill(to_numpy(image), to_numpy(mask)), image)
+
+
+def _fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     known = 1.0 - mask
     if bool((known > 0).all()):
         return image
     h, w = image.shape[-2:]
     if h == 1 and w == 1:  # nothing known at all: mid-grey
-        return image * known + 0.5 * mask
-    pooled_known = F.avg_pool2d(known, 2, ceil_mode=True)
-    pooled = F.avg_pool2d(image * known, 2, ceil_mode=True) / pooled_known.clamp_min(1e-8)
-    coarse = fill_holes(pooled, (pooled_known <= 0).to(image))
-    up = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+        return image * known + np.float32(0.5) * mask
+    pooled_known = _pool2(known)
+    pooled = _pool2(image * known) / np.maximum(pooled_known, np.float32(1e-8))
+    coarse = _fill(pooled, (pooled_known <= 0).astype(np.float32))
+    up = _bilinear_axis(_bilinear_axis(coarse, h, -2), w, -1)
     return image * known + up * mask
 
 
-def net_input(task: Task, image: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def net_input(task: Task, image: A, mask: Array | None = None) -> A:
     """What the network sees: the bicubic upsample for super-resolution, the filled image plus mask for
     inpainting, the image itself otherwise."""
+    x = to_numpy(image)
     if task.scale > 1:
-        return imresize(image, float(task.scale))
+        return like(imresize(x, float(task.scale)), image)
     if task.uses_mask:
         if mask is None:
             raise RetexError("inpainting needs a mask (white = pixels to fill)")
-        if mask.shape[-2:] != image.shape[-2:]:
-            raise RetexError(
-                f"mask is {mask.shape[-1]}x{mask.shape[-2]} but the image is {image.shape[-1]}x{image.shape[-2]}"
-            )
-        return torch.cat([fill_holes(image, mask), mask], dim=1)
+        m = to_numpy(mask)
+        if m.shape[-2:] != x.shape[-2:]:
+            raise RetexError(f"mask is {m.shape[-1]}x{m.shape[-2]} but the image is {x.shape[-1]}x{x.shape[-2]}")
+        return like(np.concatenate([_fill(x, m), m], axis=1), image)
     return image
 
 
 def run_padded(
-    net: RestorationModel, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
-) -> torch.Tensor:
+    net: RestorationModel | RestorationNet, x: A, tile: int = TILE, on_tile: TileCallback | None = None
+) -> A:
     """Run the network on any size: replicate-pad to its multiple, run tile by tile, crop back."""
-    m = net.config.multiple
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % m, (-w) % m
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    return run_tiled(net, x, tile, on_tile)[..., :h, :w]
+    model, arr = as_restoration_model(net), to_numpy(x)
+    m = model.config.multiple
+    h, w = arr.shape[-2:]
+    return like(_run_tiled(model, pad_edge(arr, (-h) % m, (-w) % m), tile, on_tile)[..., :h, :w], x)
 
 
 def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
@@ -75,9 +104,14 @@ def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
     return step
 
 
-def run_tiled(
-    net: RestorationModel, x: torch.Tensor, tile: int = TILE, on_tile: TileCallback | None = None
-) -> torch.Tensor:
+def run_tiled(net: RestorationModel | RestorationNet, x: A, tile: int = TILE, on_tile: TileCallback | None = None) -> A:
+    """The network's output computed tile by tile (see ``_run_tiled``)."""
+    return like(_run_tiled(as_restoration_model(net), to_numpy(x), tile, on_tile), x)
+
+
+def _run_tiled(
+    net: RestorationModel, x: np.ndarray, tile: int = TILE, on_tile: TileCallback | None = None
+) -> np.ndarray:
     """The network's output computed tile by tile, equal to ``net(x)`` up to float rounding.
 
     Each branch reads its own halo around each tile (its receptive field): the fine branches, where the compute is,
@@ -93,7 +127,7 @@ def run_tiled(
     halos = [-(-halo // m) * m for halo in net.halos]
     grid = tile_grid(h, w, tile)
     step = _counter(len(grid) * len(halos), on_tile)
-    out = x[:, : net.config.out_channels].clone()
+    out = x[:, : net.config.out_channels].copy()
     for y0, x0 in grid:
         y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
         windows = [window(y0, x0, y1, x1, h, w, halo) for halo in halos]
@@ -104,28 +138,37 @@ def run_tiled(
     return out
 
 
-@torch.no_grad()
 def restore(
-    net: RestorationModel,
+    net: RestorationModel | RestorationNet,
     task: Task,
-    image: torch.Tensor,
-    mask: torch.Tensor | None = None,
+    image: A,
+    mask: Array | None = None,
     on_tile: TileCallback | None = None,
-) -> torch.Tensor:
+) -> A:
     """Restore an N x 3 x h x w image on [0, 1]; returns N x 3 x (h*scale) x (w*scale) clamped to [0, 1].
 
     For inpainting only the masked pixels change.
     """
+    return like(_restore(as_restoration_model(net), task, to_numpy(image), _maybe(mask), on_tile), image)
+
+
+def _maybe(x: Array | None) -> np.ndarray | None:
+    return None if x is None else to_numpy(x)
+
+
+def _restore(
+    net: RestorationModel, task: Task, image: np.ndarray, mask: np.ndarray | None, on_tile: TileCallback | None
+) -> np.ndarray:
     if min(image.shape[-2:]) < MIN_SIDE:
         h, w = image.shape[-2:]
         raise RetexError(f"image is {w}x{h}: the smallest side must be at least {MIN_SIDE} px")
-    out = run_padded(net, net_input(task, image, mask), on_tile=on_tile).clamp(0, 1)
+    out = np.clip(run_padded(net, net_input(task, image, mask), on_tile=on_tile), 0, 1)
     if task.uses_mask and mask is not None:
         out = image * (1 - mask) + out * mask
     return out
 
 
-def context_margin(net: RestorationModel, task: Task) -> int:
+def context_margin(net: RestorationModel | RestorationNet, task: Task) -> int:
     """Input pixels of context around a region so that restoring the region alone equals restoring the whole
     image there: the widest branch halo (in input pixels) plus the bicubic upsampler's reach, on the 16-pixel grid."""
     m = net.config.multiple
@@ -134,15 +177,27 @@ def context_margin(net: RestorationModel, task: Task) -> int:
 
 
 def restore_region(
-    net: RestorationModel,
+    net: RestorationModel | RestorationNet,
     task: Task,
-    image: torch.Tensor,
+    image: A,
     region: tuple[int, int, int, int],
-    mask: torch.Tensor | None = None,
+    mask: Array | None = None,
     on_tile: TileCallback | None = None,
-) -> torch.Tensor:
+) -> A:
     """Restore only ``region`` = (x, y, width, height) of ``image`` (e.g. a selection's bounding box), reading just
     enough context around it; returns the region's restored pixels (scaled for super-resolution)."""
+    out = _restore_region(as_restoration_model(net), task, to_numpy(image), region, _maybe(mask), on_tile)
+    return like(out, image)
+
+
+def _restore_region(
+    net: RestorationModel,
+    task: Task,
+    image: np.ndarray,
+    region: tuple[int, int, int, int],
+    mask: np.ndarray | None,
+    on_tile: TileCallback | None,
+) -> np.ndarray:
     x, y, w, h = region
     H, W = image.shape[-2:]
     if not (0 <= x < W and 0 <= y < H and 0 < w <= W - x and 0 < h <= H - y):
@@ -151,7 +206,7 @@ def restore_region(
     x0, y0 = max(0, x - margin) // m * m, max(0, y - margin) // m * m  # stay on the network's grid
     x1, y1 = min(W, x + w + margin), min(H, y + h + margin)
     sub_mask = None if mask is None else mask[..., y0:y1, x0:x1]
-    out = restore(net, task, image[..., y0:y1, x0:x1], sub_mask, on_tile)
+    out = _restore(net, task, image[..., y0:y1, x0:x1], sub_mask, on_tile)
     s = task.scale
     return out[..., (y - y0) * s : (y - y0 + h) * s, (x - x0) * s : (x - x0 + w) * s]
 
@@ -173,22 +228,37 @@ class _Progress:
             self.on_tile(self.rest_total + self.styled, self.rest_total + self.style_total)
 
 
-@torch.no_grad()
 def process(
-    image: torch.Tensor,
-    restoration: tuple[Task, RestorationModel] | None,
+    image: A,
+    restoration: tuple[Task, RestorationModel | RestorationNet] | None,
     slots: list[StyleSlot],
-    inpaint_mask: torch.Tensor | None = None,
+    inpaint_mask: Array | None = None,
     region: tuple[int, int, int, int] | None = None,
     preserve_colours: bool = False,
     on_tile: TileCallback | None = None,
-) -> torch.Tensor:
+) -> A:
     """Restore then texture: the one entry point of the command line, the service and evaluation.
 
     ``image`` is N x 3 x H x W on [0, 1]; ``restoration`` None means texture only; each slot's mask is given at the
     input's size (None: everywhere); ``region`` = (x, y, width, height) limits the work to that box plus the context
     the networks need. Returns the region's result at the output scale, clamped to [0, 1].
     """
+    arr = to_numpy(image)
+    slots = [StyleSlot(as_style_model(s.net), s.strength, _maybe(s.mask), s.scale, s.seed) for s in slots]
+    rest = None if restoration is None else (restoration[0], as_restoration_model(restoration[1]))
+    out = _process(arr, rest, slots, _maybe(inpaint_mask), region, preserve_colours, on_tile)
+    return like(out, image)
+
+
+def _process(
+    image: np.ndarray,
+    restoration: tuple[Task, RestorationModel] | None,
+    slots: list[StyleSlot],
+    inpaint_mask: np.ndarray | None,
+    region: tuple[int, int, int, int] | None,
+    preserve_colours: bool,
+    on_tile: TileCallback | None,
+) -> np.ndarray:
     H, W = image.shape[-2:]
     if min(H, W) < MIN_SIDE:
         raise RetexError(f"image is {W}x{H}: the smallest side must be at least {MIN_SIDE} px")
@@ -198,7 +268,7 @@ def process(
     for slot in slots:
         check_slot(slot)
         if slot.mask is not None:
-            check_mask(slot.mask, (H, W))
+            check_mask(to_numpy(slot.mask), (H, W))
     task = restoration[0] if restoration else None
     s = task.scale if task else 1
     live = [slot for slot in slots if slot.strength > 0]
@@ -212,7 +282,7 @@ def process(
     sides = ((cy1 - cy0) * s, (cx1 - cx0) * s)
     progress = _Progress(on_tile, sum(style_tiles(*sides, slot.net, scale=slot.scale) for slot in live))
     if restoration is not None:
-        base = restore_region(restoration[1], restoration[0], image, ctx, inpaint_mask, progress.restoration)
+        base = _restore_region(restoration[1], restoration[0], image, ctx, inpaint_mask, progress.restoration)
     else:
         base = image[..., cy0:cy1, cx0:cx1]
     inner = (..., slice((y - cy0) * s, (y - cy0 + h) * s), slice((x - cx0) * s, (x - cx0 + w) * s))
@@ -220,9 +290,9 @@ def process(
     for slot in slots:
         mask = None
         if slot.mask is not None:
-            mask = slot.mask[..., cy0:cy1, cx0:cx1]
+            mask = to_numpy(slot.mask)[..., cy0:cy1, cx0:cx1]
             if s > 1:
-                mask = imresize(mask, float(s)).clamp(0, 1)
+                mask = np.clip(imresize(mask, float(s)), 0, 1)
             mask = mask[inner]
         ctx_slots.append(StyleSlot(slot.net, slot.strength, mask, slot.scale, slot.seed))
     origin = (cy0 * s, cx0 * s)

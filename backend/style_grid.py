@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+import numpy as np
 
-from .runtime.base import StyleModel
+from .arrays import A, like, pad_edge, to_numpy
+from .runtime.base import StyleModel, as_style_model
 from .tiling import TILE, tile_grid, tiled_map
+
+if TYPE_CHECKING:
+    from .nets.style import StyleNet
 
 
 def scaled_halo(net: StyleModel, scale: float) -> int:
@@ -35,41 +39,41 @@ def style_margin(net: StyleModel, scale: float) -> int:
     return scaled_halo(net, scale)
 
 
-def _span(start: int, n: int, scale: float, m: int) -> tuple[int, torch.Tensor, torch.Tensor]:
+def _span(start: int, n: int, scale: float, m: int) -> tuple[int, np.ndarray, np.ndarray]:
     """For image pixels [start, start + n) on one axis: the working grid's first index (a multiple of ``m``, so
     the network's pooling and folds line up with the whole picture's), where each working pixel samples the image,
     and where each image pixel reads the working grid (both in absolute float64 coordinates)."""
-    back = (torch.arange(start, start + n, dtype=torch.float64) + 0.5) / scale - 0.5
-    u0 = math.floor(float(back[0].floor()) / m) * m
-    u1 = int(back[-1].floor()) + 2
-    forth = (torch.arange(u0, u1, dtype=torch.float64) + 0.5) * scale - 0.5
+    back = (np.arange(start, start + n, dtype=np.float64) + 0.5) / scale - 0.5
+    u0 = math.floor(float(np.floor(back[0])) / m) * m
+    u1 = int(np.floor(back[-1])) + 2
+    forth = (np.arange(u0, u1, dtype=np.float64) + 0.5) * scale - 0.5
     return u0, forth, back
 
 
-def _resample(x: torch.Tensor, positions: torch.Tensor, lo: int, dim: int) -> torch.Tensor:
+def _resample(x: np.ndarray, positions: np.ndarray, lo: int, dim: int) -> np.ndarray:
     """``x`` linearly interpolated along ``dim`` (-2 rows, -1 columns) at absolute ``positions``, its index 0
     being absolute ``lo``; positions past either end read the edge."""
-    f = positions.floor()
-    t = (positions - f).to(x.dtype)
+    f = np.floor(positions)
+    t = (positions - f).astype(x.dtype)
     n = x.shape[dim]
-    i0 = (f.long() - lo).clamp(0, n - 1).to(x.device)
-    i1 = (f.long() + 1 - lo).clamp(0, n - 1).to(x.device)
-    a, b = x.index_select(dim, i0), x.index_select(dim, i1)
-    t = (t.view(-1, 1) if dim == -2 else t.view(-1)).to(x.device)
+    i0 = np.clip(f.astype(np.int64) - lo, 0, n - 1)
+    i1 = np.clip(f.astype(np.int64) + 1 - lo, 0, n - 1)
+    a, b = np.take(x, i0, axis=dim), np.take(x, i1, axis=dim)
+    t = t.reshape(-1, 1) if dim == -2 else t.reshape(-1)
     return a + (b - a) * t
 
 
-def _scaled(net: StyleModel, scale: float, seed: int) -> Callable[[torch.Tensor, tuple[int, int]], torch.Tensor]:
+def _scaled(net: StyleModel, scale: float, seed: int) -> Callable[[np.ndarray, tuple[int, int]], np.ndarray]:
     """The raw residual of a crop at absolute ``origin``, rendered on the working grid of texture ``scale``."""
     m = net.config.multiple
 
-    def fn(crop: torch.Tensor, origin: tuple[int, int]) -> torch.Tensor:
+    def fn(crop: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
         h, w = crop.shape[-2:]
         u0, rows, rows_back = _span(origin[0], h, scale, m)
         v0, cols, cols_back = _span(origin[1], w, scale, m)
         work = _resample(_resample(crop, rows, origin[0], -2), cols, origin[1], -1)
         wh, ww = work.shape[-2:]
-        work = F.pad(work, (0, (-ww) % m, 0, (-wh) % m), mode="replicate")
+        work = pad_edge(work, (-wh) % m, (-ww) % m)
         raw = net(work, (u0, v0), seed)
         return _resample(_resample(raw, rows_back, u0, -2), cols_back, v0, -1)
 
@@ -77,32 +81,34 @@ def _scaled(net: StyleModel, scale: float, seed: int) -> Callable[[torch.Tensor,
 
 
 def style_residual(
-    net: StyleModel,
-    image: torch.Tensor,
+    net: StyleModel | StyleNet,
+    image: A,
     origin: tuple[int, int] = (0, 0),
     tile: int = TILE,
     on_step: Callable[[], None] | None = None,
     scale: float = 1.0,
     seed: int = 0,
-) -> torch.Tensor:
+) -> A:
     """A style network's raw residual over ``image`` of any size, tile by tile; ``origin`` places ``image`` in the
     full picture so a preview crop gets the same texture as the whole image; ``scale`` is the texture's size and
-    ``seed`` its variation (module docstring)."""
+    ``seed`` its variation (module docstring). A torch network or tensor (the tools') is taken as well."""
+    model, x = as_style_model(net), to_numpy(image)
     if scale != 1:
-        scaled = _scaled(net, scale, seed)
-        return tiled_map(
+        scaled = _scaled(model, scale, seed)
+        out = tiled_map(
             lambda t, o: scaled(t, (origin[0] + o[0], origin[1] + o[1])),
-            image,
-            scaled_halo(net, scale),
+            x,
+            scaled_halo(model, scale),
             1,
             tile,
             on_step,
         )
-    m = net.config.multiple
-    h, w = image.shape[-2:]
-    x = F.pad(image, (0, (-w) % m, 0, (-h) % m), mode="replicate")
-    out = tiled_map(lambda t, o: net(t, (origin[0] + o[0], origin[1] + o[1]), seed), x, net.halo, m, tile, on_step)
-    return out[..., :h, :w]
+        return like(out, image)
+    m = model.config.multiple
+    h, w = x.shape[-2:]
+    x = pad_edge(x, (-h) % m, (-w) % m)
+    out = tiled_map(lambda t, o: model(t, (origin[0] + o[0], origin[1] + o[1]), seed), x, model.halo, m, tile, on_step)
+    return like(out[..., :h, :w], image)
 
 
 def style_tiles(h: int, w: int, net: StyleModel, tile: int = TILE, scale: float = 1.0) -> int:

@@ -15,15 +15,19 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
+from .arrays import Array
 from .errors import RetexError
-from .nets.style import StyleNet
 from .paths import STYLES_DIR, USER_STYLES_DIR
-from .weights import load_style_file, save_tensors
+from .runtime import load_style_model
+from .weights import load_style_file, read_meta, save_tensors
+
+if TYPE_CHECKING:
+    from .nets.style import StyleNet
 
 __all__ = ["load_style_file"]  # read in backend.weights (beside load_restoration); its old home still works
 
@@ -59,7 +63,7 @@ def library_dirs(shipped: Path = STYLES_DIR) -> list[Path]:
     return [shipped, USER_STYLES_DIR]
 
 
-def save_style(folder: Path, name: str, net: StyleNet, info: dict, thumbnail: torch.Tensor) -> Path:
+def save_style(folder: Path, name: str, net: StyleNet, info: dict, thumbnail: Array) -> Path:
     """Write weights and thumbnail together or not at all; returns the weights' path. Both are written in full into
     a hidden staging folder first (a full disk fails there, leaving the library as it was), then renamed into place,
     weights last: a style is listed once its weights appear, and by then its thumbnail is there."""
@@ -123,8 +127,8 @@ def load_style(name: str, dirs: list[Path] | None = None) -> tuple[StyleNet, dic
 
 def list_styles(dirs: list[Path] | None = None) -> list[dict]:
     """One record per style (user styles shadow shipped ones): name, scale, params, exemplar, licence, ... A file
-    is read once per version; one whose name the service would refuse, or that does not load, is skipped with one
-    logged reason (loading it by name gives the reason again)."""
+    is read once per version; one whose name the service would refuse, or that does not load on the runtime that
+    would run it, is skipped with one logged reason (loading it by name gives the reason again)."""
     found: dict[str, dict] = {}
     dirs = dirs or library_dirs()
     for folder in dirs:
@@ -148,16 +152,18 @@ def _record(path: Path, builtin: bool) -> dict | None:
         _skip(path, "not a style name (1-48 letters, digits, '-' or '_')")
     else:
         try:
-            net, info = load_style_file(path)
+            model = load_style_model(path)
+            meta, params = read_meta(path)
+            info = json.loads(meta.get("info", "{}"))
             record = {
                 "name": path.stem,
-                "scale": net.config.scale,
-                "params": net.parameter_count(),
-                "nominal": round(net.nominal, 5),
+                "scale": model.config.scale,
+                "params": params,
+                "nominal": round(model.nominal, 5),
                 "thumbnail": str(path.with_suffix(".png")),
                 **{k: v for k, v in info.items() if k not in {"name", "scale", "params", "builtin", "thumbnail"}},
             }
-        except RetexError as e:
+        except (RetexError, ValueError) as e:  # ValueError: info that is not JSON
             _skip(path, str(e))
     _listed[path] = (version, record)
     return record and {**record, "builtin": builtin}

@@ -1,11 +1,20 @@
-"""The restoration tasks and the network shape each one uses (configuration as data)."""
+"""The restoration tasks and the network shape each one uses (configuration as data).
+
+The shape is plain numbers here and becomes a ``nets.restoration.RestorationConfig`` when asked (``Task.net``):
+the inference-only install (no torch) reads the tasks without importing the networks' code.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import RetexError
-from .nets.restoration import BranchSpec, RestorationConfig
+
+if TYPE_CHECKING:
+    from .nets.restoration import RestorationConfig
+
+Branches = tuple[tuple[int, int, int, int], ...]  # per branch: down, unshuffle, width, blocks (nets.BranchSpec)
 
 
 @dataclass(frozen=True)
@@ -13,41 +22,36 @@ class Task:
     name: str
     scale: int  # output size / input size (super-resolution); 1 otherwise
     uses_mask: bool
-    net: RestorationConfig
+    branches: Branches
     description: str
     degradation: str = "clean"  # "clean": the seed's synthetic one; "real": backend.degrade.real (photo models)
     base: str | None = None  # photo models: the clean model they start from and blend with at clean-up strength 0
 
+    @property
+    def net(self) -> RestorationConfig:
+        """The network's shape (image channels, plus the mask's for inpainting)."""
+        from .nets.restoration import BranchSpec, RestorationConfig
 
-def _branches(fold: int, fine: int, second: int) -> tuple[BranchSpec, ...]:
+        specs = tuple(BranchSpec(down, unshuffle, width, blocks) for down, unshuffle, width, blocks in self.branches)
+        return RestorationConfig(in_channels=4 if self.uses_mask else 3, branches=specs)
+
+
+def _branches(fold: int, fine: int, second: int) -> Branches:
     """Six branches: most capacity in the two finest bands (where restoration gains are), the coarse bands on
     downsampled inputs, where they are cheap and see far."""
-    return (
-        BranchSpec(down=1, unshuffle=fold, width=fine, blocks=3),
-        BranchSpec(down=1, unshuffle=fold, width=second, blocks=2),
-        BranchSpec(down=2, unshuffle=2, width=24, blocks=1),
-        BranchSpec(down=4, unshuffle=1, width=16, blocks=1),
-        BranchSpec(down=8, unshuffle=1, width=16, blocks=1),
-        BranchSpec(down=16, unshuffle=1, width=16, blocks=1),
-    )
+    return ((1, fold, fine, 3), (1, fold, second, 2), (2, 2, 24, 1), (4, 1, 16, 1), (8, 1, 16, 1), (16, 1, 16, 1))
 
 
 TASKS: dict[str, Task] = {
-    "sr4": Task("sr4", 4, False, RestorationConfig(branches=_branches(4, 40, 24)), "super-resolution x4"),
-    "sr2": Task("sr2", 2, False, RestorationConfig(branches=_branches(2, 44, 32)), "super-resolution x2"),
-    "denoise": Task("denoise", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "denoising"),
-    "deblur": Task("deblur", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "deblurring"),
-    "inpaint": Task("inpaint", 1, True, RestorationConfig(in_channels=4, branches=_branches(2, 44, 32)), "inpainting"),
+    "sr4": Task("sr4", 4, False, _branches(4, 40, 24), "super-resolution x4"),
+    "sr2": Task("sr2", 2, False, _branches(2, 44, 32), "super-resolution x2"),
+    "denoise": Task("denoise", 1, False, _branches(2, 44, 32), "denoising"),
+    "deblur": Task("deblur", 1, False, _branches(2, 44, 32), "deblurring"),
+    "inpaint": Task("inpaint", 1, True, _branches(2, 44, 32), "inpainting"),
     # Photo models: the same networks trained on realistic degradations (noise, JPEG, mild blur, resampling).
-    "photo": Task(
-        "photo", 1, False, RestorationConfig(branches=_branches(2, 44, 32)), "photo clean-up", "real", "denoise"
-    ),
-    "photo-sr2": Task(
-        "photo-sr2", 2, False, RestorationConfig(branches=_branches(2, 44, 32)), "photo upscale x2", "real", "sr2"
-    ),
-    "photo-sr4": Task(
-        "photo-sr4", 4, False, RestorationConfig(branches=_branches(4, 40, 24)), "photo upscale x4", "real", "sr4"
-    ),
+    "photo": Task("photo", 1, False, _branches(2, 44, 32), "photo clean-up", "real", "denoise"),
+    "photo-sr2": Task("photo-sr2", 2, False, _branches(2, 44, 32), "photo upscale x2", "real", "sr2"),
+    "photo-sr4": Task("photo-sr4", 4, False, _branches(4, 40, 24), "photo upscale x4", "real", "sr4"),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
+import numpy as np
 
 TILE = 512  # output tile side for the tiled run: bounds memory whatever the image size
 
@@ -20,13 +20,13 @@ def window(y0: int, x0: int, y1: int, x1: int, h: int, w: int, halo: int) -> tup
 
 
 def tiled_map(
-    fn: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor],
-    x: torch.Tensor,
+    fn: Callable[[np.ndarray, tuple[int, int]], np.ndarray],
+    x: np.ndarray,
     halo: int,
     multiple: int,
     tile: int = TILE,
     on_step: Callable[[], None] | None = None,
-) -> torch.Tensor:
+) -> np.ndarray:
     """``fn(crop, origin)`` over ``x`` tile by tile, each tile read with ``halo`` pixels of context (rounded up to
     ``multiple`` so pooling and pixel folds stay on the global grid); equals ``fn(x, (0, 0))`` up to float rounding
     when ``halo`` covers fn's receptive field. Memory is bounded by the tile size, not the image."""
@@ -41,7 +41,7 @@ def tiled_map(
         ry0, rx0, ry1, rx1 = window(y0, x0, y1, x1, h, w, halo)
         r = fn(x[..., ry0:ry1, rx0:rx1], (ry0, rx0))
         if out is None:
-            out = r.new_empty(x.shape[0], r.shape[1], h, w)
+            out = np.empty((x.shape[0], r.shape[1], h, w), r.dtype)
         out[..., y0:y1, x0:x1] = r[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
         if on_step is not None:
             on_step()

@@ -23,6 +23,9 @@ from backend.weights import save_restoration
 from plugin.common.launcher import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
+# The Python that runs the backend in the servers and editor suites: this one, or another environment's, e.g. the
+# inference-only install's (tests/install/test_inference_env.py): RETEX_TEST_BACKEND_PYTHON=.../bin/python.
+BACKEND_PYTHON = os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable
 
 
 # The editor suites' networks: the photo tasks too (photo-sr2 blends with sr2, its base, below 100 % clean-up).
@@ -51,6 +54,10 @@ def make_weights(folder: Path, tasks: tuple[str, ...] = ("denoise", "sr2", "inpa
             for p in net.parameters():
                 p.add_(0.05 * torch.randn_like(p))
         save_restoration(folder / f"{name}.safetensors", net, get_task(name))
+        if BACKEND_PYTHON != sys.executable:  # another environment may have ONNX Runtime alone: give it the graphs
+            from backend.runtime.export import export
+
+            export(folder / f"{name}.safetensors")
     return folder
 
 
@@ -64,11 +71,16 @@ class ServerProcess:
 
 
 def start_server(
-    endpoint: str, weights: Path, *extra: str, timeout: float = 60, env: dict[str, str] | None = None
+    endpoint: str,
+    weights: Path,
+    *extra: str,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
+    python: str = BACKEND_PYTHON,
 ) -> ServerProcess:
     """Start ``python -m backend serve`` and wait for its READY line, as a plug-in does."""
     cmd = [
-        sys.executable,
+        python,
         "-m",
         "backend",
         "serve",

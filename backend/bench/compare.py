@@ -49,7 +49,7 @@ def _observe(data: Path, rel: str, task: Task, params: DegradeParams | None = No
     path = data / set_name / "HR" / rel.split("/", 1)[1]
     if not path.is_file():
         raise RetexError(f"{path} not found: {DATA_HINT}")
-    clean = read_image(path).rgb
+    clean = torch.from_numpy(read_image(path).rgb)
     h, w = clean.shape[-2:]
     clean = clean[..., : h - h % task.scale, : w - w % task.scale]
     index = list_images(path.parent).index(path)
@@ -149,7 +149,7 @@ def compare_real(data: Path, output: Path, say: Callable[[str], None] = print) -
     columns = [p for p in REAL_PEERS if p in peers]
     rows = []
     for path in paths:
-        image = read_image(path).rgb
+        image = torch.from_numpy(read_image(path).rgb)
         h, w = image.shape[-2:]
         side = min(REAL_CROP, h, w)
         x, y = (w - side) // 2, (h - side) // 2

@@ -91,7 +91,7 @@ def evaluate_set(net: RestorationNet, task: Task, folder: Path, cfg: EvalConfig)
     border = task.scale if task.scale > 1 else 0
     rows = []
     for index, path in enumerate(paths):
-        clean = read_image(path).rgb
+        clean = torch.from_numpy(read_image(path).rgb)
         if task.scale > 1:
             h, w = clean.shape[-2:]
             clean = clean[..., : h - h % task.scale, : w - w % task.scale]

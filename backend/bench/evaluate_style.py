@@ -89,7 +89,7 @@ def evaluate_styles(
     styles = {}
     for name in names:
         net, info = load_style_file(find_style(name))
-        ex = prepare_exemplar(read_image(exemplar or exemplar_path(info)).rgb, net.config.scale)
+        ex = prepare_exemplar(torch.from_numpy(read_image(exemplar or exemplar_path(info)).rgb), net.config.scale)
         with torch.no_grad():
             target = sliced.profile(features(ex, layers.texture))
         styles[name] = (net, StyleLosses(vgg, layers, ex), target)
@@ -107,7 +107,7 @@ def evaluate_styles(
         res_mean = {n: dict.fromkeys(STRENGTHS, 0.0) for n in names}
         res_std = {n: dict.fromkeys(STRENGTHS, 0.0) for n in names}
         for index, path in enumerate(paths):
-            clean = read_image(path).rgb
+            clean = torch.from_numpy(read_image(path).rgb)
             if task is not None and task.scale > 1:
                 h, w = clean.shape[-2:]
                 clean = clean[..., : h - h % task.scale, : w - w % task.scale]

@@ -194,7 +194,7 @@ def measure(folder: Path, set_name: str, scale: int, methods: list[Method], lpip
     border = scale if scale > 1 else 0
     acc: dict[str, dict] = {m.name: {"rows": [], "seconds": 0.0, "pixels": 0} for m in methods}
     for index, path in enumerate(paths):
-        clean = read_image(path).rgb
+        clean = torch.from_numpy(read_image(path).rgb)
         h, w = clean.shape[-2:]
         clean = clean[..., : h - h % scale, : w - w % scale]
         clean_hwc = clean[0].permute(1, 2, 0).numpy()

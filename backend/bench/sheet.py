@@ -51,7 +51,7 @@ def _photo(data: Path) -> torch.Tensor:
     paths = sorted((data / "BSD100" / "HR").glob("*.png"))
     if len(paths) <= PHOTO:
         raise RetexError(f"BSD100 not found in {data} (the sheet uses ../shared/data/benchmark)")
-    clean = _centre(read_image(paths[PHOTO]).rgb, TILE * 2)
+    clean = _centre(torch.from_numpy(read_image(paths[PHOTO]).rgb), TILE * 2)
     obs = observe(task, clean, torch.Generator().manual_seed(0))
     return _centre(process(obs.image, (task, net), []), TILE)
 
@@ -61,13 +61,13 @@ def _exemplar(name: str, info: dict, scale: str) -> tuple[torch.Tensor, str]:
     try:
         path = exemplar_path(info)
         if path.is_file():
-            ex = prepare_exemplar(read_image(path).rgb, scale)
+            ex = prepare_exemplar(torch.from_numpy(read_image(path).rgb), scale)
             if min(ex.shape[-2:]) < TILE:
                 ex = imresize(ex, TILE / min(ex.shape[-2:])).clamp(0, 1)
             return _centre(ex, TILE), "exemplar"
     except RetexError:
         pass
-    thumb = read_image(STYLES_DIR / f"{name}.png").rgb
+    thumb = torch.from_numpy(read_image(STYLES_DIR / f"{name}.png").rgb)
     return imresize(thumb, TILE / min(thumb.shape[-2:])).clamp(0, 1)[..., :TILE, :TILE], "thumbnail (exemplar absent)"
 
 

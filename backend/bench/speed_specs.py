@@ -78,11 +78,12 @@ def prepare(spec: Spec, device: torch.device, precision: str, compile_branches: 
     """The CUDA fast path: NHWC weights (cuDNN's native layout) and, optionally, compiled restoration branches."""
     if device.type != "cuda" or spec.runtime != "torch":
         return
-    for module in [spec.net, *(n for _, n in spec.styles)]:
-        if module is not None:  # runtime torch: modules
+    for model in [spec.net, *(n for _, n in spec.styles)]:
+        if model is not None:  # runtime torch: a module inside its numpy adapter (runtime.torch_nets)
+            module = getattr(model, "net", model)
             cast(torch.nn.Module, module).to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # stubs omit it
     if compile_branches and spec.net is not None:
-        net = cast(RestorationNet, spec.net)
+        net = cast(RestorationNet, getattr(spec.net, "net", spec.net))
         net.branches = torch.nn.ModuleList(cast(torch.nn.Module, torch.compile(b, dynamic=False)) for b in net.branches)
 
 

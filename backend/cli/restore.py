@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
 from ..cleanup import AUTO_STRENGTH, check_cleanup
 from ..errors import RetexError
@@ -140,11 +140,10 @@ def restore_file(input: Path, output: Path, args: RestoreArgs, models: Models | 
         )
         for style, slot in zip(styles, args.slots, strict=True)
     ]
-    with torch.no_grad():
-        rgb = process(image.rgb, restoration, slots, hole, preserve_colours=args.preserve_colours)
-        alpha = image.alpha
-        if alpha is not None and task and task.scale > 1:  # alpha follows the picture's new size, smoothly
-            alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
+    rgb = process(image.rgb, restoration, slots, hole, preserve_colours=args.preserve_colours)
+    alpha = image.alpha
+    if alpha is not None and task and task.scale > 1:  # alpha follows the picture's new size, smoothly
+        alpha = np.clip(imresize(alpha, float(task.scale)), 0, 1)
     write_image(output, rgb, alpha, bits=image.bits)
 
 
@@ -169,7 +168,7 @@ def restore_file_remote(input: Path, output: Path, args: RestoreArgs, endpoint: 
 
     def mask_frame(path: Path, soft: bool) -> tuple[FrameSpec, bytes]:
         m = read_mask(path, (h, w), soft=soft)
-        return from_image(FrameSpec(w, h, "Y", "u16", "mask"), m.expand(-1, 3, -1, -1), None)
+        return from_image(FrameSpec(w, h, "Y", "u16", "mask"), np.broadcast_to(m, (1, 3, h, w)), None)
 
     hole = None if hole_path is None else mask_frame(hole_path, soft=False)
     request = RunRequest(

@@ -31,6 +31,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> None:
     end_on_signals()  # a checkpoint and an untouched library
+    import torch
+
     from ..imaging.io import read_image
     from ..styles import check_name
     from ..train.style import StyleTrainConfig, train_style
@@ -42,6 +44,6 @@ def run(args: argparse.Namespace) -> None:
             setattr(cfg, name, getattr(args, name))
     if args.data:
         cfg.data = args.data
-    exemplar = read_image(Path(args.exemplar)).rgb
+    exemplar = torch.from_numpy(read_image(Path(args.exemplar)).rgb)
     info = {"exemplar": args.exemplar_label or str(Path(args.exemplar).resolve()), "licence": args.licence}
     print(json.dumps(train_style(exemplar, args.name, args.scale, cfg, info=info, resume=args.resume)))

@@ -1,20 +1,22 @@
 """Image files in and out: every way a user's file can be wrong becomes one RetexError line.
 
-Pillow reads everything, but it silently drops 16-bit colour PNG/TIFF to 8 bits, so those files are decoded again
-with OpenCV, which keeps all 16 bits. Writing goes through OpenCV (8- and 16-bit alike) into memory first and then
-atomically onto disk, so a failed write never leaves half an output file.
+Pillow reads and writes everything 8-bit (and 16-bit grey), but it silently drops 16-bit colour PNG/TIFF to 8
+bits, so those files are decoded and written with OpenCV, which keeps all 16 bits (imported for those files only:
+the inference-only install has no OpenCV, and says what to install when such a file comes). Writing goes into
+memory first and then atomically onto disk, so a failed write never leaves half an output file.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-import cv2
 import numpy as np
-import torch
 from PIL import Image, ImageFile
 
+from ..arrays import Array, to_numpy
 from ..errors import RetexError
 from ..files import atomic_write
 
@@ -27,6 +29,11 @@ FORMATS: dict[str, tuple[str, str]] = {
     ".tiff": ("TIFF", ".tiff"),
 }
 JPEG_QUALITY = 95
+_SAVE_OPTIONS: dict[str, dict] = {
+    "JPEG": {"quality": JPEG_QUALITY},
+    "PNG": {"compress_level": 1},
+    "TIFF": {"compression": "tiff_lzw"},
+}
 _RGB_MODES = {"RGB", "L", "1", "P", "CMYK"}  # converted to RGB (RGBA when they carry a transparency key)
 _RGBA_MODES = {"RGBA", "LA", "PA"}
 _GREY16_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}  # unsigned only
@@ -37,8 +44,8 @@ _LUMA = (0.299, 0.587, 0.114)  # BT.601 weights: how bright a mask pixel looks
 class LoadedImage:
     """A decoded file: colour and alpha as float on [0, 1], plus what is needed to write it back alike."""
 
-    rgb: torch.Tensor  # 1 x 3 x H x W float32
-    alpha: torch.Tensor | None  # 1 x 1 x H x W float32, None when the file has no alpha
+    rgb: np.ndarray  # 1 x 3 x H x W float32
+    alpha: np.ndarray | None  # 1 x 1 x H x W float32, None when the file has no alpha
     bits: int  # 8 or 16 per channel
     format: str  # Pillow's name for the file format, e.g. "PNG"
 
@@ -81,7 +88,7 @@ def read_image(path: Path) -> LoadedImage:
     raise RetexError(f"{path} has pixel mode {mode}, which is not supported (use 8- or 16-bit RGB, RGBA or grey)")
 
 
-def read_mask(path: Path, size: tuple[int, int], soft: bool = False) -> torch.Tensor:
+def read_mask(path: Path, size: tuple[int, int], soft: bool = False) -> np.ndarray:
     """Read a mask as 1 x 1 x H x W for an image of ``size`` (height, width): 0/1 for inpainting (white, luminance
     > 0.5, = pixel to fill), or the soft weight on [0, 1] with ``soft`` (style masks: grey = partial strength).
     Colour and alpha count as ``mask_weight`` says.
@@ -91,10 +98,10 @@ def read_mask(path: Path, size: tuple[int, int], soft: bool = False) -> torch.Te
     if (h, w) != tuple(size):
         raise RetexError(f"mask {path} is {w}x{h} but the image is {size[1]}x{size[0]}")
     value = mask_weight(img.rgb, img.alpha)
-    return value.clamp(0, 1) if soft else (value > 0.5).to(torch.float32)
+    return np.clip(value, 0, 1) if soft else (value > 0.5).astype(np.float32)
 
 
-def mask_weight(rgb: torch.Tensor, alpha: torch.Tensor | None) -> torch.Tensor:
+def mask_weight(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """How much a colour mask pixel selects (the one definition for mask files and protocol frames): its BT.601
     luminance times its alpha; but a uniform colour layer whose alpha carries the strokes (a mask painted on a
     transparent layer, in any colour) is its alpha."""
@@ -114,34 +121,62 @@ def output_format(path: Path) -> str:
         ) from None
 
 
-def write_image(path: Path, rgb: torch.Tensor, alpha: torch.Tensor | None = None, bits: int = 8) -> None:
+def write_image(path: Path, rgb: Array, alpha: Array | None = None, bits: int = 8) -> None:
     """Write a 1 x 3 x H x W image on [0, 1] (plus optional 1 x 1 x H x W alpha), atomically.
 
     PNG and TIFF are written with 16 bits per channel when ``bits`` is 16; JPEG is always 8-bit and has no alpha.
     """
     path = Path(path)
     fmt = output_format(path)
-    if rgb.dim() != 4 or tuple(rgb.shape[:2]) != (1, 3):
-        raise ValueError(f"expected a 1 x 3 x H x W image, got {tuple(rgb.shape)}")
+    colour = to_numpy(rgb)
+    if colour.ndim != 4 or tuple(colour.shape[:2]) != (1, 3):
+        raise ValueError(f"expected a 1 x 3 x H x W image, got {tuple(colour.shape)}")
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, not {bits}")
     if fmt == "JPEG":
         bits, alpha = 8, None
-    planes = rgb[0].flip(0)  # OpenCV wants BGR(A)
-    if alpha is not None:
-        planes = torch.cat([planes, alpha[0].to(planes)], dim=0)
-    array = to_codes(planes.permute(1, 2, 0), bits)
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if fmt == "JPEG" else []
-    try:
-        ok, encoded = cv2.imencode(FORMATS[path.suffix.lower()][1], array, params)
-    except cv2.error:
-        ok = False
-    if not ok:
+    planes = colour[0] if alpha is None else np.concatenate([colour[0], to_numpy(alpha)[0]], axis=0)
+    array = to_codes(planes.transpose(1, 2, 0), bits)
+    encoded = _encode_cv2(path, array) if bits == 16 else _encode_pillow(array, fmt)
+    if encoded is None:
         raise RetexError(f"cannot encode a {array.shape[1]}x{array.shape[0]} image as {fmt} for {path}")
     try:
-        atomic_write(path, lambda tmp: tmp.write_bytes(encoded.tobytes()))
+        atomic_write(path, lambda tmp: tmp.write_bytes(encoded))
     except OSError as e:
         raise RetexError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _encode_pillow(array: np.ndarray, fmt: str) -> bytes | None:
+    """8-bit RGB(A) codes as a file's bytes."""
+    out = io.BytesIO()
+    try:
+        Image.fromarray(array, "RGBA" if array.shape[2] == 4 else "RGB").save(out, fmt, **_SAVE_OPTIONS[fmt])
+    except (OSError, ValueError):
+        return None
+    return out.getvalue()
+
+
+def _opencv(what: str) -> ModuleType:
+    """OpenCV, for 16-bit colour files; its absence is one clear error."""
+    try:
+        import cv2
+    except ImportError:
+        raise RetexError(
+            f"{what}: 16-bit colour files need OpenCV (.venv/bin/pip install opencv-python-headless); "
+            "8-bit files and 16-bit grey need nothing more"
+        ) from None
+    return cv2
+
+
+def _encode_cv2(path: Path, array: np.ndarray) -> bytes | None:
+    """16-bit RGB(A) codes as a PNG's or TIFF's bytes (OpenCV wants BGR(A))."""
+    cv2 = _opencv(f"cannot write {path}")
+    bgr = np.ascontiguousarray(np.concatenate([array[..., 2::-1], array[..., 3:]], axis=2))
+    try:
+        ok, encoded = cv2.imencode(FORMATS[path.suffix.lower()][1], bgr)
+    except cv2.error:
+        ok = False
+    return encoded.tobytes() if ok else None
 
 
 def _rawmode(im: Image.Image) -> str:
@@ -170,6 +205,7 @@ def _decode_cv2(path: Path) -> np.ndarray:
 
     libtiff's warnings (harmless, e.g. about alpha tags) are silenced: the command line's stderr is one line.
     """
+    cv2 = _opencv(f"cannot read {path}")
     previous = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
@@ -186,21 +222,21 @@ def _decode_cv2(path: Path) -> np.ndarray:
 def _loaded(array: np.ndarray, fmt: str) -> LoadedImage:
     """Turn an H x W (grey), H x W x 2 (grey + alpha), x 3 (RGB) or x 4 (RGBA) integer array into a LoadedImage."""
     bits = 16 if array.dtype == np.uint16 else 8
-    x = torch.from_numpy(array.astype(np.float32) / float((1 << bits) - 1))
-    if x.dim() == 2:
+    x = array.astype(np.float32) / np.float32((1 << bits) - 1)
+    if x.ndim == 2:
         x = x[..., None]
-    x = x.permute(2, 0, 1)[None]
+    x = x.transpose(2, 0, 1)[None]
     colour, alpha = (x[:, :1], x[:, 1:]) if x.shape[1] == 2 else (x[:, :3], x[:, 3:])
     return LoadedImage(
-        rgb=colour.expand(-1, 3, -1, -1).contiguous(),
-        alpha=alpha.contiguous() if alpha.shape[1] else None,
+        rgb=np.ascontiguousarray(np.broadcast_to(colour, (1, 3, *colour.shape[2:]))),
+        alpha=np.ascontiguousarray(alpha) if alpha.shape[1] else None,
         bits=bits,
         format=fmt,
     )
 
 
-def to_codes(x: torch.Tensor, bits: int) -> np.ndarray:
+def to_codes(x: Array, bits: int) -> np.ndarray:
     """Round [0, 1] floats to the nearest code of the output depth (NaN becomes 0 rather than undefined)."""
-    top = (1 << bits) - 1
-    codes = (torch.nan_to_num(x.detach().float(), nan=0.0).clamp(0, 1) * top).round()
-    return codes.cpu().numpy().astype(np.uint16 if bits == 16 else np.uint8)
+    top = np.float32((1 << bits) - 1)
+    codes = np.rint(np.clip(np.nan_to_num(to_numpy(x), nan=0.0), 0, 1) * top)
+    return codes.astype(np.uint16 if bits == 16 else np.uint8)

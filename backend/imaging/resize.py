@@ -2,16 +2,22 @@
 
 Super-resolution benchmarks make their low-resolution images with MATLAB's ``imresize``; a different kernel or
 border rule shifts every PSNR by tenths of a dB, so this follows MATLAB's ``contributions`` routine step by step.
-A resize along one axis is a fixed matrix, built once per (in, out) length and applied as two matrix products.
+A resize along one axis is a fixed matrix, built once per (in, out) length and applied as two matrix products:
+in numpy for the pipeline, in torch (on the tensor's device) for the tools that hold tensors.
 """
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import torch
+
+from ..arrays import A, is_tensor
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cubic(x: np.ndarray) -> np.ndarray:
@@ -46,17 +52,24 @@ def _matrix(in_len: int, out_len: int, scale: float) -> np.ndarray:
     return m
 
 
-def resize_matrix(in_len: int, out_len: int, scale: float | None = None) -> torch.Tensor:
-    """The (out_len, in_len) matrix of a 1-D MATLAB bicubic resize; scale defaults to out_len / in_len."""
+def resize_matrix(in_len: int, out_len: int, scale: float | None = None) -> np.ndarray:
+    """The (out_len, in_len) float64 matrix of a 1-D MATLAB bicubic resize; scale defaults to out_len / in_len."""
     if in_len < 1 or out_len < 1:
         raise ValueError("lengths must be positive")
-    return torch.from_numpy(_matrix(in_len, out_len, float(scale if scale is not None else out_len / in_len)))
+    return _matrix(in_len, out_len, float(scale if scale is not None else out_len / in_len))
 
 
-def imresize(x: torch.Tensor, scale: float) -> torch.Tensor:
-    """Resize an NCHW float tensor by ``scale`` like MATLAB's ``imresize(x, scale)`` (output ceil(size*scale))."""
+def imresize(x: A, scale: float) -> A:
+    """Resize an NCHW float array or tensor by ``scale`` like MATLAB's ``imresize(x, scale)`` (output
+    ceil(size*scale)), in its own dtype (and, for a tensor, on its device)."""
     h, w = x.shape[-2:]
     oh, ow = math.ceil(h * scale), math.ceil(w * scale)
-    mh = resize_matrix(h, oh, scale).to(dtype=x.dtype, device=x.device)
-    mw = resize_matrix(w, ow, scale).to(dtype=x.dtype, device=x.device)
-    return torch.matmul(torch.matmul(mh, x), mw.T)
+    mh, mw = resize_matrix(h, oh, scale), resize_matrix(w, ow, scale)
+    if is_tensor(x):
+        import torch
+
+        t = cast("torch.Tensor", x)
+        th, tw = (torch.from_numpy(m).to(dtype=t.dtype, device=t.device) for m in (mh, mw))
+        return cast(A, torch.matmul(torch.matmul(th, t), tw.T))
+    a = cast(np.ndarray, x)
+    return cast(A, np.matmul(np.matmul(mh.astype(a.dtype), a), mw.T.astype(a.dtype)))

@@ -5,6 +5,9 @@ corrupt, or exported from other weights than the safetensors beside it) is never
 instead, and one warning says which file and how to fix it (under ``auto`` a missing graph, e.g. of weights the
 user trained, is no fault: the log says so at info level only). Everything above the network call (tiling, masks,
 composition, progress, cancel) is the pipeline's, the same for both.
+
+torch is optional: the inference-only install has ONNX Runtime alone, and this module imports torch only when the
+torch runtime is asked for or needed (a GPU device, a graph that cannot be used).
 """
 
 from __future__ import annotations
@@ -15,42 +18,62 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import torch
 
-from ..cleanup import blend as blend_torch
 from ..errors import RetexError
-from ..nets.restoration import RestorationNet
 from ..paths import WEIGHTS_DIR
 from ..tasks import Task, base_of
-from ..weights import load_restoration, load_style_file
 from .base import RestorationModel, StyleModel
 
 if TYPE_CHECKING:
+    import torch
+
     from .onnx import OnnxRestoration
+    from .torch_nets import TorchRestoration
 
 RUNTIMES = ("auto", "onnx", "torch")
 log = logging.getLogger("retex.runtime")
 _warned: set[str] = set()
 
 
+NO_TORCH = "torch is not installed (the inference-only install): run python3 installer.py --with-training"
+
+
 def onnx_installed() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def device_name(device: str) -> str:
+    """``--device`` as a name: ``auto`` is CUDA when torch is installed and sees a GPU, else the CPU."""
+    if device != "auto":
+        return str(device)
+    if not torch_installed():
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``--device``: ``auto`` is CUDA when torch sees a GPU, else the CPU; anything else is torch's own name."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    """``--device`` as a torch device, for the tools (training, evaluation, bench): see ``device_name``."""
+    import torch
+
+    return torch.device(device_name(str(device)))
 
 
 def resolve(runtime: str, device: torch.device | str = "cpu") -> str:
     """``onnx`` or ``torch`` for a requested runtime; ``onnx`` when ONNX Runtime is absent or the device is a GPU
-    (the CPU package is the one installed) falls back to torch with a warning."""
+    (the CPU package is the one installed) falls back to torch with a warning; ``torch`` without torch installed
+    is one clear error."""
     if runtime not in RUNTIMES:
         raise RetexError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
-    on_cpu = torch.device(device).type == "cpu"
+    on_cpu = str(device).split(":")[0] == "cpu"
     if runtime == "torch" or (runtime == "auto" and not (on_cpu and onnx_installed())):
+        if not torch_installed():
+            raise RetexError(f"the {runtime} runtime on {device} needs torch: {NO_TORCH}")
         return "torch"
     if not onnx_installed():
         _fallback("onnxruntime is not installed (pip install onnxruntime)")
@@ -62,15 +85,26 @@ def resolve(runtime: str, device: torch.device | str = "cpu") -> str:
 
 
 def _fallback(reason: str, quiet: bool = False) -> None:
-    """One warning per reason: a missing graph is said once, not on every job."""
+    """One warning per reason: a missing graph is said once, not on every job. Without torch there is nothing to
+    fall back on: the reason is the error."""
+    if not torch_installed():
+        raise RetexError(f"{reason}; and torch, the other runtime, is not installed")
     if reason not in _warned:
         _warned.add(reason)
         log.log(logging.INFO if quiet else logging.WARNING, "%s; running on torch instead", reason)
 
 
-def name(model: RestorationModel | StyleModel) -> str:
-    """The runtime that runs ``model``: what the service reports and the bench prints."""
-    return "torch" if isinstance(model, torch.nn.Module) else "onnx"
+def name(model: object) -> str:
+    """The runtime that runs ``model``: what the service reports and the bench prints (a bare torch network, a
+    tool's, has no ``runtime``: torch)."""
+    return str(getattr(model, "runtime", "torch"))
+
+
+def _torch_restoration(path: Path, task: Task, device: str) -> TorchRestoration:
+    from ..weights import load_restoration
+    from .torch_nets import TorchRestoration
+
+    return TorchRestoration(load_restoration(path, task).to(device))
 
 
 def load_restoration_model(
@@ -84,9 +118,12 @@ def load_restoration_model(
         try:
             return OnnxRestoration.load(path, task)
         except RetexError as e:
-            load_restoration(path, task)  # the weights themselves broken: that error, not a fallback
+            if torch_installed():
+                from ..weights import load_restoration
+
+                load_restoration(path, task)  # the weights themselves broken: that error, not a fallback
             _fallback(str(e), quiet=runtime == "auto" and not onnx_path(path).exists())
-    return load_restoration(path, task).to(device)
+    return _torch_restoration(path, task, str(device))
 
 
 def load_style_model(path: Path, runtime: str = "auto", device: torch.device | str = "cpu") -> StyleModel:
@@ -97,15 +134,21 @@ def load_style_model(path: Path, runtime: str = "auto", device: torch.device | s
         try:
             return OnnxStyle.load(path, Path(path).stem)
         except RetexError as e:
-            load_style_file(path)
+            if torch_installed():
+                from ..weights import load_style_file
+
+                load_style_file(path)
             _fallback(str(e), quiet=runtime == "auto" and not onnx_path(path).exists())
-    return load_style_file(path)[0].to(device)
+    from ..weights import load_style_file
+    from .torch_nets import TorchStyle
+
+    return TorchStyle(load_style_file(path)[0].to(device))
 
 
 def _state(model: RestorationModel) -> dict[str, np.ndarray]:
-    if isinstance(model, RestorationNet):
-        return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    return cast("OnnxRestoration", model).state()  # the other runtime
+    if name(model) == "onnx":
+        return cast("OnnxRestoration", model).state()
+    return {k: v.detach().cpu().numpy() for k, v in cast("TorchRestoration", model).net.state_dict().items()}
 
 
 def blend(task: Task, model: RestorationModel, base: RestorationModel | None, strength: float) -> RestorationModel:
@@ -113,11 +156,19 @@ def blend(task: Task, model: RestorationModel, base: RestorationModel | None, st
     for the x1 model, whose strength scales the band mix exactly)."""
     if task.degradation != "real" or strength == 1.0:
         return model
-    if isinstance(model, RestorationNet):
-        if base is not None and not isinstance(base, RestorationNet):
-            base = load_restoration(cast("OnnxRestoration", base).weights, base_of(task))
-        return blend_torch(task, model, cast("RestorationNet | None", base), strength)
-    onnx = cast("OnnxRestoration", model)  # the other runtime
+    if name(model) == "torch":
+        from ..cleanup import blend as blend_torch
+        from ..weights import load_restoration
+        from .torch_nets import TorchRestoration
+
+        net = cast("TorchRestoration", model).net
+        base_net = None
+        if base is not None and name(base) == "onnx":
+            base_net = load_restoration(cast("OnnxRestoration", base).weights, base_of(task))
+        elif base is not None:
+            base_net = cast("TorchRestoration", base).net
+        return TorchRestoration(blend_torch(task, net, base_net, strength))
+    onnx = cast("OnnxRestoration", model)
     return onnx.blended(strength, None if base is None or task.scale == 1 else _state(base))
 
 

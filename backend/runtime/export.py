@@ -166,6 +166,7 @@ def export_restoration(weights: Path) -> Path:
         "retex_format": FORMAT,
         "retex_source_sha256": sha256(weights),
         "config": json.dumps(net.config.to_dict()),
+        "multiple": str(net.config.multiple),
         "halos": json.dumps(net.halos),
         "mix": json.dumps([float(v) for v in net.mix.detach()]),
     }
@@ -190,6 +191,8 @@ def export_style(weights: Path, out: Path | None = None) -> Path:
         "retex_format": FORMAT,
         "retex_source_sha256": sha256(weights),
         "config": json.dumps(cfg.to_dict()),
+        "multiple": str(cfg.multiple),
+        "down": str(cfg.down),
         "halo": str(net.halo),
         "nominal": repr(net.nominal),
     }

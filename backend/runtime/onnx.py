@@ -3,28 +3,49 @@
 A graph holds only what ONNX expresses exactly, its weights read from the safetensors beside it (ONNX external
 data): a restoration graph maps one crop per branch to that branch's band
 output (the band mix, the clean-up strength of the photo models and the tiling stay in the pipeline); a style graph
-maps (image, noise) to the raw residual (the coordinate-hash noise is computed once, by ``nets.style``). Each file
-records the SHA-256 of the safetensors it was exported from: a graph of other weights is refused, never run.
+maps (image, noise) to the raw residual (the coordinate-hash noise is ``runtime.noise``'s). Each file records the
+SHA-256 of the safetensors it was exported from: a graph of other weights is refused, never run. Each also records
+what the pipeline reads of the network's shape (``multiple``, a style's ``down``), so running a graph needs neither
+torch nor the network's code: this module imports numpy and ONNX Runtime only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file
 
 from ..errors import RetexError
-from ..nets.restoration import RestorationConfig
-from ..nets.style import StyleConfig, coordinate_noise
 from ..tasks import Task
+from .noise import coordinate_noise
+from .threads import get_threads
 
-FORMAT = "1"  # bumped when the graphs' inputs or outputs change: older files are refused with a re-export hint
+FORMAT = "2"  # bumped when the graphs' inputs, outputs or metadata change: older files are refused (re-export hint)
+
+
+@dataclass(frozen=True)
+class RestorationShape:
+    """What the pipeline reads of a restoration network's config (``nets.restoration.RestorationConfig``)."""
+
+    in_channels: int
+    out_channels: int
+    multiple: int
+
+
+@dataclass(frozen=True)
+class StyleShape:
+    """What the pipeline reads of a style network's config (``nets.style.StyleConfig``)."""
+
+    scale: str
+    noise: int
+    down: int
+    multiple: int
 
 
 def sha256(path: Path) -> str:
@@ -38,23 +59,27 @@ def onnx_path(weights: Path) -> Path:
 def _options() -> ort.SessionOptions:
     """Same thread count as torch: results are compared run to run on one count."""
     so = ort.SessionOptions()
-    so.intra_op_num_threads = torch.get_num_threads()
+    so.intra_op_num_threads = get_threads()
     so.inter_op_num_threads = 1
     so.log_severity_level = 3
     return so
 
 
-def _with_weights(graph: Path, weights: dict[str, np.ndarray]) -> bytes:
-    """The graph with its external weights replaced by ``weights`` (same names) and held inside it. A rewritten
-    graph, not ORT's initializer override: with graph optimisations on, ORT 1.32 silently keeps the file's."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(graph), load_external_data=False)
-    for init in model.graph.initializer:
-        if init.name in weights:
-            init.CopyFrom(numpy_helper.from_array(np.asarray(weights[init.name], dtype=np.float32), init.name))
-    return model.SerializeToString()
+def _session_with_weights(graph: Path, weights: Path, tensors: dict[str, np.ndarray]) -> ort.InferenceSession:
+    """The graph run on ``tensors`` instead of the file's weights: a copy of the safetensors ``weights`` with each
+    tensor's bytes replaced (same header, so the same offsets), handed to ORT in memory as the graph's external data
+    file. Not ORT's initializer override: with graph optimisations on, ORT 1.32 silently keeps the file's."""
+    raw = bytearray(Path(weights).read_bytes())
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    for key, entry in header.items():
+        if key in tensors:
+            start, end = (8 + size + offset for offset in entry["data_offsets"])
+            raw[start:end] = np.ascontiguousarray(tensors[key], dtype="<f4").tobytes()
+    buffer = np.frombuffer(raw, np.uint8)  # referenced until the session has read it
+    options = _options()
+    options.add_external_initializers_from_files_in_memory([Path(weights).name], [buffer], [len(buffer)])
+    return ort.InferenceSession(graph.read_bytes(), options, providers=["CPUExecutionProvider"])
 
 
 def _rerun(weights: Path) -> str:
@@ -82,10 +107,6 @@ def open_graph(weights: Path, kind: str, name: str) -> tuple[ort.InferenceSessio
     return session, meta
 
 
-def _numpy(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.detach().to("cpu", torch.float32).numpy())
-
-
 def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     """torch.lerp's float32 formula, so a blended graph gets the very weights the torch blend gets."""
     w = np.float32(weight)
@@ -97,17 +118,20 @@ def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
 class OnnxRestoration:
     """A restoration network on ONNX Runtime, with the interface of ``base.RestorationModel``."""
 
+    runtime = "onnx"
+
     def __init__(
         self,
         weights: Path,
         session: ort.InferenceSession,
         meta: dict[str, str],
-        mix: torch.Tensor | None = None,
+        mix: np.ndarray | None = None,
     ) -> None:
         self.weights, self._session, self.meta = Path(weights), session, meta
-        self.config = RestorationConfig.from_dict(json.loads(meta["config"]))
+        config = json.loads(meta["config"])
+        self.config = RestorationShape(int(config["in_channels"]), int(config["out_channels"]), int(meta["multiple"]))
         self._halos = [int(h) for h in json.loads(meta["halos"])]
-        self.mix = torch.tensor(json.loads(meta["mix"]), dtype=torch.float32) if mix is None else mix
+        self.mix = np.asarray(json.loads(meta["mix"]), dtype=np.float32) if mix is None else mix
         self._inputs = [i.name for i in session.get_inputs()]
 
     @classmethod
@@ -119,9 +143,9 @@ class OnnxRestoration:
     def halos(self) -> list[int]:
         return self._halos
 
-    def run_branches(self, crops: list[torch.Tensor]) -> list[torch.Tensor]:
-        outs = self._session.run(None, {name: _numpy(c) for name, c in zip(self._inputs, crops, strict=True)})
-        return [torch.from_numpy(o).to(crops[0].device) for o in outs]
+    def run_branches(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        feeds = {name: np.ascontiguousarray(c, dtype=np.float32) for name, c in zip(self._inputs, crops, strict=True)}
+        return list(self._session.run(None, feeds))
 
     def state(self) -> dict[str, np.ndarray]:
         """The weights this graph was exported from, by parameter name (the safetensors it is checked against)."""
@@ -135,20 +159,22 @@ class OnnxRestoration:
         scaled, exactly, sharing this session; otherwise every weight is interpolated toward the base's and a new
         session is built with those weights in place of the file's (the graph itself is not re-exported)."""
         if base is None:
-            return OnnxRestoration(self.weights, self._session, self.meta, self.mix * strength)
+            return OnnxRestoration(self.weights, self._session, self.meta, self.mix * np.float32(strength))
         own = self.state()
         mixed = {k: _lerp(v, base[k].astype(np.float32), 1.0 - strength) for k, v in own.items()}
-        data = _with_weights(onnx_path(self.weights), {k: v for k, v in mixed.items() if k != "mix"})
-        session = ort.InferenceSession(data, _options(), providers=["CPUExecutionProvider"])
-        return OnnxRestoration(self.weights, session, self.meta, torch.from_numpy(mixed["mix"]))
+        session = _session_with_weights(onnx_path(self.weights), self.weights, mixed)
+        return OnnxRestoration(self.weights, session, self.meta, mixed["mix"])
 
 
 class OnnxStyle:
     """A style network on ONNX Runtime, with the interface of ``base.StyleModel``."""
 
+    runtime = "onnx"
+
     def __init__(self, session: ort.InferenceSession, meta: dict[str, str]) -> None:
         self._session, self.meta = session, meta
-        self.config = StyleConfig.from_dict(json.loads(meta["config"]))
+        config = json.loads(meta["config"])
+        self.config = StyleShape(str(config["scale"]), int(config["noise"]), int(meta["down"]), int(meta["multiple"]))
         self._halo, self._nominal = int(meta["halo"]), float(meta["nominal"])
 
     @classmethod
@@ -164,10 +190,9 @@ class OnnxStyle:
     def nominal(self) -> float:
         return self._nominal
 
-    def __call__(self, image: torch.Tensor, origin: tuple[int, int] = (0, 0), seed: int = 0) -> torch.Tensor:
+    def __call__(self, image: np.ndarray, origin: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
         d = self.config.down
         h, w = image.shape[-2] // d, image.shape[-1] // d
-        o = (origin[0] // d, origin[1] // d)
-        noise = coordinate_noise(self.config.noise, h, w, o, torch.device("cpu"), seed)
-        (out,) = self._session.run(None, {"image": _numpy(image), "noise": noise.numpy()})
-        return torch.from_numpy(out).to(image.device)
+        noise = coordinate_noise(self.config.noise, h, w, (origin[0] // d, origin[1] // d), seed)
+        (out,) = self._session.run(None, {"image": np.ascontiguousarray(image, dtype=np.float32), "noise": noise})
+        return np.asarray(out)

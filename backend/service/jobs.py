@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import Event
 
-import torch
+import numpy as np
 
 from plugin.common.protocol import ErrorCode, ProtocolError
 from plugin.common.replies import Result
@@ -17,6 +17,7 @@ from ..cleanup import AUTO_STRENGTH
 from ..errors import RetexError
 from ..imaging.resize import imresize
 from ..pipeline import process
+from ..runtime import torch_installed
 from ..styles import check_name
 from ..stylize import StyleSlot
 from .frames import from_image, to_image, to_mask
@@ -25,6 +26,7 @@ from .registry import Registry
 ALPHA_MARGIN = 4  # input pixels around a region whose alpha is resized: the bicubic kernel reaches 2
 
 ProgressFn = Callable[[float, str, float | None], None]  # fraction, stage, eta seconds
+NO_TRAINING = "Learning a texture needs the training support: run python3 installer.py --with-training"
 
 
 class Cancelled(Exception):
@@ -68,7 +70,6 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
     rgb, alpha = to_image(spec, data)
     crop = request.crop or (0, 0, spec.width, spec.height)
     task_name = request.task
-    device = registry.device
     started = time.monotonic()
 
     def on_tile(done: int, total: int) -> None:
@@ -85,29 +86,20 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
         if restoration[0].uses_mask:
             if request.inpaint_mask is None:
                 raise ProtocolError(ErrorCode.BAD_MESSAGE, "'inpaint_mask' must be the index of a frame")
-            mask = (to_mask(*request.inpaint_mask) > 0.5).float()
+            mask = (to_mask(*request.inpaint_mask) > 0.5).astype(np.float32)
     scale = restoration[0].scale if restoration else 1
     slots = [
         StyleSlot(
             registry.style(slot.style),
             slot.strength,
-            None if slot.mask is None else to_mask(*slot.mask).to(device),
+            None if slot.mask is None else to_mask(*slot.mask),
             slot.scale,
             slot.seed,
         )
         for slot in request.slots
     ]
     try:
-        with torch.no_grad():
-            out = process(
-                rgb.to(device),
-                restoration,
-                slots,
-                None if mask is None else mask.to(device),
-                crop,
-                request.preserve_colours,
-                on_tile,
-            ).cpu()
+        out = process(rgb, restoration, slots, mask, crop, request.preserve_colours, on_tile)
     except RetexError as e:
         raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
     if alpha is not None:
@@ -117,7 +109,7 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
     return Result(job.id, frame, (crop[0] * scale, crop[1] * scale), scale, id=request.id)
 
 
-def _region_alpha(alpha: torch.Tensor, crop: tuple[int, int, int, int], scale: int) -> torch.Tensor:
+def _region_alpha(alpha: np.ndarray, crop: tuple[int, int, int, int], scale: int) -> np.ndarray:
     """The alpha of the output region: the region plus a margin wider than the bicubic kernel is resized, so it
     equals the whole image's alpha resized then cropped (a 512-px preview of a 16 MP image no longer resizes all of
     it: 45x slower than the preview itself, measured by bench speed)."""
@@ -127,12 +119,15 @@ def _region_alpha(alpha: torch.Tensor, crop: tuple[int, int, int, int], scale: i
     m = ALPHA_MARGIN
     x0, y0 = max(0, x - m), max(0, y - m)
     x1, y1 = min(alpha.shape[-1], x + w + m), min(alpha.shape[-2], y + h + m)
-    big = imresize(alpha[..., y0:y1, x0:x1], float(scale)).clamp(0, 1)
+    big = np.clip(imresize(alpha[..., y0:y1, x0:x1], float(scale)), 0, 1)
     return big[..., (y - y0) * scale : (y - y0 + h) * scale, (x - x0) * scale : (x - x0 + w) * scale]
 
 
 def validate_train_style(request: TrainStyleRequest, registry: Registry) -> None:
-    """What only the backend knows: a style name's rules and the least exemplar a scale needs."""
+    """What only the backend knows: training support is installed, a style name's rules and the least exemplar a
+    scale needs."""
+    if not torch_installed():
+        raise ProtocolError(ErrorCode.TRAINING_NOT_INSTALLED, NO_TRAINING)
     from ..train.style import MIN_EXEMPLAR
 
     try:
@@ -151,9 +146,11 @@ def validate_train_style(request: TrainStyleRequest, registry: Registry) -> None
 def train_style_job(job: Job, request: TrainStyleRequest, registry: Registry, progress: ProgressFn) -> Result:
     """Train a style from the exemplar frame into the user's library, streaming progress; cancel stops it
     between steps (the library is unchanged and a checkpoint remains)."""
+    import torch
+
     from ..train.style import StyleTrainConfig, train_style
 
-    rgb, _ = to_image(*request.exemplar)
+    rgb = torch.from_numpy(to_image(*request.exemplar)[0])
     cfg = StyleTrainConfig(minutes=request.minutes, device=str(registry.device), library=str(registry.style_dirs[-1]))
     started = time.monotonic()
 

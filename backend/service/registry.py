@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import torch
-
 from ..cleanup import AUTO_STRENGTH
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
@@ -17,7 +15,7 @@ from ..tasks import TASKS, Task, get_task
 
 
 class Registry:
-    def __init__(self, device: torch.device, weights_dir: Path = WEIGHTS_DIR, runtime: str = "auto") -> None:
+    def __init__(self, device: str, weights_dir: Path = WEIGHTS_DIR, runtime: str = "auto") -> None:
         self.device, self.weights_dir, self.runtime = device, weights_dir, runtime
         self.style_dirs = library_dirs(weights_dir / "styles")
         self._nets: dict[str, RestorationModel] = {}

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 import zmq
 
 from plugin.common.protocol import MAX_FRAMES, MAX_SLOTS, VERSION, ErrorCode, FrameSpec, ProtocolError
@@ -38,7 +37,8 @@ from plugin.common.requests import (
 from .. import __version__
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
-from ..runtime import resolve, resolve_device
+from ..runtime import device_name, resolve
+from ..runtime.threads import set_threads
 from ..styles import read_thumbnail
 from .editor import CHECK_EVERY_S, running
 from .jobs import Job, validate_run, validate_train_style
@@ -67,8 +67,8 @@ class ServerConfig:
     idle_exit_s: float = 0.0  # > 0: exit after this long with no request and no job (an editor that went away)
     exit_with: int = 0  # > 0: exit once this process (the editor that started the backend) is gone
 
-    def resolved_device(self) -> torch.device:
-        return resolve_device(self.device)
+    def resolved_device(self) -> str:
+        return device_name(self.device)
 
 
 class Server:
@@ -81,7 +81,7 @@ class Server:
         if needs_token(config.endpoint) and not config.token:
             raise RetexError(f"{config.endpoint} can be reached by other local users: it needs a token (--token-file)")
         if config.threads:
-            torch.set_num_threads(config.threads)
+            set_threads(config.threads)
         self.config = config
         self.registry = Registry(config.resolved_device(), config.weights_dir, config.runtime)
         self.ctx = zmq.Context()

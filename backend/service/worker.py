@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import torch
 import zmq
 
 from plugin.common.protocol import ErrorCode, ProtocolError
@@ -88,8 +87,13 @@ def _run(job: Job, push: zmq.Socket, registry: Registry) -> Reply:
         return fail(ErrorCode.CANCELLED, "cancelled")
     except ProtocolError as e:
         return fail(e.code, e.message)
-    except (torch.OutOfMemoryError, MemoryError):
-        return fail(ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
     except Exception as e:
+        if _out_of_memory(e):
+            return fail(ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
         print(f"job {job.id} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return fail(ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}")
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """Memory ran out: Python's, or a GPU's (torch's error, told apart without importing torch)."""
+    return isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"

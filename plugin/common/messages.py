@@ -12,6 +12,9 @@ _ALONE = {
         "plug-in and the backend together (run the installer again)."
     ),
     ErrorCode.UNAUTHORIZED: "The backend refused this plug-in (wrong token or key). Run the installer again.",
+    ErrorCode.TRAINING_NOT_INSTALLED: (
+        "Learning a texture needs the training support: run python3 installer.py --with-training"
+    ),
 }
 # Codes where the backend's own sentence (kept in brackets) says which style, task or size.
 _WITH_DETAIL = {

@@ -44,6 +44,7 @@ class ErrorCode:
     BAD_OPTION = "bad_option"
     CANCELLED = "cancelled"
     OUT_OF_MEMORY = "out_of_memory"
+    TRAINING_NOT_INSTALLED = "training_not_installed"  # "learn texture" on the inference-only install (no torch)
     INTERNAL = "internal"
 
 

@@ -95,8 +95,8 @@ def test_upsample_x2_hand_computed() -> None:
 
 def test_downsample_antialiased_kernel_is_wide() -> None:
     m = resize_matrix(32, 8)  # x1/4: MATLAB stretches the kernel to 16 taps
-    assert int((m[4].abs() > 0).sum()) == 16
-    assert torch.allclose(m.sum(1), torch.ones(8, dtype=torch.float64))
+    assert int((abs(m[4]) > 0).sum()) == 16
+    assert abs(m.sum(1) - 1).max() < 1e-12
 
 
 @pytest.mark.parametrize("scale", [0.25, 0.5, 2.0, 4.0])

@@ -43,7 +43,7 @@ def _expected(task_name: str, cleanup: float, frame: tuple[FrameSpec, bytes]) ->
     with torch.no_grad():
         out = restore(load_net(task, cleanup, "torch"), task, rgb)
     if alpha is not None and task.scale > 1:
-        alpha = imresize(alpha, float(task.scale)).clamp(0, 1)
+        alpha = np.clip(imresize(alpha, float(task.scale)), 0, 1)
     return from_image(frame[0], out, alpha)[1]
 
 

@@ -57,8 +57,10 @@ def test_scale_one_and_seed_zero_are_the_textures_of_before(one_thread) -> None:
     for scale in ("fine", "coarse"):
         net = style_net(scale)
         for slot in (StyleSlot(net, 1.0), StyleSlot(net, 1.0, None, 1.0, 0)):
-            assert torch.equal(process(x, None, [slot]), before[f"{scale}/process"])
-            assert torch.equal(process(x, None, [slot], region=(20, 12, 28, 24)), before[f"{scale}/region"])
+            # equal up to float rounding: the pipeline's statistics are numpy's sums since it runs without torch
+            assert torch.allclose(process(x, None, [slot]), before[f"{scale}/process"], rtol=0, atol=1e-6)
+            region = process(x, None, [slot], region=(20, 12, 28, 24))
+            assert torch.allclose(region, before[f"{scale}/region"], rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["grass", "starry-night"])  # a fine and a coarse shipped style
