@@ -4,7 +4,8 @@ pyzmq for each editor's Python, the plug-ins' config, then a demo through a real
 
 Idempotent: running it again repairs what is broken or half-made and changes nothing that is fine.
 
-  python3 installer.py                      # everything, then the demo
+  python3 installer.py                      # everything (inference only: ONNX Runtime, no torch), then the demo
+  python3 installer.py --with-training      # also torch and what training, evaluation and the tests need
   python3 installer.py --check              # report the state, change nothing (exit 1 when broken)
   python3 installer.py --uninstall [--purge]
   python3 installer.py --krita-zip retex.zip   # a ZIP for Krita's "Import Python Plugin from File..."
@@ -166,7 +167,7 @@ def do_install(args: argparse.Namespace) -> int:
     else:
         device = args.device if args.device != "auto" else ("cuda" if backend.has_nvidia_gpu() else "cpu")
         try:
-            done = backend.ensure(device, args.torch_index)
+            done = backend.ensure(device, args.torch_index, args.with_training)
             problem = backend.check()
         except InstallError as e:
             done, problem = "", str(e)
@@ -176,6 +177,7 @@ def do_install(args: argparse.Namespace) -> int:
         rows.append(
             ("backend", str(backend.VENV), f"{done}; every model loads" if backend_ok else f"BROKEN: {problem}")
         )
+        rows.append(("training", str(backend.VENV), backend.training_state()))
     record = Record(record_path())
     found, skipped = find_editors(args)
     results = [install_editor(editor, record) for editor in found]
@@ -216,6 +218,7 @@ def do_check(args: argparse.Namespace) -> int:
     if not args.skip_backend:
         problem = backend.check()
         rows.append(("backend", str(backend.VENV), problem or "OK"))
+        rows.append(("training", str(backend.VENV), backend.training_state()))
         problems += [problem] if problem else []
     if not record.exists:
         problems.append(f"no plug-in installed ({record_path()} is missing): run python3 installer.py")
@@ -267,6 +270,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch build (auto: cuda with an NVIDIA GPU)"
+    )
+    parser.add_argument(
+        "--with-training",
+        action="store_true",
+        help="also install torch and what training, evaluation, the bench and the tests need (kept once installed)",
     )
     parser.add_argument("--torch-index", help="a package index for torch (e.g. a CUDA wheel index)")
     parser.add_argument("--check", action="store_true", help="report the state, change nothing")

@@ -1,6 +1,8 @@
-"""The backend's virtual environment at ``.venv``: created or repaired, torch for the right device, the
-requirements, then a check that every shipped model and style loads. A stamp in the environment records what was
-installed, so a second run with nothing changed skips pip entirely (fast, and works offline)."""
+"""The backend's virtual environment at ``.venv``: created or repaired, the runtime's requirements (ONNX Runtime, no
+torch), with ``--with-training`` torch for the right device and what training, evaluation and the bench need, then a
+check that every shipped model and style loads. A stamp in the environment records what was installed, so a second
+run with nothing changed skips pip entirely (fast, and works offline). Training support once installed stays: a
+later run without ``--with-training`` keeps it (``--uninstall`` removes the whole environment)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ from . import ROOT, InstallError
 
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "requirements.txt"
+TRAINING = ROOT / "requirements-training.txt"
 STAMP = VENV / "retex-install.json"
-TORCH = "torch==2.13.0"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # PyPI's torch for Linux is the CUDA build (gigabytes more)
 
 
@@ -37,10 +39,41 @@ def venv_works() -> bool:
     return py.is_file() and subprocess.run([str(py), "-c", "import sys"], capture_output=True).returncode == 0
 
 
-def _wanted(device: str, torch_index: str | None) -> dict:
+def torch_pin() -> str:
+    """torch's pinned requirement, read from requirements-training.txt (its one home)."""
+    for line in TRAINING.read_text().splitlines():
+        if line.split("#")[0].strip().startswith("torch=="):
+            return line.split("#")[0].strip()
+    raise InstallError(f"{TRAINING} pins no torch version")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _wanted(device: str, torch_index: str | None, training: bool) -> dict:
     """What the environment must hold: changes to any of it make the next run reinstall."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    return {"requirements": digest, "torch": TORCH, "device": device, "index": torch_index}
+    if not training:
+        return {"requirements": _digest(REQUIREMENTS), "training": False}
+    return {
+        "requirements": _digest(REQUIREMENTS),
+        "training": _digest(TRAINING),
+        "device": device,
+        "index": torch_index,
+    }
+
+
+def _stamp() -> dict:
+    try:
+        return json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def has_training() -> bool:
+    """Whether the environment holds the training support: torch is there (asked of the environment's Python)."""
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"
+    return venv_works() and subprocess.run([str(venv_python()), "-c", probe], capture_output=True).returncode == 0
 
 
 def _reachable(url: str) -> bool:
@@ -54,18 +87,16 @@ def _reachable(url: str) -> bool:
 def _torch_args(device: str, torch_index: str | None) -> list[str]:
     """The CPU build on Linux from PyTorch's CPU index when it can be reached; otherwise whatever torch 2.13.0 the
     configured package index has (a mirror, a wheel folder)."""
+    torch = torch_pin()
     if torch_index:
-        return [TORCH, "--index-url", torch_index]
+        return [torch, "--index-url", torch_index]
     if device == "cpu" and sys.platform.startswith("linux") and _reachable(CPU_INDEX + "/"):
-        return [TORCH + "+cpu", "--extra-index-url", CPU_INDEX]
-    return [TORCH]
+        return [torch + "+cpu", "--extra-index-url", CPU_INDEX]
+    return [torch]
 
 
-def up_to_date(device: str, torch_index: str | None) -> bool:
-    try:
-        return venv_works() and json.loads(STAMP.read_text()) == _wanted(device, torch_index)
-    except (OSError, ValueError):
-        return False
+def up_to_date(device: str, torch_index: str | None, training: bool) -> bool:
+    return venv_works() and _stamp() == _wanted(device, torch_index, training)
 
 
 def _create() -> None:
@@ -95,44 +126,50 @@ def _pip(args: list[str]) -> None:
         raise InstallError(f"pip could not install {' '.join(args)} (its message is above; network or disk space?)")
 
 
-def ensure(device: str, torch_index: str | None) -> str:
-    """Create, repair or update the environment; returns what was done, for the summary."""
-    if up_to_date(device, torch_index):
-        return "up to date"
+def ensure(device: str, torch_index: str | None, training: bool) -> str:
+    """Create, repair or update the environment (with the training support when ``training`` or already there);
+    returns what was done, for the summary."""
+    before = _stamp() if venv_works() else {}
+    training = training or bool(before.get("training"))
+    what = f"with training: {torch_pin()}, {device}" if training else "inference only: ONNX Runtime, no torch"
+    if up_to_date(device, torch_index, training):
+        return f"up to date ({what})"
     if not venv_works():
         _create()
-    wanted = _wanted(device, torch_index)
-    try:
-        before = json.loads(STAMP.read_text())
-    except (OSError, ValueError):
-        before = {}
     STAMP.unlink(missing_ok=True)  # an interrupted update must not look finished
-    print(f"installing torch for {device}")
-    # pip keeps an installed torch 2.13.0 whatever its build: switching CPU <-> CUDA needs a reinstall
-    switch = ["--force-reinstall"] if before and before.get("device") != device else []
-    _pip([*_torch_args(device, torch_index), *switch])
-    _pip(["-r", str(REQUIREMENTS)])
-    STAMP.write_text(json.dumps(wanted, indent=2) + "\n")
-    return f"installed ({TORCH}, {device})"
+    if training:
+        print(f"installing torch for {device}")
+        # pip keeps an installed torch whatever its build: switching CPU <-> CUDA needs a reinstall
+        switch = ["--force-reinstall"] if before.get("device") not in (None, device) else []
+        _pip([*_torch_args(device, torch_index), *switch])
+        _pip(["-r", str(REQUIREMENTS), "-r", str(TRAINING)])
+    else:
+        _pip(["-r", str(REQUIREMENTS)])
+    STAMP.write_text(json.dumps(_wanted(device, torch_index, training), indent=2) + "\n")
+    return f"installed ({what})"
 
 
 CHECK = """
-import json, sys, torch
+import importlib.util
 from backend.tasks import get_task
 from backend.manifest import read_manifest
-from backend.weights import WEIGHTS_DIR, load_restoration
+from backend.runtime import load_restoration_model, name
+from backend.weights import WEIGHTS_DIR, read_meta
+from backend.styles import find_style, list_styles
+from backend.runtime import load_style_model
 models = read_manifest().get("models", {})
-for name, entry in sorted(models.items()):
-    net = load_restoration(WEIGHTS_DIR / entry["file"], get_task(entry["task"]))
-    print(f"  {name}: {net.parameter_count()} parameters, loads")
-from backend.nets.vgg import load_vgg
-from backend.styles import list_styles, load_style
-load_vgg()
+for model, entry in sorted(models.items()):
+    net = load_restoration_model(WEIGHTS_DIR / entry["file"], get_task(entry["task"]))
+    print(f"  {model}: {read_meta(WEIGHTS_DIR / entry['file'])[1]} parameters, loads on {name(net)}")
 styles = list_styles()
 for s in styles:
-    load_style(s["name"])
-print(f"  {len(styles)} styles and the VGG-16 loss features load")
-print(f"  torch {torch.__version__}, cuda available: {torch.cuda.is_available()}")
+    load_style_model(find_style(s["name"]))
+print(f"  {len(styles)} styles load")
+if importlib.util.find_spec("torch") is not None:
+    import torch
+    from backend.nets.vgg import load_vgg
+    load_vgg()
+    print(f"  training support: torch {torch.__version__}, cuda available: {torch.cuda.is_available()}, VGG-16 loads")
 """
 
 
@@ -143,3 +180,10 @@ def check() -> str | None:
     if subprocess.run([str(venv_python()), "-c", CHECK], cwd=ROOT).returncode != 0:
         return "the backend or a shipped model does not load (message above): run python3 installer.py to repair"
     return None
+
+
+def training_state() -> str:
+    """The training support's line for the summary and --check."""
+    if has_training():
+        return f"installed ({_stamp().get('device') or 'torch present'})"
+    return "not installed (inference only): python3 installer.py --with-training adds it"
