@@ -109,7 +109,11 @@ class Harness(threading.Thread):
 
     def _start(self, stem: Path, args: list[str]) -> None:
         proc = subprocess.Popen(
-            [sys.executable, *args], cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable, *args],  # e.g. the inference-only env's
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         self.backends.append(proc)
         threading.Thread(target=self._relay, args=(proc, stem), daemon=True).start()

@@ -119,7 +119,7 @@ def krita_gui(env: dict[str, str], script: Path, out: Path, timeout: float = 240
 def backend_config(weights: Path, socket_dir: Path) -> dict:
     """The config a test HOME gets: this interpreter and checkout, tiny test weights, ``THREADS`` threads."""
     return {
-        "python": sys.executable,
+        "python": os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable,  # e.g. the inference-only env's
         "repo": str(REPO),
         "endpoint": f"ipc://{socket_dir / 'krita.sock'}",
         "args": ["--weights-dir", str(weights), "--threads", str(THREADS)],
