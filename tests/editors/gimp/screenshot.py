@@ -66,7 +66,9 @@ def main() -> None:
         photo = rgba_test_image(480, 320, 3, 255).astype(np.uint8)[..., [2, 1, 0, 3]]
         cv2.imwrite(str(harness.root / "photo.png"), photo)
         extra = {"DISPLAY": f"127.0.0.1:{DISPLAY}", "RETEX_GIMP_PHOTO": f"{harness.inside}/photo.png"}
-        (harness.root / "out" / "user.json").write_text(json.dumps([{"wait": 1}, {"note": "shown"}]))
+        (harness.root / "out" / "user.json").write_text(
+            json.dumps([{"point": [1020, 760]}, {"wait": 1}, {"note": "shown"}])
+        )
         spy = harness.root / "out" / "spy.log"
         gimp = harness.start_gimp(gh.FILES / "dialog_scene.py", extra)
         seen: list[tuple[int, int, int, int] | None] = []

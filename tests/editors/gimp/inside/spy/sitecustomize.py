@@ -115,7 +115,8 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
     def _play(run: object) -> object:
         """The dialog's run, with the steps of $RETEX_GIMP_USER (a JSON list) played one by one from GTK's loop:
         ``{"set": {argument: value}}``, ``{"preview": on}`` (the Preview box), ``{"wait": n}`` (until n preview
-        layers have been shown since the dialog opened, 60 s at most), ``{"settle": seconds}``, ``{"note": name}`` and
+        layers have been shown since the dialog opened, 60 s at most), ``{"settle": seconds}``, ``{"note": name}``,
+        ``{"point": [x, y]}`` (the pointer moves there, e.g. off the dialog so that no tooltip shows) and
         ``{"press": "ok" | "cancel"}``."""
 
         def played(dialog: object) -> bool:
@@ -149,6 +150,11 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
                     elif "preview" in step:
                         box = [w for w in _widgets(dialog) if isinstance(w, Gtk.CheckButton)]
                         [w for w in box if w.get_label() == "_Preview"][0].set_active(step["preview"])
+                    elif "point" in step:
+                        from gi.repository import Gdk
+
+                        display = Gdk.Display.get_default()
+                        display.get_default_seat().get_pointer().warp(display.get_default_screen(), *step["point"])
                     elif "note" in step:
                         _note(dialog, step["note"])
                     elif "press" in step:
