@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import bootstrap  # noqa: F401  (first: puts ``common`` on sys.path and pins the GObject versions)
+import settings
 from common import link
 from common.config import BackendConfig
 from common.eta import Eta
@@ -258,12 +259,14 @@ def add_arguments(p: Gimp.Procedure, options: list[Option]) -> None:
 
 class Retex(Gimp.PlugIn):
     def do_query_procedures(self) -> list[str]:
-        return [RESTORE_PROC, LEARN_PROC]
+        return [RESTORE_PROC, LEARN_PROC, settings.PROC]
 
     def do_set_i18n(self, _name: str) -> bool:
         return False
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
+        if name == settings.PROC:
+            return settings.create(self, guarded(settings.run))
         run = guarded(restore if name == RESTORE_PROC else learn)
         p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         p.set_image_types("*")  # grey and indexed images get a message saying what to do, not a greyed-out menu
