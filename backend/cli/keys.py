@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.common.config import config_dir, private_dir
-from plugin.common.remote import Remote, check_address
+from plugin.common.remote import BadConnection, Remote, check_address
 
 from ..errors import RetexError
 from ..files import atomic_write
@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> None:
     folder = Path(args.out) if args.out else config_dir() / "remote"
     if args.client is not None and (not args.client or Path(args.client).name != args.client or args.client[0] == "."):
         raise RetexError(f"--client '{args.client}' is not a plain name (letters, digits, - or _)")
-    address = check_address(f"tcp://{args.host or socket.gethostname()}:{args.port}")
+    try:
+        address = check_address(f"tcp://{args.host or socket.gethostname()}:{args.port}")
+    except BadConnection as e:
+        raise RetexError(f"--host and --port make no address the editors can use: {e}") from None
     try:
         clients = private_dir(private_dir(folder) / "clients")
         public, secret = folder / "server.key", folder / "server.key_secret"

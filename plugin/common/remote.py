@@ -24,7 +24,8 @@ class BadConnection(ValueError):
 
 def check_address(address: str) -> str:
     host, _, port = address.removeprefix("tcp://").rpartition(":")
-    if not address.startswith("tcp://") or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+    bad_host = not host.strip("[]") or any(c.isspace() or c in "/*" for c in host)
+    if not address.startswith("tcp://") or bad_host or not port.isdigit() or not 0 < int(port) < 65536:
         raise BadConnection(f"The address must be tcp://HOST:PORT, e.g. tcp://gpu-box:5555; '{address}' is not.")
     return address
 

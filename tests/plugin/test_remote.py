@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -180,6 +181,7 @@ KEY = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
         (f"gpu-box:5555 {KEY} {KEY}", "The address must be tcp://HOST:PORT"),
         (f"tcp://gpu-box {KEY} {KEY}", "The address must be tcp://HOST:PORT"),
         (f"tcp://gpu-box:99999 {KEY} {KEY}", "The address must be tcp://HOST:PORT"),
+        (f"tcp://*:5555 {KEY} {KEY}", "The address must be tcp://HOST:PORT"),
         (f"tcp://gpu-box:5555 {KEY[:-1]} {KEY}", "The server key must be 40 characters"),
         (f"tcp://gpu-box:5555 {KEY} {KEY[:-1]}~", "The client key must be 40 characters (letters, digits and"),
     ],
@@ -225,3 +227,18 @@ def test_the_installer_keeps_the_settings_private_and_the_remote_line(tmp_path: 
     set_config(Record(tmp_path / "config" / "installed.json"), path, {"python": "/new/python"}, {})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert BackendConfig.load().remote == keys.line and BackendConfig.load().python == "/new/python"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--port", "70000"], "--host and --port make no address the editors can use"),
+        (["--host", "gpu box"], "--host and --port make no address"),
+        (["--client", "../laptop"], "is not a plain name"),
+    ],
+)
+def test_keys_refuses_what_would_make_no_usable_line(tmp_path: Path, args: list[str], words: str) -> None:
+    cmd = [sys.executable, "-m", "backend", "keys", "--out", str(tmp_path / "k"), *args]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "k" / "clients").exists()
