@@ -79,9 +79,11 @@ def test_gimp_preview_follows_the_settings_and_is_gone_after_cancel(gimp: Run) -
     second = check_preview(gimp, seen["second"], previewed(gimp, 1.6))
     assert (first != second).any()  # the stronger texture shows
     assert seen["first"]["status"] == [f"Preview updated: {NAME}."]
+    assert seen["changed"]["status"] == [""]  # a setting changed: the last preview's words are gone
     failed = seen["failed"]  # a preview that cannot run: the reason in the status line, no stale preview left
     assert failed["layers"] == ["Background"] and not failed["dirty"]
-    assert "the channel 'wall', which this image does not have" in failed["status"][0]
+    assert "which this image does not have" in failed["status"][0] and failed["lines"] == [2], failed
+    assert seen["first"]["lines"] == [1] and seen["first"]["buttons"] == failed["buttons"]  # the wrap moved nothing
     assert rec["status"] == "cancel" and rec["unchanged"]  # the image as it was: layers, pixels, not dirty
 
 

@@ -509,14 +509,17 @@ def dialog(image, drawables: list, steps: list) -> dict:
     return rec
 
 
+LONG_NAME = "the wall behind the bicycle shed, as painted in the spring of the year before last"
+
+
 def preview_cancelled() -> dict:
     """Preview on the selection's box, a stronger texture, a channel the image lacks, then Cancel: one preview layer
     that follows the settings, a failed one removed with the reason in the status line, nothing left after Cancel."""
     image, bg = load("rgba8")
     image.select_rectangle(REPLACE, *SPEC["preview_rect"])
     steps = [{"preview": True}, {"set": PREVIEWED}, {"wait": 1}, {"note": "first"}]
-    steps += [{"set": {"strength-1": 1.6}}, {"wait": 2}, {"note": "second"}]
-    steps += [{"set": {"mask-1": "wall"}}, {"settle": 2.0}, {"note": "failed"}, {"press": "cancel"}]
+    steps += [{"set": {"strength-1": 1.6}}, {"note": "changed"}, {"wait": 2}, {"note": "second"}]
+    steps += [{"set": {"mask-1": LONG_NAME}}, {"settle": 2.0}, {"note": "failed"}, {"press": "cancel"}]
     rec = dialog(image, [bg], steps)
     cleanup(image)
     return rec

@@ -102,6 +102,9 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
                 seen["preview"] = {"file": path, "width": w, "height": h, "format": "R'G'B'A u8", "offsets": [x, y]}
         widgets = _widgets(dialog)
         seen["status"] = [w.get_text() for w in widgets if isinstance(w, Gtk.Label) and w.get_name() == "status"]
+        buttons = [w for w in widgets if isinstance(w, Gtk.Button) and w.get_label() in ("_OK", "_Cancel")]
+        seen["buttons"] = {w.get_label(): w.get_allocation().y for w in buttons}  # where they are on screen
+        seen["lines"] = [w.get_layout().get_line_count() for w in widgets if w.get_name() == "status"]
         models = [w.get_model() for w in widgets if isinstance(w, Gtk.ComboBox) and w.get_model() is not None]
         lists = [m for m in models if m.get_n_columns() == 3 and m.get_column_type(2).name == "GdkPixbuf"]
         rows = []
