@@ -9,8 +9,12 @@ Two measures, numpy only (the inference path stays torch-free):
   one noise variance) and returns the square root of that mean. Colour images use 5 x 5 x 3 patches, so the
   channels' correlation separates texture from noise better (grey: 7 x 7). Patches are taken on a regular grid,
   at most ``PATCHES`` of them, so the cost does not grow with the image (and the result is deterministic).
-- ``blockiness``: JPEG's 8 x 8 block edges: the mean absolute step across the block grid (columns and rows 7|8,
-  15|16, ...) over the mean step elsewhere, minus 1. About 0 without JPEG, above 0.1 for qualities of 85 and below.
+- ``jpeg_step``: the quantization step JPEG left in the image, after Fan and de Queiroz, "Identification of bitmap
+  compression history: JPEG detection and quantizer estimation" (IEEE TIP 2003): on JPEG's 8 x 8 grid, the DCT
+  coefficients of a decoded JPEG's luma sit on multiples of the quantizer's step. For the lowest AC frequencies the
+  step is the largest q at which the coefficients (those beyond q/2) line up, |mean(exp(2 pi i c / q))| > 1/2; the
+  median over five frequencies is returned. 1 means no JPEG seen (or quality 90 and above); libjpeg's quality 85
+  gives 4, 70 gives 7, 55 gives 11.
 
 ``cleanup_strength`` maps both to the clean-up strength, calibrated on the RW benchmark by
 ``python tools/auto_cleanup.py`` (see docs/design.md, "Clean-up 'auto'").
@@ -22,13 +26,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PATCHES = 10_000  # patches sampled for the noise estimate: enough for ~0.1 dB of sigma, ~0.05 s on one core
+PATCHES = 10_000  # patches sampled for the noise estimate: sigma within ~0.1, ~0.05 s on one core
 BLOCK = 8  # JPEG's block size
+BLOCKS = 6_000  # blocks sampled for the JPEG step
+FREQUENCIES = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0))  # the lowest AC frequencies: never quantized to all zeros
+LINED_UP = 0.5  # |mean(exp(2 pi i c / q))| above this: the coefficients sit on multiples of q
+MAX_STEP = 40
 
-# The mapping, fitted by tools/auto_cleanup.py: strength = clip((sigma - SIGMA_ZERO) / SIGMA_SPAN
-# + (blockiness - BLOCK_ZERO) / BLOCK_SPAN, 0, 1).
+# The mapping, fitted by tools/auto_cleanup.py: strength = clip(max((sigma - SIGMA_ZERO) / SIGMA_SPAN,
+# (jpeg_step - STEP_ZERO) / STEP_SPAN), 0, 1).
 SIGMA_ZERO, SIGMA_SPAN = 2.0, 3.0
-BLOCK_ZERO, BLOCK_SPAN = 0.05, 0.1
+STEP_ZERO, STEP_SPAN = 2.0, 2.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Degradation:
     """What ``estimate`` read from an image."""
 
     sigma: float  # Gaussian-equivalent noise level on 0..255
-    blockiness: float  # excess of the steps across JPEG's 8 x 8 grid (0: no blocks)
+    jpeg_step: float  # JPEG's quantization step at the lowest frequencies (1: no JPEG seen)
 
 
 def as_255(image: np.ndarray) -> np.ndarray:
@@ -87,29 +95,43 @@ def noise_sigma(image: np.ndarray) -> float:
     return float(np.sqrt(max(mean, 0.0)))
 
 
-def blockiness(image: np.ndarray) -> float:
-    """JPEG blocks: mean step across the 8 x 8 grid over the mean step within blocks, minus 1 (0: none, or too
-    small to tell)."""
-    a = as_255(image).mean(axis=-1)
-    ratios = []
-    for steps in (np.abs(np.diff(a, axis=1)), np.abs(np.diff(a, axis=0)).T):
-        if steps.shape[1] < 2 * BLOCK:
-            continue
-        on_grid = np.arange(steps.shape[1]) % BLOCK == BLOCK - 1
-        within = float(steps[:, ~on_grid].mean())
-        if within > 1e-9:
-            ratios.append(float(steps[:, on_grid].mean()) / within - 1.0)
-    return float(np.mean(ratios)) if ratios else 0.0
+def _dct_matrix() -> np.ndarray:
+    k = np.arange(BLOCK)
+    m = np.sqrt(2 / BLOCK) * np.cos(np.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * BLOCK))
+    m[0] /= np.sqrt(2)
+    return m
+
+
+def jpeg_step(image: np.ndarray) -> float:
+    """Fan and de Queiroz's (2003) quantizer estimate on the luma's lowest AC frequencies: 1 when no JPEG is seen."""
+    a = as_255(image)
+    y = a @ np.array([0.299, 0.587, 0.114]) if a.shape[-1] == 3 else a[..., 0]  # JPEG's own luma
+    h, w = y.shape[0] - y.shape[0] % BLOCK, y.shape[1] - y.shape[1] % BLOCK
+    blocks = y[:h, :w].reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK, BLOCK)
+    blocks = blocks[:: len(blocks) // BLOCKS + 1]
+    m = _dct_matrix()
+    coefs = np.einsum("ij,njk,lk->nil", m, blocks - 128, m)
+    steps = []
+    for u, v in FREQUENCIES:
+        c, step = coefs[:, u, v], 1
+        for q in range(2, MAX_STEP + 1):
+            beyond = c[np.abs(c) > q / 2]  # zeros line up at every q: only the coefficients JPEG kept count
+            if len(beyond) < 30:
+                break
+            if abs(np.exp(2j * np.pi * beyond / q).mean()) > LINED_UP:
+                step = q
+        steps.append(step)
+    return float(np.median(steps))
 
 
 def estimate(image: np.ndarray) -> Degradation:
     """Both measures of one image."""
-    return Degradation(noise_sigma(image), blockiness(image))
+    return Degradation(noise_sigma(image), jpeg_step(image))
 
 
 def strength_from(found: Degradation) -> float:
-    """The clean-up strength for a measured degradation: 0 for a clean image, 1 once noise or blocks are clear."""
-    s = (found.sigma - SIGMA_ZERO) / SIGMA_SPAN + (found.blockiness - BLOCK_ZERO) / BLOCK_SPAN
+    """The clean-up strength for a measured degradation: 0 for a clean image, 1 once noise or JPEG is clear."""
+    s = max((found.sigma - SIGMA_ZERO) / SIGMA_SPAN, (found.jpeg_step - STEP_ZERO) / STEP_SPAN)
     return float(np.clip(s, 0.0, 1.0))
 
 

@@ -91,7 +91,7 @@ def measure(task: Task, count: int) -> list[dict]:
         for kind, x in (("rw", np.ascontiguousarray(rw, dtype=np.float32)), ("clean", clean_input(task, photo, index))):
             found = noise_level.estimate(x)
             row: dict[str, Any] = {"image": path.name, "kind": kind, "sigma": found.sigma}
-            row["blockiness"] = found.blockiness
+            row["jpeg_step"] = found.jpeg_step
             row["scores"] = [score(task, restore(models[s], task, x), photo) for s in STRENGTHS]
             auto = noise_level.strength_from(found)
             row["auto"] = auto
@@ -99,7 +99,7 @@ def measure(task: Task, count: int) -> list[dict]:
             rows.append(row)
             best = STRENGTHS[int(np.argmax([v[0] for v in row["scores"]]))]
             print(
-                f"{path.name} {kind:5} sigma {found.sigma:5.2f} blockiness {found.blockiness:6.3f} "
+                f"{path.name} {kind:5} sigma {found.sigma:5.2f} JPEG step {found.jpeg_step:4.1f} "
                 f"best {best:.2f} auto {auto:.2f}",
                 flush=True,
             )
@@ -117,22 +117,22 @@ def fit(rows: list[dict]) -> None:
     clean = [r for r in rows if r["kind"] == "clean"]
     full = np.mean([r["scores"][-1][0] for r in rw])
     best = None
-    grid = itertools.product((0, 1, 2, 3, 4, 5), (1, 2, 3, 5, 8), (0.0, 0.025, 0.05, 0.075, 0.1), (0.05, 0.1, 0.2, 1e9))
-    for sz, ss, bz, bs in grid:
+    grid = itertools.product((1.5, 2, 3, 4), (1, 2, 3, 5), (1, 2, 3, 4), (1, 2, 3, 5))
+    for sz, ss, qz, qs in grid:
 
-        def strength(r: dict, sz: float = sz, ss: float = ss, bz: float = bz, bs: float = bs) -> float:
-            return float(np.clip((r["sigma"] - sz) / ss + (r["blockiness"] - bz) / bs, 0, 1))
+        def strength(r: dict, sz: float = sz, ss: float = ss, qz: float = qz, qs: float = qs) -> float:
+            return float(np.clip(max((r["sigma"] - sz) / ss, (r["jpeg_step"] - qz) / qs), 0, 1))
 
         loss = full - np.mean([at(r["scores"], strength(r), 0) for r in rw])
         kept = np.mean([at(r["scores"], strength(r), 1) for r in clean])
         if loss <= 0.03 and (best is None or kept > best[0]):
-            best = (kept, loss, (sz, ss, bz, bs))
+            best = (kept, loss, (sz, ss, qz, qs))
     if best is None:
         print("fit: no constants on the grid keep RW PSNR-Y within 0.03 dB of strength 1")
         return
-    kept, loss, (sz, ss, bz, bs) = best
+    kept, loss, (sz, ss, qz, qs) = best
     print(
-        f"fit: SIGMA_ZERO, SIGMA_SPAN = {sz}, {ss}; BLOCK_ZERO, BLOCK_SPAN = {bz}, {bs:g} "
+        f"fit: SIGMA_ZERO, SIGMA_SPAN = {sz}, {ss}; STEP_ZERO, STEP_SPAN = {qz}, {qs} "
         f"(interpolated: RW PSNR-Y {loss:.3f} dB below strength 1, clean detail kept {kept:.3f})"
     )
 
