@@ -269,7 +269,10 @@ def do_uninstall(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="torch build (auto: cuda with an NVIDIA GPU)"
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="torch build with --with-training (auto: cuda with an NVIDIA GPU)",
     )
     parser.add_argument(
         "--with-training",

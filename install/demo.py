@@ -16,7 +16,7 @@ from . import ROOT, InstallError
 PHOTO = ROOT / "examples" / "coffee.png"
 MASK = ROOT / "examples" / "table-mask.png"
 TASK, STYLE = "sr2", "wood-grain"
-START_TIMEOUT_S = 300.0  # a cold start imports torch and loads every network; slow disks take minutes
+START_TIMEOUT_S = 300.0  # a cold start imports the runtime and loads every network; slow disks take minutes
 
 
 def _lines(proc: subprocess.Popen, out: queue.Queue) -> None:
