@@ -27,6 +27,8 @@ from .cli import (
 from .cli import eval as eval_command
 from .errors import RetexError
 
+TRAINING_PACKAGES = {"torch", "onnx", "tqdm", "matplotlib", "cv2"}  # requirements-training.txt's, by import name
+
 # In the order ``--help`` lists them.
 COMMANDS = (
     train,
@@ -64,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as e:  # a tool's package, absent from the inference-only install
+        if e.name not in TRAINING_PACKAGES:
+            raise
+        print(
+            f"error: {args.command} needs the training support ({e.name} is not installed): "
+            "run python3 installer.py --with-training",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

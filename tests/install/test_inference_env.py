@@ -98,6 +98,11 @@ def test_restore_a_task_and_a_style_without_torch(python: Path, tmp_path: Path) 
     torch_run = run(python, "-m", "backend", *args, "--runtime", "torch", "-o", str(tmp_path / "t.png"))
     assert torch_run.returncode == 2 and "Traceback" not in torch_run.stderr
     assert "python3 installer.py --with-training" in torch_run.stderr and not (tmp_path / "t.png").exists()
+    tool = run(python, "-m", "backend", "train-style", str(tmp_path / "in.png"), "--name", "mine")
+    assert tool.returncode == 2 and tool.stderr == (
+        "error: train-style needs the training support (torch is not installed): "
+        "run python3 installer.py --with-training\n"
+    )
 
 
 def test_the_service_without_torch(python: Path, tmp_path: Path) -> None:
