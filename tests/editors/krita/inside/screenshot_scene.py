@@ -37,8 +37,9 @@ spin_until(lambda: not panel.flow.busy, 300)
 previewed = panel.flow.message
 panel.learn_section.toggle.setChecked(True)
 panel.style_name.setText("brick-wall")
-docker.setFloating(True)
-docker.resize(420, panel.sizeHint().height() + 30)
+docked_width = docker.width()  # the width Krita gives the docker where it first puts it
+docker.setFloating(True)  # floating only to be tall enough for the picture, at that width
+docker.resize(docked_width, panel.sizeHint().height() + 30)
 panel.task.setCurrentIndex(panel.task.findData("photo-sr4"))  # a longer job, caught half-way: progress, ETA, Cancel
 panel.cleanup_auto.setChecked(False)
 panel.cleanup.setValue(60)
