@@ -23,6 +23,7 @@ import pytest
 from backend.imaging.io import read_image, write_image
 from plugin.common.client import Client
 from plugin.common.exchange import BackendError
+from plugin.common.messages import plain
 from plugin.common.protocol import ErrorCode, FrameSpec
 from tests.service_helpers import rgba_test_image, start_server
 
@@ -124,6 +125,7 @@ def test_the_service_without_torch(python: Path, tmp_path: Path) -> None:
             with pytest.raises(BackendError) as refused:
                 client.train_style((FrameSpec(256, 256, "RGBA", "u8", "exemplar"), exemplar.tobytes()), "mine")
             assert refused.value.code == ErrorCode.TRAINING_NOT_INSTALLED and refused.value.message == NO_TRAINING
+            assert plain(refused.value.code, refused.value.message) == NO_TRAINING  # what both editors show
     finally:
         server.stop()
     log = server.proc.stderr.read() if server.proc.stderr else ""
