@@ -130,9 +130,10 @@ def estimate(image: np.ndarray) -> Degradation:
 
 
 def strength_from(found: Degradation) -> float:
-    """The clean-up strength for a measured degradation: 0 for a clean image, 1 once noise or JPEG is clear."""
+    """The clean-up strength for a measured degradation: 0 for a clean image, 1 once noise or JPEG is clear; in
+    steps of 0.05, so the service's blend of the last strength serves the next similar image too."""
     s = max((found.sigma - SIGMA_ZERO) / SIGMA_SPAN, (found.jpeg_step - STEP_ZERO) / STEP_SPAN)
-    return float(np.clip(s, 0.0, 1.0))
+    return round(float(np.clip(s, 0.0, 1.0)) * 20) / 20
 
 
 def cleanup_strength(image: np.ndarray) -> float:
