@@ -172,10 +172,12 @@ class Link:
         fields: dict[str, Any] | None = None,
         frames: list[Frame] | None = None,
         on_progress: PROGRESS | None = None,
+        cancel: Callable[[], bool] | None = None,
     ) -> Reply:
         """Send one request (typed, or a type with its fields and frames) and wait for its result, reporting
         progress. If this process dies first (GIMP's Cancel), the backend stops the job; a backend that dies or
-        falls silent ends it with a LinkError."""
+        falls silent ends it with a LinkError. ``cancel`` is asked ten times a second while the job runs (a dialog
+        handles its events then); True stops the job, which ends with the cancelled message."""
         try:
             if isinstance(request, str):
                 request = request_of(request, fields or {}, frames or [])
@@ -198,7 +200,7 @@ class Link:
                     )
 
         try:
-            return self.exchange.run_to_end(job, SILENCE_TIMEOUT_S, watch=watch)
+            return self.exchange.run_to_end(job, SILENCE_TIMEOUT_S, cancel, watch)
         except BackendUnavailable:
             raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.") from None
         except BackendError as e:

@@ -19,12 +19,13 @@ LAST_SETTINGS = "gimp-restore-dialog.json"  # in Retex's config folder: the dial
 ICON = 32  # a style's thumbnail in the texture lists, pixels a side
 PREVIEW_DELAY_MS = 600  # a preview starts once the settings have stayed unchanged this long
 NO_UPSCALE_PREVIEW = "Upscaling has no preview: its result is larger than the layer."
+PREVIEWING = "Previewing…"
 
 
 class Preview(Protocol):
     """The preview layer on the image (retex.py's ``Preview``): ``show`` runs it and says how it went."""
 
-    def show(self, progress: Callable[[float, str], None]) -> tuple[str, bool]: ...
+    def show(self, progress: Callable[[float, str], None], stop: Callable[[], bool]) -> tuple[str, bool]: ...
 
     def hide(self) -> None: ...
 
@@ -175,6 +176,7 @@ def restore_dialog(
     previews = Previews(config, preview, toggle, status)
     config.connect("notify", previews.later)
     toggle.connect("toggled", previews.later)
+    dialog.connect("response", previews.outdated)  # OK, Cancel or Reset: a running preview stops at once
     previews.later()
     try:
         return dialog.run()
@@ -194,17 +196,23 @@ def _status_line() -> Gtk.Label:
 
 
 class Previews:
-    """Preview on the dialog's settings: a run once they have stayed unchanged for ``PREVIEW_DELAY_MS`` (one at a
-    time; a change meanwhile runs it again after), the preview removed when Preview is off; the status line says
-    what is happening, never an earlier setting's message. The dialog stays live while a preview runs."""
+    """Preview on the dialog's settings: a run once they have stayed unchanged for ``PREVIEW_DELAY_MS``, one at a
+    time (a change meanwhile cancels it and runs it again after), the preview removed when Preview is off; the
+    status line says what is happening, never an earlier setting's message. The dialog stays live while a preview
+    runs, and a button pressed then stops it at once."""
 
     def __init__(self, config: Gimp.ProcedureConfig, preview: Preview, toggle: Gtk.CheckButton, status: Gtk.Label):
         self.config, self.preview, self.toggle, self.status = config, preview, toggle, status
         self.timer = 0
-        self.running = self.again = False
+        self.running = self.again = self.stale = False
+
+    def outdated(self, *_: object) -> None:
+        """The running preview, if any, is of no more use: it is cancelled."""
+        self.stale = self.running
 
     def later(self, *_: object) -> None:
         """A setting changed: the preview shown is out of date, a new one comes shortly."""
+        self.outdated()
         if self.timer:
             GLib.source_remove(self.timer)
         self.timer = GLib.timeout_add(PREVIEW_DELAY_MS, self._due)
@@ -231,22 +239,26 @@ class Previews:
             self.preview.hide()
             self.status.set_text(NO_UPSCALE_PREVIEW)
             return
-        self.running = True
+        self.running, self.stale = True, False
+        self.status.set_text(PREVIEWING)
         try:
-            message, _failed = self.preview.show(self._progress)
+            message, _failed = self.preview.show(self._progress, self._stop)
         finally:
             self.running = False
-        self.status.set_text(message)
+        self.status.set_text("" if self.stale else message)  # cancelled as out of date: a new one comes
         if self.again:
             self.again = False
             self.later()
 
     def _progress(self, fraction: float, text: str) -> None:
-        """The job's progress in the status line; the dialog's events are handled meanwhile (a setting changed, a
-        button pressed: the preview ends first)."""
         self.status.set_text(text)
+
+    def _stop(self) -> bool:
+        """Asked while the job runs: the dialog's events are handled (a setting changed, a button pressed), then
+        whether they made the preview out of date."""
         while Gtk.events_pending():
             Gtk.main_iteration_do(False)
+        return self.stale
 
 
 def learn_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> bool:

@@ -39,11 +39,13 @@ class Cancelled(Exception):
 class LinkJobs:
     """The flow's jobs in GIMP: blocking (GIMP's UI lives in another process), with the backend reached on first
     need. A job that fails ends with its message; a backend that cannot be reached raises ``link.LinkError``, which
-    ``guarded`` reports. ``progress`` also follows each job (the dialog's status line, while it previews)."""
+    ``guarded`` reports. While the dialog previews, ``progress`` also follows each job (its status line) and ``stop``
+    is asked whether to cancel it (the dialog handles its events then)."""
 
     def __init__(self) -> None:
         self.backend: link.Link | None = None
         self.progress: link.PROGRESS | None = None
+        self.stop: Callable[[], bool] | None = None
 
     def connect(self) -> link.Link:
         if self.backend is None:
@@ -55,7 +57,7 @@ class LinkJobs:
 
     def submit(self, kind: str, fields: dict[str, Any], frames: list[Frame], title: str, done: Done) -> None:
         try:
-            reply = run_job(self.connect(), kind, fields, frames, title, self.progress)
+            reply = run_job(self.connect(), kind, fields, frames, title, self.progress, self.stop)
         except link.LinkError as e:
             done(None, str(e))
         else:
@@ -89,9 +91,16 @@ def open_link() -> link.Link:
 
 
 def run_job(
-    backend: link.Link, kind: str, fields: dict, frames: list[Frame], title: str, also: link.PROGRESS | None = None
+    backend: link.Link,
+    kind: str,
+    fields: dict,
+    frames: list[Frame],
+    title: str,
+    also: link.PROGRESS | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Message:
-    """One backend job with GIMP's progress bar following it (and ``also``, with the same words)."""
+    """One backend job with GIMP's progress bar following it (and ``also``, with the same words); ``stop``: see
+    ``link.Link.run_to_end``'s ``cancel``."""
     Gimp.progress_init(title)
     eta, shown = Eta(), [""]
 
@@ -105,7 +114,7 @@ def run_job(
             also(fraction, text)
 
     try:
-        return backend.run_to_end(kind, fields, frames, progress)
+        return backend.run_to_end(kind, fields, frames, progress, stop)
     finally:
         Gimp.progress_end()
 
@@ -151,16 +160,17 @@ class Preview:
     def __init__(self, host: GimpHost, jobs: LinkJobs, flow: Flow, config: Gimp.ProcedureConfig) -> None:
         self.host, self.jobs, self.flow, self.config = host, jobs, flow, config
 
-    def show(self, progress: link.PROGRESS) -> tuple[str, bool]:
-        """Run it, ``progress`` following the job; the flow's message and whether it failed (then no preview)."""
-        self.jobs.progress = progress
+    def show(self, progress: link.PROGRESS, stop: Callable[[], bool]) -> tuple[str, bool]:
+        """Run it, ``progress`` following the job, ``stop`` asked whether to cancel it; the flow's message and
+        whether it failed (then no preview)."""
+        self.jobs.progress, self.jobs.stop = progress, stop
         try:
             self.flow.run(dataclasses.replace(order_from(self.config.get_property), preview=True))
             message, failed = self.flow.message, self.flow.failed
         except link.LinkError as e:  # the backend cannot be reached: said in the dialog, which stays
             message, failed = str(e), True
         finally:
-            self.jobs.progress = None
+            self.jobs.progress = self.jobs.stop = None
         if failed:
             self.hide()
         return message, failed

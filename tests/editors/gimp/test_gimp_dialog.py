@@ -26,7 +26,7 @@ from tests.editors.gimp.test_gimp_plugin import (
 )
 from tests.editors.krita import harness as kh
 
-SCENARIOS = ["preview_cancelled", "preview_applied", "remembered_after_cancel", "learn_no_drawable"]
+SCENARIOS = ["preview_cancelled", "preview_applied", "remembered_after_cancel", "preview_stopped", "learn_no_drawable"]
 NAME = "Retex: Denoise + dots 80 %"
 
 
@@ -99,6 +99,17 @@ def test_gimp_preview_then_ok_leaves_only_the_result(gimp: Run) -> None:
     start = calls.index("undo_group_start")
     assert set(calls[:start]) <= {"insert_layer", "set_offsets", "remove_layer"}  # the preview's, kept out of undo
     assert calls[start:].count("undo_group_start") == 1 and calls[-1] == "undo_group_end"  # the result: one step
+
+
+def test_gimp_cancel_during_a_preview_stops_it_at_once(gimp: Run) -> None:
+    """Cancel pressed while a whole 4096 x 4096 layer is previewed: the job is stopped (no preview layer ever came,
+    and the backend is idle right after), so the dialog closes without waiting for the preview to end."""
+    rec = record(gimp, "preview_stopped")
+    running = rec["seen"]["running"]
+    assert running["layers"] == ["bg"] and running["status"][0].startswith("Previewing"), running
+    assert rec["status"] == "cancel" and rec["unchanged"], rec
+    assert "insert_layer" not in changes(rec) and rec["idle_after"] < 5.0, rec["idle_after"]
+    assert rec["closed_at"] - running["at"] < 20.0  # 10 s measured on a loaded 2-core machine (CPU backend)
 
 
 def test_gimp_texture_lists_show_thumbnails(gimp: Run) -> None:

@@ -547,6 +547,20 @@ def remembered_after_cancel() -> dict:
     return rec
 
 
+def preview_stopped() -> dict:
+    """Cancel pressed while a long preview runs (a 4096 x 4096 layer, nothing selected): the dialog closes at once,
+    the backend's job stops, nothing is left on the image."""
+    image, bg = blank(4096, 4096)
+    steps = [{"preview": True}, {"set": PREVIEWED}, {"settle": 3.0}, {"note": "running"}, {"press": "cancel"}]
+    rec = dialog(image, [bg], steps)
+    rec["closed_at"], ended = time.time(), time.monotonic()
+    while backend_status().get("running") and time.monotonic() - ended < 60:
+        time.sleep(0.05)
+    rec["idle_after"] = round(time.monotonic() - ended, 2)
+    cleanup(image)
+    return rec
+
+
 def learn_no_drawable() -> dict:
     image, _ = load("rgba8")
     rec = call(LEARN, image, [], name="nothing chosen")

@@ -86,7 +86,7 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
         from gi.repository import Gegl, Gtk
 
         image = _image()
-        seen: dict = {"name": name, "layers": [layer.get_name() for layer in image.get_layers()]}
+        seen: dict = {"name": name, "at": time.time(), "layers": [layer.get_name() for layer in image.get_layers()]}
         seen["selected"] = [layer.get_name() for layer in image.get_selected_layers()]
         seen["dirty"] = image.is_dirty()
         config = dialog.get_property("config")
