@@ -47,9 +47,10 @@ class Degradation:
     jpeg_step: float  # JPEG's quantization step at the lowest frequencies (1: no JPEG seen)
 
 
-def as_255(image: np.ndarray) -> np.ndarray:
-    """The first image of ``image`` as H x W x C float64 on 0..255. Accepted: H x W, H x W x C (C <= 4), C x H x W
-    and N x C x H x W (the pipeline's layout); uint8 is 0..255, uint16 0..65535, floats 0..1. Alpha is dropped."""
+def _layout(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The first image of ``image`` as an H x W x C view, and the factor that puts its values on 0..255. Accepted:
+    H x W, H x W x C (C <= 4), C x H x W and N x C x H x W (the pipeline's layout); uint8 is 0..255, uint16
+    0..65535, floats 0..1. Alpha is dropped. Nothing is converted here: only the sampled pixels are, later."""
     a = np.asarray(image)
     if a.ndim == 4:
         a = a[0]
@@ -61,11 +62,7 @@ def as_255(image: np.ndarray) -> np.ndarray:
         a = np.moveaxis(a, 0, -1)
     if a.shape[-1] in (2, 4):
         a = a[..., :-1]
-    if a.dtype == np.uint8:
-        return a.astype(np.float64)
-    if a.dtype == np.uint16:
-        return a.astype(np.float64) / 257.0
-    return a.astype(np.float64) * 255.0
+    return a, {np.dtype(np.uint8): 1.0, np.dtype(np.uint16): 1 / 257}.get(a.dtype, 255.0)
 
 
 def _patches(image: np.ndarray, side: int, limit: int) -> np.ndarray:
@@ -80,11 +77,11 @@ def _patches(image: np.ndarray, side: int, limit: int) -> np.ndarray:
 
 def noise_sigma(image: np.ndarray) -> float:
     """Chen et al.'s (ICCV 2015) Gaussian-equivalent noise level, on 0..255; 0 for an image smaller than a patch."""
-    a = as_255(image)
+    a, to_255 = _layout(image)
     side = 5 if a.shape[-1] == 3 else 7
     if min(a.shape[:2]) < side:
         return 0.0
-    x = _patches(a, side, PATCHES)
+    x = _patches(a, side, PATCHES).astype(np.float64) * to_255
     x = x - x.mean(axis=0)
     eig = np.sort(np.linalg.eigvalsh(x.T @ x / max(len(x) - 1, 1)))
     mean = 0.0
@@ -104,23 +101,24 @@ def _dct_matrix() -> np.ndarray:
 
 def jpeg_step(image: np.ndarray) -> float:
     """Fan and de Queiroz's (2003) quantizer estimate on the luma's lowest AC frequencies: 1 when no JPEG is seen."""
-    a = as_255(image)
-    y = a @ np.array([0.299, 0.587, 0.114]) if a.shape[-1] == 3 else a[..., 0]  # JPEG's own luma
-    h, w = y.shape[0] - y.shape[0] % BLOCK, y.shape[1] - y.shape[1] % BLOCK
-    blocks = y[:h, :w].reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK, BLOCK)
-    blocks = blocks[:: len(blocks) // BLOCKS + 1]
+    a, to_255 = _layout(image)
+    rows, cols = a.shape[0] // BLOCK, a.shape[1] // BLOCK
+    every = int(np.ceil(np.sqrt(rows * cols / BLOCKS))) if rows * cols > BLOCKS else 1  # whole blocks, on the grid
+    ys = (np.arange(0, rows, every)[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    xs = (np.arange(0, cols, every)[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    picked = a[ys[:, None], xs].astype(np.float64) * to_255
+    y = picked @ np.array([0.299, 0.587, 0.114]) if a.shape[-1] == 3 else picked[..., 0]  # JPEG's own luma
+    h, w = y.shape
+    blocks = y.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK, BLOCK)
     m = _dct_matrix()
-    coefs = np.einsum("ij,njk,lk->nil", m, blocks - 128, m)
-    steps = []
-    for u, v in FREQUENCIES:
-        c, step = coefs[:, u, v], 1
-        for q in range(2, MAX_STEP + 1):
-            beyond = c[np.abs(c) > q / 2]  # zeros line up at every q: only the coefficients JPEG kept count
-            if len(beyond) < 30:
-                break
-            if abs(np.exp(2j * np.pi * beyond / q).mean()) > LINED_UP:
-                step = q
-        steps.append(step)
+    coefs = m @ (blocks - 128) @ m.T
+    c = np.stack([coefs[:, u, v] for u, v in FREQUENCIES])[:, None, :]  # frequency x 1 x block
+    q = np.arange(2, MAX_STEP + 1, dtype=np.float64)[None, :, None]
+    kept = np.abs(c) > q / 2  # zeros line up at every q: only the coefficients JPEG kept count
+    count = kept.sum(axis=2)
+    turns = np.where(kept, np.exp(2j * np.pi * c / q), 0).sum(axis=2)
+    lined_up = (count >= 30) & (np.abs(turns) > LINED_UP * np.maximum(count, 1))
+    steps = [float(q.ravel()[np.flatnonzero(f)[-1]]) if f.any() else 1.0 for f in lined_up]  # the largest
     return float(np.median(steps))
 
 
