@@ -1,4 +1,4 @@
-"""``python -m backend bench {quality,speed,real,report,compare}``: the benchmarks (code in ``backend.bench``)."""
+"""``python -m backend bench {quality,speed,real,report,compare,heal}``: the benchmarks (code in ``backend.bench``)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,14 @@ def add_parser(sub: Any) -> None:
     q = bench.add_parser("report", help="write docs/benchmarks.md and its plots from the JSON files")
     q.add_argument("--dir", default="docs/benchmarks", help="folder of the JSON files; the plots go here too")
     q.add_argument("--markdown", default="docs/benchmarks.md")
+    q = bench.add_parser("heal", help="heal with texture vs plain inpainting, G'MIC and Telea on BSD100 holes")
+    q.add_argument("--json", default="docs/benchmarks/heal.json", help="rewritten after each hole")
+    q.add_argument("--sheet", default="docs/heal.png", help="the side-by-side sheet")
+    q.add_argument("--seconds", type=float, default=90.0, help="time to learn each ring's texture")
+    q.add_argument("--style", help="a chosen style for every hole instead of learning each ring's")
+    q.add_argument("--limit", type=int, help="only the first N holes")
+    q.add_argument("--data", help="benchmark root holding BSD100/HR/*.png (default: ../shared/data/benchmark)")
+    q.add_argument("--threads", type=int, default=1, help="CPU threads")
     q = bench.add_parser("compare", help="draw the visual comparison sheets docs/compare-*.png")
     q.add_argument("--output-dir", default="docs")
     q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
@@ -68,7 +76,8 @@ def run(args: argparse.Namespace) -> None:
     end_on_signals()  # Ctrl-C and a polite kill end with the JSON of what was measured
     if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)
-    {"quality": _quality, "speed": _speed, "real": _real, "report": _report}.get(args.what, _compare)(args)
+    run_what = {"quality": _quality, "speed": _speed, "real": _real, "report": _report, "heal": _heal}
+    run_what.get(args.what, _compare)(args)
 
 
 def _quality(args: argparse.Namespace) -> None:
@@ -131,3 +140,18 @@ def _compare(args: argparse.Namespace) -> None:
 
     for path in write_sheets(Path(args.output_dir), Path(args.data) if args.data else BENCHMARK_DIR):
         print(path)
+
+
+def _heal(args: argparse.Namespace) -> None:
+    from ..bench.heal import HealBenchOptions, bench_heal
+    from .heal import learn_ring_style
+
+    opts = HealBenchOptions(seconds=args.seconds, threads=args.threads, style=args.style, sheet=Path(args.sheet))
+    opts.spots = opts.spots[: args.limit]
+    if args.data:
+        opts.data = Path(args.data)
+    report = bench_heal(
+        Path(args.json), opts, lambda image, hole: learn_ring_style(image, hole, args.seconds, threads=args.threads)
+    )
+    for name, m in report["mean"].items():
+        print(f"{name:<9} PSNR {m['psnr']:6.2f} dB  SWD {m['swd']:.4g}  ({m['swd_vs_inpaint']:.2f} x inpaint's)")

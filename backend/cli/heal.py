@@ -1,0 +1,95 @@
+"""``python -m backend heal IN --mask M -o OUT``: fill a hole with the texture of its surroundings (``backend.heal``).
+
+Without ``--style`` the texture is learned from the ring around the hole (``ring_exemplar``) in a short
+``train-style`` run of ``--seconds``; the learned style lives in a temporary folder and is gone afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..cleanup import AUTO_STRENGTH
+from ..errors import RetexError
+from ..heal import Hole, find_hole, heal, ring_exemplar
+from ..imaging.io import output_format, read_image, read_mask, write_image
+from ..runtime import load_net, load_style_model
+from ..runtime.base import StyleModel
+from ..styles import find_style
+from ..tasks import get_task
+from .common import end_on_signals, runtime_arg
+
+SECONDS = 90.0  # the ring's learning budget by default
+RING_STYLE = "ring"
+
+
+def learn_ring_style(
+    image: np.ndarray, hole: Hole, seconds: float, runtime: str = "auto", threads: int = 0, seed: int = 0
+) -> tuple[StyleModel, int]:
+    """A fine style learned in ``seconds`` from the ring around ``hole`` and its count of training steps: small
+    patches and blurred content only, so a short budget makes as many steps as it can."""
+    import torch
+
+    from ..train.style import StyleTrainConfig, train_style
+
+    exemplar = torch.from_numpy(ring_exemplar(image, hole, seed))
+    with tempfile.TemporaryDirectory(prefix="retex-heal-") as tmp:
+        cfg = StyleTrainConfig(minutes=seconds / 60, threads=threads, seed=seed, device="cpu")
+        cfg.patch, cfg.batch, cfg.content_tasks = 64, 2, ("blur",)
+        cfg.run_dir, cfg.library = str(Path(tmp) / "runs"), str(Path(tmp) / "styles")
+        result = train_style(exemplar, RING_STYLE, "fine", cfg, info={"exemplar": "ring"}, progress=False)
+        return load_style_model(Path(result["path"]), runtime), int(result["iterations"])
+
+
+def _seconds(value: str) -> float:
+    try:
+        s = float(value)
+    except ValueError:
+        s = float("nan")
+    if not 5 <= s <= 600:
+        raise argparse.ArgumentTypeError(f"{value}: the learning time must be a number of seconds from 5 to 600")
+    return s
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("heal", help="fill a hole with the texture around it (inpaint, then texture the fill)")
+    p.add_argument("input", help="the image file")
+    p.add_argument("--mask", required=True, help="the hole (white = pixels to fill)")
+    p.add_argument("-o", "--output", required=True, help="the healed image's file")
+    p.add_argument("--style", help="texture the fill with this style instead of learning the ring's texture")
+    p.add_argument(
+        "--seconds", type=_seconds, default=SECONDS, help=f"time to learn the ring's texture (default {SECONDS:g})"
+    )
+    p.add_argument("--seed", type=int, default=0, help="the texture's variation (and the ring's crops)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for the learning (0: all)")
+    runtime_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    end_on_signals()  # Ctrl-C while learning: no output file
+    output_format(Path(args.output))
+    style_path = find_style(args.style) if args.style else None
+    loaded = read_image(Path(args.input))
+    size = (int(loaded.rgb.shape[-2]), int(loaded.rgb.shape[-1]))
+    mask = read_mask(Path(args.mask), size)
+    hole = find_hole(mask)
+    image = loaded.rgb
+    if style_path is None:
+        ring_exemplar(image, hole)  # too thin a ring fails here, before anything is loaded
+    task = get_task("inpaint")
+    inpaint = (task, load_net(task, AUTO_STRENGTH, args.runtime))
+    if style_path is not None:
+        style = load_style_model(style_path, args.runtime)
+    else:
+        style, steps = learn_ring_style(image, hole, args.seconds, args.runtime, args.threads, args.seed)
+        print(f"learned the texture around the hole in {steps} steps")
+    healed = heal(image, mask, inpaint, style, args.seed)
+    if not np.isfinite(healed.image).all():
+        raise RetexError("the heal gave non-finite pixels; nothing written")
+    write_image(Path(args.output), healed.image, loaded.alpha, bits=loaded.bits)
+    print(f"{args.output}: healed {int(hole.mask.sum())} px, texture strength {healed.strength:.2f}")

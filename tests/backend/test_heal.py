@@ -1,0 +1,175 @@
+"""Heal with texture (``backend.heal``, ``python -m backend heal``, ``bench heal``): the heal touches only the hole
+and its soft edge, gives the hole the ring's high-pass energy, refuses bad masks with one line, and the benchmark
+runs end to end on a tiny input. Networks are tiny random ones where the test calls ``heal`` itself; the command
+line uses the shipped inpainting weights and the shipped ``grass`` style, as a user's would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from backend.bench.heal import HealBenchOptions, Spot, bench_heal, blob
+from backend.errors import RetexError
+from backend.heal import EDGE, RING, find_hole, heal, high_pass_energy, ring_exemplar
+from backend.imaging.io import write_image
+from backend.nets.restoration import RestorationNet
+from backend.nets.style import StyleConfig, StyleNet
+from backend.tasks import get_task
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def textured(h: int = 96, w: int = 96, seed: int = 0) -> np.ndarray:
+    """A grass-like test image: a smooth gradient under fine seeded noise."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0.3, 0.6, w, dtype=np.float32)[None, None, None, :]
+    return np.clip(ramp + 0.12 * rng.standard_normal((1, 3, h, w)).astype(np.float32), 0, 1)
+
+
+@pytest.fixture(scope="module")
+def nets() -> tuple:
+    torch.manual_seed(0)
+    task = get_task("inpaint")
+    return (task, RestorationNet(task.net).eval()), StyleNet(StyleConfig.new("fine")).eval()
+
+
+def test_heal_changes_only_the_hole_and_its_soft_edge(nets: tuple) -> None:
+    inpaint, style = nets
+    image, mask = textured(), blob((96, 96), 48, 48, seed=0, radius=12)
+    healed = heal(image, mask, inpaint, style)
+    hole = find_hole(mask)
+    outside = hole.soft == 0
+    assert np.array_equal(healed.image[..., outside], image[..., outside])
+    assert np.array_equal(healed.inpainted[..., mask == 0], image[..., mask == 0])
+    assert (hole.soft[mask > 0] == 1).all() and (hole.soft > 0).sum() > (mask > 0).sum()  # the edge is soft
+    assert not np.array_equal(healed.image[..., mask > 0], healed.inpainted[..., mask > 0])
+    assert healed.strength > 0
+
+
+def test_the_hole_gets_the_rings_high_pass_energy(nets: tuple) -> None:
+    inpaint, style = nets
+    image, mask = textured(), blob((96, 96), 48, 48, seed=1, radius=12)
+    healed, hole = heal(image, mask, inpaint, style), find_hole(mask)
+    ring = high_pass_energy(image, hole.ring)
+    smudge = high_pass_energy(healed.inpainted, hole.mask)
+    filled = high_pass_energy(healed.image, hole.mask)
+    assert smudge < 0.5 * ring  # what heal is for: the inpainting alone is smooth
+    assert 0.6 * ring < filled < 1.5 * ring
+
+
+def test_a_smooth_ring_adds_no_texture(nets: tuple) -> None:
+    inpaint, style = nets
+    flat = np.full((1, 3, 96, 96), 0.5, np.float32)
+    healed = heal(flat, blob((96, 96), 48, 48, seed=0, radius=12), inpaint, style)
+    assert healed.strength == 0 and np.array_equal(healed.image, healed.inpainted)
+
+
+def test_ring_and_exemplar() -> None:
+    mask = blob((128, 128), 64, 64, seed=0, radius=20)
+    hole = find_hole(mask)
+    ring_only = hole.ring & (hole.soft == 0)
+    assert hole.ring.any() and np.array_equal(hole.ring, ring_only)  # the ring starts past the soft edge
+    x0, y0, x1, y1 = hole.box
+    assert x1 - x0 <= 2 * (24 + RING) + 1 and EDGE < RING
+    assert ring_exemplar(textured(128, 128), hole).shape == (1, 3, 128, 128)
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (np.zeros((64, 64), np.float32), "no hole"),
+        (np.ones((64, 64), np.float32), "whole image"),
+    ],
+)
+def test_bad_masks(mask: np.ndarray, message: str) -> None:
+    with pytest.raises(RetexError, match=message):
+        find_hole(mask)
+
+
+def test_too_thin_a_ring() -> None:
+    mask = np.ones((64, 64), np.float32)
+    mask[:4] = 0
+    with pytest.raises(RetexError, match="too little texture around the hole"):
+        ring_exemplar(textured(64, 64), find_hole(mask))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "backend", "heal", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+
+def _files(tmp_path: Path, mask: np.ndarray) -> tuple[Path, Path]:
+    image, hole = tmp_path / "in.png", tmp_path / "mask.png"
+    write_image(image, textured(*mask.shape))
+    write_image(hole, np.broadcast_to(mask, (1, 3, *mask.shape)))
+    return image, hole
+
+
+def _thin(h: int, w: int) -> np.ndarray:
+    mask = np.ones((h, w), np.float32)
+    mask[:4] = 0
+    return mask
+
+
+@pytest.mark.parametrize(
+    "mask, extra, message",
+    [
+        (np.zeros((96, 96), np.float32), [], "the mask has no hole"),
+        (_thin(96, 96), [], "too little texture around the hole"),
+        (blob((96, 96), 48, 48, 0, 12), ["--style", "no-such-style"], "no-such-style"),
+        (blob((96, 96), 48, 48, 0, 12), ["--seconds", "1"], "seconds from 5 to 600"),
+    ],
+)
+def test_cli_errors(tmp_path: Path, mask: np.ndarray, extra: list[str], message: str) -> None:
+    image, hole = _files(tmp_path, mask)
+    out = tmp_path / "out.png"
+    done = _cli(str(image), "--mask", str(hole), "-o", str(out), *extra)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(lines) == 1 or lines[0].startswith("usage:")
+    assert not out.exists()
+
+
+def test_cli_mask_of_another_size(tmp_path: Path) -> None:
+    image, _ = _files(tmp_path, blob((96, 96), 48, 48, 0, 12))
+    hole = tmp_path / "small.png"
+    write_image(hole, np.broadcast_to(blob((64, 64), 32, 32, 0, 12), (1, 3, 64, 64)))
+    done = _cli(str(image), "--mask", str(hole), "-o", str(tmp_path / "out.png"), "--style", "grass")
+    assert done.returncode == 2 and "mask" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_cli_heals_with_a_chosen_style(tmp_path: Path) -> None:
+    image, hole = _files(tmp_path, blob((96, 96), 48, 48, 0, 12))
+    out = tmp_path / "out.png"
+    done = _cli(str(image), "--mask", str(hole), "-o", str(out), "--style", "grass")
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and "texture strength" in done.stdout
+
+
+def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
+    folder = tmp_path / "BSD100" / "HR"
+    folder.mkdir(parents=True)
+    write_image(folder / "tiny.png", textured(128, 128))
+    opts = HealBenchOptions(data=tmp_path, spots=(Spot("noise", "tiny", 64, 64),), sheet=tmp_path / "sheet.png")
+    opts.style = "grass"
+
+    def never(*_: object) -> object:
+        raise AssertionError("a chosen style is not learned")
+
+    report = bench_heal(tmp_path / "heal.json", opts, never)
+    saved = json.loads((tmp_path / "heal.json").read_text())
+    assert saved["holes"][0]["texture"] == "noise" and (tmp_path / "sheet.png").is_file()
+    methods = saved["holes"][0]["methods"]
+    assert {"inpaint", "heal", "telea"} <= set(methods)
+    assert report["mean"]["heal"]["swd"] < report["mean"]["inpaint"]["swd"]
+    for m in methods.values():
+        assert np.isfinite(m["psnr"]) and m["swd"] >= 0
