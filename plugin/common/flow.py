@@ -104,6 +104,12 @@ class Flow:
         if self.job is not None:
             self.jobs.cancel(self.job)
 
+    def forget(self) -> None:
+        """Clear the last message once it no longer applies (another image, a changed setting); a running job's
+        stays."""
+        if not self.busy and self.message:
+            self._say("")
+
     # --- the machinery ----------------------------------------------------------------------------------------------
 
     def _refuse_while_busy(self) -> bool:

@@ -24,3 +24,4 @@ class RetexDocker(DockWidget):
 
     def canvasChanged(self, canvas) -> None:  # noqa: N802 (Krita's name): the panel reads the active view when used
         self.panel.warm_up()  # an image was opened or switched to: the backend may start now
+        self.panel.flow.forget()  # and what was said about the other image no longer applies

@@ -103,7 +103,7 @@ class Panel(QWidget):
         cleanup_box.addWidget(self.cleanup_auto)
         self.cleanup_label = QLabel("Clean-up")
         self.cleanup_label.setToolTip(CLEANUP_TIP)
-        self.task.currentIndexChanged.connect(lambda _: self._follow_task())
+        self.task.currentIndexChanged.connect(lambda _: (self._follow_task(), self.flow.forget()))
         self.slot_box = QVBoxLayout()
         add = QPushButton("Add texture")
         add.clicked.connect(lambda: self.add_slot())

@@ -111,9 +111,10 @@ def test_krita_gui_preview_apply_preview_apply_through_the_menu(tmp_path: Path) 
 
 def test_krita_docker_fits_the_width_krita_gives_it(tmp_path: Path) -> None:
     """Where Krita first docks it, with a slot and every section open: no horizontal scrollbar, nothing cut off,
-    and a long message wraps without moving the buttons."""
+    and a long message wraps without moving the buttons; a message does not follow the user to another image."""
     result = gui_run(tmp_path, "gui_layout.py")
     assert not result["floating"], result
     assert not result["hbar"] and result["panel_needs"] <= result["viewport_width"], result
     assert result["cut"] == [], result["cut"]
     assert result["buttons_after"] == result["buttons_before"], result
+    assert result["refused"].startswith("Nothing to do") and result["after_switch"] == ""  # not carried over

@@ -46,6 +46,16 @@ def buttons() -> list[list[int]]:
     return [[b.x(), b.y()] for b in (panel.preview_button, panel.apply_button, panel.cancel_button)]
 
 
+# a message about one image is gone once another image is shown
+panel.task.setCurrentIndex(panel.task.findData("none"))
+for row in list(panel.rows):
+    panel._remove_slot(row)
+app.action("retex_apply").trigger()
+refused = panel.flow.message
+window.addView(open_image(os.environ["RETEX_TEST_IMAGE"]))
+spin_until(lambda: False, 1)
+after_switch = panel.flow.message
+
 scroll = docker.widget()
 before = buttons()
 panel.flow.message = "Retex could not do it: " + "a long message that wraps over several lines of the docker " * 4
@@ -68,4 +78,6 @@ RESULT = {
     )[:25],
     "buttons_before": before,
     "buttons_after": buttons(),
+    "refused": refused,
+    "after_switch": after_switch,
 }
