@@ -1,12 +1,17 @@
 """Heal with texture: inpaint a hole, then texture the fill like its surroundings, so grass is filled with grass.
 
-The inpainting network alone gives a smooth smudge (it cannot invent texture). Healing adds a style's zero-mean
-residual inside the hole, with a soft edge, at the strength that gives the hole the high-pass energy of the ring
-around it (what the smudge lacks), so the fill's low frequencies (and most of its PSNR) stay the inpainting's.
+The inpainting network alone gives a smooth smudge (it cannot invent texture). Healing adds a zero-mean residual
+inside the hole, with a soft edge, scaled so that the hole gets ``detail`` times the high-pass energy it lacks
+against the ring around it; the fill's low frequencies stay the inpainting's. The residual is either
 
-The texture is a chosen style, or one learned from the ring (the caller trains it: training is a tool, and this
-module runs in the service). ``ring_exemplar`` gives the trainer the ring: a mosaic of square crops, each lying
-wholly outside the hole and its soft edge and within ``RING`` px of the hole, so only the surroundings are learned.
+- the ring's own detail (default, instant): ``ring_detail`` quilts PATCH-px crops of the ring's high-pass band
+  (the image minus its blur) over the hole, overlapping windows normalised to keep their energy; or
+- a style's residual: a chosen style, or one learned from the ring (the caller trains it on ``ring_exemplar``, a
+  mosaic of ring crops; training is a tool and this module runs in the service).
+
+Every crop lies wholly outside the hole and its soft edge and mostly in the ring (``crop_positions``), so only the
+surroundings are copied or learned. ``bench heal`` (docs/benchmarks.md) measures the trade ``detail`` makes: more
+of the ring's energy looks more like the surroundings and costs more PSNR (the detail is not the missing one).
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from .tasks import Task
 
 RING = 32  # px around the hole whose texture the fill learns and matches
 EDGE = 4  # the texture fades out over this many px outside the hole (0 from EDGE px on)
-PATCH = 32  # side of the ring's crops that make the exemplar
+PATCH = 32  # side of the ring's crops (the detail's quilt, a style's exemplar)
 EXEMPLAR = 128  # side of the exemplar mosaic (4 x 4 crops)
 MIN_CROPS = 4  # distinct crop positions the ring must hold
-BLUR = 2  # the high-pass energy is measured above a (2 BLUR + 1)-px box blur, twice
+BLUR = 2  # high pass = the image minus its (2 BLUR + 1)-px box blur, applied twice (energy and ring detail)
+DETAIL = 0.25  # the fraction of the missing high-pass energy the fill gets by default (see the module's text)
 
 
 @dataclass
@@ -105,15 +111,21 @@ def crop_positions(hole: Hole, patch: int = PATCH) -> list[tuple[int, int]]:
     return out
 
 
-def ring_exemplar(image: np.ndarray, hole: Hole, seed: int = 0) -> np.ndarray:
-    """1 x 3 x EXEMPLAR x EXEMPLAR: a mosaic of PATCH-px crops of ``image`` (N x 3 x H x W) drawn (seeded) from the
-    ring, what the texture is learned from. Too thin a ring (near the image's border) is an error."""
+def ring_crops(hole: Hole) -> list[tuple[int, int]]:
+    """``crop_positions``, or an error when the ring (near the image's border, around a huge hole) holds too few."""
     positions = crop_positions(hole)
     if len(positions) < MIN_CROPS:
         raise RetexError(
             f"too little texture around the hole: the ring of {RING} px around it holds {len(positions)} clean "
             f"{PATCH}-px squares, {MIN_CROPS} are needed (a smaller selection, or one farther from the image's edge)"
         )
+    return positions
+
+
+def ring_exemplar(image: np.ndarray, hole: Hole, seed: int = 0) -> np.ndarray:
+    """1 x 3 x EXEMPLAR x EXEMPLAR: a mosaic of PATCH-px crops of ``image`` (N x 3 x H x W) drawn (seeded) from the
+    ring, what a style is learned from."""
+    positions = ring_crops(hole)
     per_side = EXEMPLAR // PATCH
     pick = np.random.default_rng(seed).choice(len(positions), per_side * per_side, replace=len(positions) < 16)
     rows = []
@@ -131,43 +143,65 @@ def _box_blur(x: np.ndarray, r: int) -> np.ndarray:
     return (c[..., k:, k:] - c[..., :-k, k:] - c[..., k:, :-k] + c[..., :-k, :-k]) / (k * k)
 
 
+def high_pass(image: np.ndarray) -> np.ndarray:
+    """The image minus its blur: the fine detail a smooth fill lacks."""
+    return image - _box_blur(_box_blur(image, BLUR), BLUR)
+
+
 def high_pass_energy(image: np.ndarray, where: np.ndarray) -> float:
     """Mean squared high-pass value of ``image`` (N x 3 x H x W) over the pixels ``where`` (H x W bool), the three
-    channels together: the texture's energy that a smooth fill lacks."""
-    hp = image - _box_blur(_box_blur(image, BLUR), BLUR)
-    return float((hp[..., where] ** 2).mean())
+    channels together."""
+    return float((high_pass(image)[..., where] ** 2).mean())
+
+
+def ring_detail(image: np.ndarray, hole: Hole, seed: int = 0) -> np.ndarray:
+    """1 x 3 x h x w over the hole's box: seeded ring crops of the image's high pass, laid on a half-PATCH grid with
+    Hann windows; dividing by the root of the summed squared windows keeps the crops' energy where they overlap
+    (independent crops add in energy, not in amplitude)."""
+    positions = ring_crops(hole)
+    detail = high_pass(image)
+    x0, y0, x1, y1 = hole.box
+    h, w = y1 - y0, x1 - x0
+    acc = np.zeros((1, 3, h + PATCH, w + PATCH), np.float32)
+    weight = np.zeros((h + PATCH, w + PATCH), np.float32)
+    window = (np.outer(np.hanning(PATCH), np.hanning(PATCH)) + 1e-3).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    for y in range(0, h, PATCH // 2):
+        for x in range(0, w, PATCH // 2):
+            py, px = positions[int(rng.integers(len(positions)))]
+            acc[..., y : y + PATCH, x : x + PATCH] += window * detail[:1, :, py : py + PATCH, px : px + PATCH]
+            weight[y : y + PATCH, x : x + PATCH] += window * window
+    return (acc / np.sqrt(np.maximum(weight, 1e-6)))[..., :h, :w]
 
 
 def heal(
     image: np.ndarray,
     mask: np.ndarray,
     inpaint: tuple[Task, RestorationModel],
-    style: StyleModel,
+    style: StyleModel | None = None,
     seed: int = 0,
-    energy: float = 1.0,
-    luminance: bool = True,
+    detail: float = DETAIL,
 ) -> Healed:
-    """Inpaint the hole of ``mask`` in ``image`` (N x 3 x H x W on [0, 1]), then add ``style``'s texture inside it
-    (soft edge) at the strength that gives the hole the ring's high-pass energy (``energy`` < 1: that fraction of
-    what the inpainting lacks, trading texture for PSNR). ``luminance``: texture the brightness only (a short-learned
-    style's colour speckle stays out). Pixels EDGE px or more from the hole are returned unchanged."""
+    """Inpaint the hole of ``mask`` in ``image`` (N x 3 x H x W on [0, 1]), then add the ring's detail (``style``
+    None) or ``style``'s texture (brightness only: a short-learned style's colour speckle stays out) inside it with
+    a soft edge, at the strength that gives the hole ``detail`` times the high-pass energy it lacks against the
+    ring. Pixels EDGE px or more from the hole are returned unchanged."""
     hole = find_hole(mask)
     x0, y0, x1, y1 = hole.box
     region = (x0, y0, x1 - x0, y1 - y0)
-    hole_mask = hole.mask.astype(np.float32)[None, None]
     inpainted = image.copy()
-    inpainted[..., y0:y1, x0:x1] = process(image, inpaint, [], hole_mask, region=region)
+    inpainted[..., y0:y1, x0:x1] = process(image, inpaint, [], hole.mask.astype(np.float32)[None, None], region=region)
     crop = inpainted[..., y0:y1, x0:x1]
     soft = hole.soft[None, None, y0:y1, x0:x1]
     inside, ring = hole.mask[y0:y1, x0:x1], hole.ring[y0:y1, x0:x1]
-    # residual energy at strength 1, then the strength that fills the ring's energy deficit (texture and smudge
-    # are nearly uncorrelated, so their energies add)
-    textured = process(crop, None, [StyleSlot(style, 1.0, soft, 1.0, seed)], preserve_colours=luminance)
-    unit = high_pass_energy(textured - crop, inside)
+    if style is None:
+        unit = soft * ring_detail(image, hole, seed)
+    else:
+        unit = process(crop, None, [StyleSlot(style, 1.0, soft, 1.0, seed)], preserve_colours=True) - crop
+    # texture and smudge are nearly uncorrelated, so their energies add: fill the deficit's chosen fraction
     deficit = high_pass_energy(image[..., y0:y1, x0:x1], ring) - high_pass_energy(crop, inside)
-    strength = float(np.clip(np.sqrt(max(energy * deficit, 0.0) / max(unit, 1e-12)), 0.0, MAX_STRENGTH))
+    gain = np.sqrt(max(detail * deficit, 0.0) / max(high_pass_energy(unit, inside), 1e-12))
+    strength = float(np.clip(gain, 0.0, MAX_STRENGTH))
     out = inpainted.copy()
-    if strength > 0:
-        slot = StyleSlot(style, strength, soft, 1.0, seed)
-        out[..., y0:y1, x0:x1] = process(crop, None, [slot], preserve_colours=luminance)
+    out[..., y0:y1, x0:x1] = np.clip(crop + strength * unit, 0, 1)
     return Healed(out, inpainted, strength)

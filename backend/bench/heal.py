@@ -1,7 +1,10 @@
 """``bench heal``: heal with texture against plain inpainting, G'MIC's patch inpainting and OpenCV's Telea, on
 fixed holes in textured regions of BSD100.
 
-Each hole is a seeded blob 40-60 px across at a named spot of a named image. Per method and hole:
+Each hole is a seeded blob 40-60 px across at a named spot of a named image. Methods: ``inpaint`` (the network
+alone), ``heal`` (the ring's detail at the default ``DETAIL``), ``heal@F`` (at the fraction F of the missing
+energy), ``heal-style`` (a style learned from each ring in ``seconds``, or a chosen one, at ``DETAIL``), ``gmic``,
+``telea``. Per method and hole:
 
 - ``psnr``: PSNR (dB, RGB, 8-bit levels) over the pixels any method may change: the hole and its soft edge
   (``backend.heal.EDGE`` px around it).
@@ -9,7 +12,7 @@ Each hole is a seeded blob 40-60 px across at a named spot of a named image. Per
   relu1_2, relu3_1, relu4_2, mean over the layers) between the VGG-16 features of the result's hole and those of the
   original's ring (EDGE to RING px around the hole). The features are computed on the box holding the hole and its
   ring (the result's box, the original's box); a layer's samples are its positions whose centre pixel lies in the
-  hole, respectively in the ring. Lower: the hole's texture is closer to its surroundings'. ``original`` measures
+  hole, respectively in the ring. Lower: the hole's texture is closer to its surroundings'. ``original_swd`` measures
   the untouched image the same way (what a perfect fill scores).
 
 G'MIC: the Debian ``gmic`` command line's built-in patch-based ``inpaint`` (CImg's ``inpaint_patch``, the engine
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import tempfile
@@ -35,7 +39,7 @@ import torch
 
 from ..cleanup import AUTO_STRENGTH
 from ..files import atomic_write, atomic_write_text
-from ..heal import Hole, find_hole, heal
+from ..heal import DETAIL, Hole, find_hole, heal
 from ..imaging.io import read_image, write_image
 from ..nets.vgg import WIDTHS, load_vgg
 from ..paths import BENCHMARK_DIR
@@ -46,8 +50,8 @@ from ..tasks import get_task
 from ..train.losses import LossLayers
 from .texture_stats import directions, sorted_distance, sorted_projections
 
-METHODS = ("inpaint", "heal", "gmic", "telea")
-ENERGIES = (0.25, 0.5)  # heal also at these fractions of the ring's energy: the texture-for-PSNR trade
+METHODS = ("inpaint", "heal", "heal-style", "gmic", "telea")
+DETAILS = (0.5, 1.0)  # heal also at these fractions of the missing energy: the texture-for-PSNR trade
 GMIC_ARGS = "9,16,0.1,1,0,0,0.05,10,1"  # patch, lookup size, lookup factor, increment, blend size/threshold/decay...
 RADIUS = 25  # a hole's mean radius, px
 
@@ -143,7 +147,7 @@ def telea_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 class HealBenchOptions:
     data: Path = BENCHMARK_DIR
     spots: tuple[Spot, ...] = SPOTS
-    seconds: float = 90.0  # learning budget per hole
+    seconds: float = 90.0  # learning budget per hole (0: no heal-style)
     threads: int = 1
     style: str | None = None  # a chosen style instead of learning each ring's
     sheet: Path | None = Path("docs/heal.png")
@@ -153,17 +157,18 @@ Learner = Callable[[np.ndarray, Hole], tuple[StyleModel, int]]  # (image, hole) 
 
 
 def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
-    """Measure every method on every spot; write the JSON at ``path`` (rewritten after each hole) and the sheet.
-    ``heal@F`` is the heal at the fraction F of the ring's energy."""
+    """Measure every method on every spot; write the JSON at ``path`` (rewritten after each hole) and the sheet."""
     task = get_task("inpaint")
     inpaint = (task, load_net(task, AUTO_STRENGTH))
     chosen = load_style_model(find_style(opts.style)) if opts.style else None
     distance = TextureDistance()
     report: dict[str, Any] = {
+        "kind": "heal",
         "command": "python -m backend bench heal --json " + str(path),
         "psnr": "RGB, 8-bit levels, over the hole and its soft edge",
         "swd": "texture_stats SWD, VGG-16 relu1_2/relu3_1/relu4_2: result's hole vs the original's ring",
-        "texture": opts.style or f"learned from each ring: train-style, {opts.seconds:g} s, {opts.threads} thread(s)",
+        "detail": DETAIL,
+        "style": opts.style or f"learned from each ring: train-style, {opts.seconds:g} s, {opts.threads} thread(s)",
         "gmic": _gmic_version(),
         "holes": [],
     }
@@ -173,11 +178,14 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
         original = read_image(opts.data / "BSD100" / "HR" / f"{spot.image}.png").rgb
         mask = blob(original.shape[-2:], spot.x, spot.y, seed=index)
         hole = find_hole(mask)
-        style, steps = (chosen, 0) if chosen else learn(original, hole)
-        healed = heal(original, mask, inpaint, style)
+        healed = heal(original, mask, inpaint)
         results = {"inpaint": healed.inpainted, "heal": healed.image, "telea": telea_fill(original, mask)}
-        for f in ENERGIES:
-            results[f"heal@{f:g}"] = heal(original, mask, inpaint, style, energy=f).image
+        for f in DETAILS:
+            results[f"heal@{f:g}"] = heal(original, mask, inpaint, detail=f).image
+        steps = 0
+        if chosen or opts.seconds > 0:
+            style, steps = (chosen, 0) if chosen else learn(original, hole)
+            results["heal-style"] = heal(original, mask, inpaint, style).image
         gmic = gmic_fill(original, mask)
         if gmic is not None:
             results["gmic"] = gmic
@@ -207,7 +215,7 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
 def _means(holes: list[dict]) -> dict[str, dict[str, float]]:
     """Per method: the mean PSNR and SWD over the holes it ran on, and the SWD relative to plain inpainting's."""
     out = {}
-    for m in (*METHODS, *(f"heal@{f:g}" for f in ENERGIES)):
+    for m in (*METHODS, *(f"heal@{f:g}" for f in DETAILS)):
         got = [h for h in holes if m in h["methods"]]
         if got:
             out[m] = {k: sum(h["methods"][m][k] for h in got) / len(got) for k in ("psnr", "swd")}
@@ -223,7 +231,8 @@ def _gmic_version() -> str | None:
         print("gmic is not installed (apt-get install gmic): its column stays empty")
         return None
     done = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=60)
-    return next((w for w in done.stdout.split() if w[:1].isdigit()), "unknown")
+    found = re.search(r"\d+\.\d+\.\d+", done.stdout)
+    return found.group(0) if found else "unknown"
 
 
 def draw_sheet(path: Path, rows: list[tuple[Spot, Hole, np.ndarray, dict[str, np.ndarray]]]) -> None:
@@ -231,7 +240,7 @@ def draw_sheet(path: Path, rows: list[tuple[Spot, Hole, np.ndarray, dict[str, np
     from PIL import Image, ImageDraw
 
     cell, label = 2 * 128, 18
-    names = ("original", *METHODS)
+    names = ("original", "inpaint", "heal", "heal@1", "heal-style", "gmic", "telea")
     sheet = Image.new("RGB", (cell * len(names), (cell + label) * len(rows) + label), "white")
     pen = ImageDraw.Draw(sheet)
     for c, name in enumerate(names):

@@ -1,7 +1,8 @@
 """``python -m backend heal IN --mask M -o OUT``: fill a hole with the texture of its surroundings (``backend.heal``).
 
-Without ``--style`` the texture is learned from the ring around the hole (``ring_exemplar``) in a short
-``train-style`` run of ``--seconds``; the learned style lives in a temporary folder and is gone afterwards.
+The texture is the ring's own detail by default; ``--style NAME`` uses a style instead, and ``--seconds S`` learns
+one from the ring (``ring_exemplar``) in a ``train-style`` run of S seconds, kept in a temporary folder and gone
+afterwards.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..cleanup import AUTO_STRENGTH
-from ..errors import RetexError
-from ..heal import Hole, find_hole, heal, ring_exemplar
+from ..heal import DETAIL, Hole, find_hole, heal, ring_crops, ring_exemplar
 from ..imaging.io import output_format, read_image, read_mask, write_image
 from ..runtime import load_net, load_style_model
 from ..runtime.base import StyleModel
@@ -23,7 +23,6 @@ from ..styles import find_style
 from ..tasks import get_task
 from .common import end_on_signals, runtime_arg
 
-SECONDS = 90.0  # the ring's learning budget by default
 RING_STYLE = "ring"
 
 
@@ -55,16 +54,34 @@ def _seconds(value: str) -> float:
     return s
 
 
+def _detail(value: str) -> float:
+    try:
+        d = float(value)
+    except ValueError:
+        d = float("nan")
+    if not 0 <= d <= 1:
+        raise argparse.ArgumentTypeError(f"{value}: the detail must be a number from 0 (a smooth fill) to 1")
+    return d
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("heal", help="fill a hole with the texture around it (inpaint, then texture the fill)")
     p.add_argument("input", help="the image file")
     p.add_argument("--mask", required=True, help="the hole (white = pixels to fill)")
     p.add_argument("-o", "--output", required=True, help="the healed image's file")
-    p.add_argument("--style", help="texture the fill with this style instead of learning the ring's texture")
-    p.add_argument(
-        "--seconds", type=_seconds, default=SECONDS, help=f"time to learn the ring's texture (default {SECONDS:g})"
+    texture = p.add_mutually_exclusive_group()
+    texture.add_argument("--style", help="texture the fill with this style instead of the surroundings' detail")
+    texture.add_argument(
+        "--seconds", type=_seconds, help="instead: learn a style from the surroundings for this many seconds"
     )
-    p.add_argument("--seed", type=int, default=0, help="the texture's variation (and the ring's crops)")
+    p.add_argument(
+        "--detail",
+        type=_detail,
+        default=DETAIL,
+        help=f"how much of the surroundings' fine detail the fill gets, 0 to 1 (default {DETAIL:g}; more looks more "
+        "like the surroundings and strays further from what was there)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="the texture's variation")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for the learning (0: all)")
     runtime_arg(p)
     p.set_defaults(func=run)
@@ -80,16 +97,15 @@ def run(args: argparse.Namespace) -> None:
     hole = find_hole(mask)
     image = loaded.rgb
     if style_path is None:
-        ring_exemplar(image, hole)  # too thin a ring fails here, before anything is loaded
+        ring_crops(hole)  # too thin a ring fails here, before anything is loaded
     task = get_task("inpaint")
     inpaint = (task, load_net(task, AUTO_STRENGTH, args.runtime))
+    style = None
     if style_path is not None:
         style = load_style_model(style_path, args.runtime)
-    else:
+    elif args.seconds is not None:
         style, steps = learn_ring_style(image, hole, args.seconds, args.runtime, args.threads, args.seed)
         print(f"learned the texture around the hole in {steps} steps")
-    healed = heal(image, mask, inpaint, style, args.seed)
-    if not np.isfinite(healed.image).all():
-        raise RetexError("the heal gave non-finite pixels; nothing written")
+    healed = heal(image, mask, inpaint, style, args.seed, args.detail)
     write_image(Path(args.output), healed.image, loaded.alpha, bits=loaded.bits)
     print(f"{args.output}: healed {int(hole.mask.sum())} px, texture strength {healed.strength:.2f}")

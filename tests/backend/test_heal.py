@@ -44,6 +44,8 @@ def test_heal_changes_only_the_hole_and_its_soft_edge(nets: tuple) -> None:
     image, mask = textured(), blob((96, 96), 48, 48, seed=0, radius=12)
     healed = heal(image, mask, inpaint, style)
     hole = find_hole(mask)
+    detail = heal(image, mask, inpaint)
+    assert np.array_equal(detail.image[..., hole.soft == 0], image[..., hole.soft == 0])
     outside = hole.soft == 0
     assert np.array_equal(healed.image[..., outside], image[..., outside])
     assert np.array_equal(healed.inpainted[..., mask == 0], image[..., mask == 0])
@@ -52,21 +54,25 @@ def test_heal_changes_only_the_hole_and_its_soft_edge(nets: tuple) -> None:
     assert healed.strength > 0
 
 
-def test_the_hole_gets_the_rings_high_pass_energy(nets: tuple) -> None:
+@pytest.mark.parametrize("use_style", [False, True])
+@pytest.mark.parametrize("detail", [0.25, 1.0])
+def test_the_hole_gets_the_rings_high_pass_energy(nets: tuple, use_style: bool, detail: float) -> None:
     inpaint, style = nets
     image, mask = textured(), blob((96, 96), 48, 48, seed=1, radius=12)
-    healed, hole = heal(image, mask, inpaint, style), find_hole(mask)
+    healed, hole = heal(image, mask, inpaint, style if use_style else None, detail=detail), find_hole(mask)
     ring = high_pass_energy(image, hole.ring)
     smudge = high_pass_energy(healed.inpainted, hole.mask)
     filled = high_pass_energy(healed.image, hole.mask)
     assert smudge < 0.5 * ring  # what heal is for: the inpainting alone is smooth
-    assert 0.6 * ring < filled < 1.5 * ring
+    target = smudge + detail * (ring - smudge)
+    assert 0.7 * target < filled < 1.3 * target
 
 
-def test_a_smooth_ring_adds_no_texture(nets: tuple) -> None:
+@pytest.mark.parametrize("use_style", [False, True])
+def test_a_smooth_ring_adds_no_texture(nets: tuple, use_style: bool) -> None:
     inpaint, style = nets
     flat = np.full((1, 3, 96, 96), 0.5, np.float32)
-    healed = heal(flat, blob((96, 96), 48, 48, seed=0, radius=12), inpaint, style)
+    healed = heal(flat, blob((96, 96), 48, 48, seed=0, radius=12), inpaint, style if use_style else None)
     assert healed.strength == 0 and np.array_equal(healed.image, healed.inpainted)
 
 
@@ -125,6 +131,8 @@ def _thin(h: int, w: int) -> np.ndarray:
         (_thin(96, 96), [], "too little texture around the hole"),
         (blob((96, 96), 48, 48, 0, 12), ["--style", "no-such-style"], "no-such-style"),
         (blob((96, 96), 48, 48, 0, 12), ["--seconds", "1"], "seconds from 5 to 600"),
+        (blob((96, 96), 48, 48, 0, 12), ["--detail", "2"], "detail must be a number from 0"),
+        (blob((96, 96), 48, 48, 0, 12), ["--style", "grass", "--seconds", "10"], "not allowed with"),
     ],
 )
 def test_cli_errors(tmp_path: Path, mask: np.ndarray, extra: list[str], message: str) -> None:
@@ -147,12 +155,23 @@ def test_cli_mask_of_another_size(tmp_path: Path) -> None:
     assert not (tmp_path / "out.png").exists()
 
 
-def test_cli_heals_with_a_chosen_style(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [[], ["--style", "grass"]])
+def test_cli_heals(tmp_path: Path, extra: list[str]) -> None:
     image, hole = _files(tmp_path, blob((96, 96), 48, 48, 0, 12))
     out = tmp_path / "out.png"
-    done = _cli(str(image), "--mask", str(hole), "-o", str(out), "--style", "grass")
+    done = _cli(str(image), "--mask", str(hole), "-o", str(out), *extra)
     assert done.returncode == 0, done.stderr
     assert out.is_file() and "texture strength" in done.stdout
+
+
+def test_learning_from_the_ring() -> None:
+    """A few seconds of train-style on the ring give a style that heals (the bench's and --seconds' path)."""
+    from backend.cli.heal import learn_ring_style
+
+    image, mask = textured(128, 128), blob((128, 128), 64, 64, 0, 20)
+    style, steps = learn_ring_style(image, find_hole(mask), seconds=2, runtime="torch", threads=1)
+    assert steps >= 1
+    assert heal(image, mask, (get_task("inpaint"), RestorationNet(get_task("inpaint").net)), style).strength > 0
 
 
 def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
@@ -160,7 +179,7 @@ def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     write_image(folder / "tiny.png", textured(128, 128))
     opts = HealBenchOptions(data=tmp_path, spots=(Spot("noise", "tiny", 64, 64),), sheet=tmp_path / "sheet.png")
-    opts.style = "grass"
+    opts.style = "grass"  # a chosen style: nothing learned
 
     def never(*_: object) -> object:
         raise AssertionError("a chosen style is not learned")
@@ -169,7 +188,7 @@ def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "heal.json").read_text())
     assert saved["holes"][0]["texture"] == "noise" and (tmp_path / "sheet.png").is_file()
     methods = saved["holes"][0]["methods"]
-    assert {"inpaint", "heal", "telea"} <= set(methods)
+    assert {"inpaint", "heal", "heal@0.5", "heal@1", "heal-style", "telea"} <= set(methods)
     assert report["mean"]["heal"]["swd"] < report["mean"]["inpaint"]["swd"]
     for m in methods.values():
         assert np.isfinite(m["psnr"]) and m["swd"] >= 0

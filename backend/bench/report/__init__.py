@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ...errors import RetexError
+from .heal import heal_section
 from .quality import quality_sections
 from .real import compare_section, real_section
 from .speed import speed_section
@@ -96,6 +97,8 @@ def write_report(folder: Path, markdown: Path) -> Path:
             "",
         ]
     lines += compare_section(markdown.parent)
+    if (folder / "heal.json").is_file():  # bench heal's
+        lines += heal_section(json.loads((folder / "heal.json").read_text()))
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text("\n".join(lines).rstrip() + "\n")
     return markdown
