@@ -42,6 +42,9 @@ def update_style_manifest(name: str, task: str, report: dict[str, Any]) -> None:
     net, info = load_style_file(find_style(name))
     manifest = read_manifest()
     entry = manifest.setdefault("styles", {}).setdefault(name, {})
+    trained = {k: info.get(k) for k in ("train_minutes", "iterations")} | {"params": net.parameter_count()}
+    if any(entry.get(k, v) != v for k, v in trained.items()):
+        entry["eval"] = {}  # a retrained style: the old network's scores no longer describe it
     entry.update(
         {
             "file": f"styles/{name}.safetensors",

@@ -28,7 +28,7 @@ BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, 
 # Version 2 of a coarse style: an open band (the mean is removed over the image by ``backend.stylize``) at full
 # resolution, the convolutions on a 4x4 pixel fold: a painting's colour shifts, its 8..30 px strokes and their sharp
 # edges pass (docs/design.md). Version 1 (the seed's 4x working grid and G4-G16 band) still loads and runs as before.
-OPEN_BAND = (0.0, math.inf)
+OPEN_BAND = (1.0, math.inf)
 DOWN = {1: {"fine": 1, "coarse": 4}, 2: {"coarse": 1}}  # working resolution 1/down per version and scale
 VERSIONS = (1, 2)
 _M32 = 0xFFFFFFFF
