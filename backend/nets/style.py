@@ -2,10 +2,10 @@
 
 It sees the *restored* image (so one network serves every restoration task) plus deterministic noise, folds pixels
 into channels, and ends in a fixed band filter: a high-pass (sigma < 4 px) for a fine texture; for a coarse,
-painting-like style of version 2 an open band at full resolution with the convolutions on a 4x4 fold (colour shifts
-and brush strokes pass; version 1, the first library's G4-G16 band on a 4x downsampled grid, still loads). The raw
-residual it returns is then normalized over the image by ``backend.stylize`` (zero mean, standard deviation =
-strength x ``nominal``).
+painting-like style of version 2 a low-pass (sigma 1 px) at full resolution, the convolutions on a 4x4 fold (colour
+shifts and brush strokes pass; version 1, the first library's G4-G16 band on a 4x downsampled grid, still loads).
+The raw residual it returns is then normalized over the image by ``backend.stylize`` (zero mean, standard deviation
+= strength x ``nominal``).
 
 The noise is a hash of absolute pixel coordinates, not a random draw: the same pixel gets the same texture whether
 the image is processed whole, tile by tile or as a cropped preview, and runs are reproducible.
@@ -26,8 +26,9 @@ from ..imaging.filters import band_pass
 SCALES = ("fine", "coarse")
 BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, sigma_hi) per scale, full-res px
 # Version 2 of a coarse style: an open band (the mean is removed over the image by ``backend.stylize``) at full
-# resolution, the convolutions on a 4x4 pixel fold: a painting's colour shifts, its 8..30 px strokes and their sharp
-# edges pass (docs/design.md). Version 1 (the seed's 4x working grid and G4-G16 band) still loads and runs as before.
+# resolution, low-passed at sigma 1 px (without it the Gram loss drove the residual to pixel speckle), the
+# convolutions on a 4x4 pixel fold: a painting's colour shifts, strokes and their edges pass (docs/design.md).
+# Version 1 (the seed's 4x working grid and G4-G16 band) still loads and runs as before.
 OPEN_BAND = (1.0, math.inf)
 DOWN = {1: {"fine": 1, "coarse": 4}, 2: {"coarse": 1}}  # working resolution 1/down per version and scale
 VERSIONS = (1, 2)
