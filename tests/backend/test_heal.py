@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from backend.bench.heal import HealBenchOptions, Spot, bench_heal, blob
+from backend.bench.report.heal import heal_section
 from backend.errors import RetexError
 from backend.heal import EDGE, RING, find_hole, heal, high_pass_energy, ring_exemplar
 from backend.imaging.io import write_image
@@ -192,3 +193,5 @@ def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
     assert report["mean"]["heal"]["swd"] < report["mean"]["inpaint"]["swd"]
     for m in methods.values():
         assert np.isfinite(m["psnr"]) and m["swd"] >= 0
+    section = "\n".join(heal_section(saved))
+    assert section.startswith("## Heal with texture") and "| noise (tiny) |" in section and "| **mean** |" in section
