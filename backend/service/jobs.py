@@ -143,9 +143,16 @@ def validate_train_style(request: TrainStyleRequest, registry: Registry) -> None
         )
 
 
-def train_style_job(job: Job, request: TrainStyleRequest, registry: Registry, progress: ProgressFn) -> Result:
+def train_style_job(
+    job: Job,
+    request: TrainStyleRequest,
+    registry: Registry,
+    progress: ProgressFn,
+    between: Callable[[], float] | None = None,
+) -> Result:
     """Train a style from the exemplar frame into the user's library, streaming progress; cancel stops it
-    between steps (the library is unchanged and a checkpoint remains)."""
+    between steps (the library is unchanged and a checkpoint remains). ``between()`` runs after each step (the
+    restorations queued meanwhile) and returns the seconds it took, which the learning's time does not count."""
     import torch
 
     from ..train.style import StyleTrainConfig, train_style
@@ -154,11 +161,12 @@ def train_style_job(job: Job, request: TrainStyleRequest, registry: Registry, pr
     cfg = StyleTrainConfig(minutes=request.minutes, device=str(registry.device), library=str(registry.style_dirs[-1]))
     started = time.monotonic()
 
-    def on_step(fraction: float, loss: float) -> None:
+    def on_step(fraction: float, loss: float) -> float:
         if job.cancel.is_set():
             raise Cancelled
         elapsed = time.monotonic() - started
         progress(min(fraction, 0.999), "learning texture", elapsed * (1 - fraction) / fraction if fraction else None)
+        return between() if between is not None else 0.0
 
     try:
         with torch.inference_mode(False), torch.enable_grad():

@@ -4,9 +4,11 @@ thread, so its events (progress, result, error) go through an inproc PUSH socket
 from __future__ import annotations
 
 import collections
+import functools
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import zmq
@@ -54,7 +56,7 @@ def work(ctx: zmq.Context, events_addr: str, state: JobQueue, registry: Registry
                     state.queue.clear()
                     return
                 job = state.running = state.queue.popleft()
-            final = _run(job, push, registry)
+            final = _run(job, push, registry, functools.partial(_run_waiting, state, push, registry, job))
             with state.lock:  # not running any more before the client hears the outcome
                 state.running = None
             push.send_multipart([job.client, *final.to_frames()], copy=False)
@@ -62,8 +64,28 @@ def work(ctx: zmq.Context, events_addr: str, state: JobQueue, registry: Registry
         push.close()
 
 
-def _run(job: Job, push: zmq.Socket, registry: Registry) -> Reply:
-    """Run one job, streaming progress; returns its final reply (result or error)."""
+def _run_waiting(state: JobQueue, push: zmq.Socket, registry: Registry, learning: Job) -> float:
+    """Between two steps of learning a texture: run the restorations queued meanwhile (an editor's Preview or
+    Apply), so a learning run of minutes does not hold them up; other learning runs wait their turn. Returns the
+    seconds spent, which do not count against the learning's time."""
+    started = time.monotonic()
+    while True:
+        with state.lock:
+            job = next((j for j in state.queue if not isinstance(j.request, TrainStyleRequest)), None)
+            if job is None or state.stopping:
+                break
+            state.queue.remove(job)
+            state.running = job
+        final = _run(job, push, registry)
+        with state.lock:
+            state.running = learning
+        push.send_multipart([job.client, *final.to_frames()], copy=False)
+    return time.monotonic() - started
+
+
+def _run(job: Job, push: zmq.Socket, registry: Registry, between: Callable[[], float] | None = None) -> Reply:
+    """Run one job, streaming progress; returns its final reply (result or error). ``between`` runs between a
+    learning job's steps."""
 
     last = [-1.0, 0.0]  # fraction and time of the last event sent
 
@@ -81,7 +103,7 @@ def _run(job: Job, push: zmq.Socket, registry: Registry) -> Reply:
 
     try:
         if isinstance(job.request, TrainStyleRequest):
-            return train_style_job(job, job.request, registry, progress)
+            return train_style_job(job, job.request, registry, progress, between)
         return run_job(job, job.request, registry, progress)
     except Cancelled:
         return fail(ErrorCode.CANCELLED, "cancelled")

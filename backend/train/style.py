@@ -126,7 +126,8 @@ def train_style(
     """Train style ``name`` from ``exemplar`` (1 x 3 x H x W on [0, 1]) and add it to ``cfg.library``.
 
     ``on_step(fraction, loss)`` is called after each step (the service streams it; raising from it stops the run
-    and leaves the checkpoint). Returns a summary.
+    and leaves the checkpoint; it may return seconds spent on other work, which the time budget does not count).
+    Returns a summary.
     """
     check_name(name)
     exemplar = prepare_exemplar(exemplar, scale)
@@ -194,8 +195,8 @@ def train_style(
             loss_avg = value if math.isnan(loss_avg) else 0.95 * loss_avg + 0.05 * value
             bar.n = int(100 * done)
             bar.set_postfix({"loss": f"{loss_avg:.3e}", "it": it + 1})
-            if on_step is not None:
-                on_step(done, loss_avg)
+            if on_step is not None and (elsewhere := on_step(done, loss_avg)):
+                t0 += elsewhere  # time spent outside learning (the service's runs between steps) is not counted
             if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
                 save_checkpoint(ckpt, net, opt, completed, cfg, loss_avg, time.monotonic() - t0)
                 last_save = time.monotonic()

@@ -15,7 +15,7 @@ from typing import Any
 from .eta import Eta
 from .host import Done, Host, Jobs, MaskSource, Target
 from .protocol import Frame, train_style_request
-from .recipe import BUSY, NAME_TO_LEARN, SELECT_TO_LEARN, Recipe, UserError
+from .recipe import BUSY, LEARNING, NAME_TO_LEARN, SELECT_TO_LEARN, Recipe, UserError
 from .replies import Reply, Result
 
 NO_RESULT = "The backend sent no result."
@@ -35,24 +35,34 @@ class Order:
 
 
 class Flow:
-    """One host's runs, one at a time: ``run`` (Apply, Preview), ``learn``, ``cancel``; ``job``, ``eta``,
-    ``message`` and ``failed`` say where things stand."""
+    """One host's runs: ``run`` (Apply, Preview) one at a time, and beside it ``learn`` one at a time, since
+    learning takes minutes and the backend does runs between its steps; ``cancel``. ``job``/``eta`` (the run),
+    ``learning``/``learning_eta``, ``message`` and ``failed`` say where things stand."""
 
     def __init__(self, host: Host, jobs: Jobs, clock: Callable[[], float] = time.monotonic) -> None:
         self.host, self.jobs, self.clock = host, jobs, clock
-        self.job: Any = None  # the running job's handle (``fraction`` for a progress bar)
+        self.job: Any = None  # the running Apply or Preview's handle (``fraction`` for a progress bar)
         self.eta = Eta(clock)  # the time left in ``job``
+        self.learning: Any = None  # the texture being learned, likewise
+        self.learning_eta = Eta(clock)
         self.message, self.failed = "", False
         self.learned = ""  # the name of the last style learned
 
     @property
     def busy(self) -> bool:
-        return self.job is not None
+        """Anything under way."""
+        return self.job is not None or self.learning is not None
+
+    def shown(self) -> tuple[Any, Eta] | None:
+        """The job a progress bar shows, with its time left: the run, else the learning."""
+        if self.job is not None:
+            return self.job, self.eta
+        return (self.learning, self.learning_eta) if self.learning is not None else None
 
     def run(self, order: Order) -> None:
         """Apply (a new layer, or a new image for super-resolution) or Preview (the selection's bounding box into
         the preview layer)."""
-        if self._refuse_while_busy():
+        if self._refuse_while(self.job, BUSY):
             return
         try:
             target, fields, frames = self.prepare(order)
@@ -83,7 +93,7 @@ class Flow:
 
     def learn(self, name: str, scale: str, minutes: float | None) -> None:
         """Learn a new style from the selected pixels of the layer."""
-        if self._refuse_while_busy():
+        if self._refuse_while(self.learning, LEARNING):
             return
         try:
             target = self.host.target()
@@ -101,8 +111,10 @@ class Flow:
             self._say(str(e), failed=True)
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.jobs.cancel(self.job)
+        """Stop the run, else the learning."""
+        job = self.job if self.job is not None else self.learning
+        if job is not None:
+            self.jobs.cancel(job)
 
     def forget(self) -> None:
         """Clear the last message once it no longer applies (another image, a changed setting); a running job's
@@ -112,26 +124,37 @@ class Flow:
 
     # --- the machinery ----------------------------------------------------------------------------------------------
 
-    def _refuse_while_busy(self) -> bool:
-        if self.busy:  # e.g. a menu action while the docker's job runs: that job goes on
-            self._say(BUSY, failed=True)
-        return self.busy
+    def _refuse_while(self, job: Any, words: str) -> bool:
+        if job is not None:  # e.g. a menu action while the docker's job runs: that job goes on
+            self._say(words, failed=True)
+        return job is not None
 
     def _submit(self, kind: str, fields: dict[str, Any], frames: list[Frame], title: str, done: Done) -> None:
-        ended = False
+        ended, learning = False, kind == "train_style"
 
         def end(result: Reply | None, error: str | None) -> None:
             nonlocal ended
-            ended, self.job = True, None
+            ended = True
+            if learning:
+                self.learning = None
+            else:
+                self.job = None
             if error or not isinstance(result, Result):
                 self._say(error or NO_RESULT, failed=True)
             else:
                 done(result, error)
 
-        self.eta = Eta(self.clock)
+        if learning:
+            self.learning_eta = Eta(self.clock)
+        else:
+            self.eta = Eta(self.clock)
         self._say(title)
         job = self.jobs.submit(kind, fields, frames, title, end)
-        if not ended:  # a blocking host has finished by now
+        if ended:  # a blocking host has finished by now
+            return
+        if learning:
+            self.learning = job
+        else:
             self.job = job
 
     def _ran(self, target: Target, order: Order, result: Reply | None, error: str | None) -> None:

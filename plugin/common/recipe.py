@@ -37,6 +37,7 @@ CLEANUP_TIP = "Clean-up: how much noise and JPEG to remove (0 % keeps close to t
 SELECT_TO_LEARN = "Select an area of the texture to learn first (at least 64 pixels a side; 128 for a coarse style)."
 NAME_TO_LEARN = "Give the new texture a name."
 BUSY = "Retex is still working: wait for it, or Cancel it first."
+LEARNING = "Retex is already learning a texture: wait for it, or Cancel it first."
 NEEDS_MASK = "Inpainting needs a mask: choose what to fill (e.g. the current selection)."
 RESULT_PREFIX = "Retex"  # every layer Retex adds is named so, the preview too
 PREVIEW_NAME = "Retex preview"

@@ -195,3 +195,29 @@ def test_cli_size_and_variation_through_the_server_equal_the_local_run(setup, tm
     subprocess.run([*base, "-o", str(local)], cwd=REPO, env=env, check=True, timeout=120)
     subprocess.run([*base, "-o", str(remote), "--endpoint", srv.endpoint], cwd=REPO, env=env, check=True, timeout=120)
     assert local.read_bytes() == remote.read_bytes()
+
+
+def test_a_run_sent_while_a_texture_is_learned_is_done_between_its_steps(setup) -> None:
+    """An editor's Preview or Apply does not wait minutes for a learning run: it is done between two of its steps,
+    and the learning goes on to its end (its time budget not counting the run)."""
+    srv, _, user = setup
+    learning = threading.Event()
+    finished: list[str] = []
+
+    def learn() -> None:
+        with Client(srv.endpoint, timeout_s=120) as client:
+            client.train_style(exemplar_frame(), "patient", minutes=0.1, on_progress=lambda f, s, e: learning.set())
+        finished.append("learning")
+
+    thread = threading.Thread(target=learn)
+    thread.start()
+    try:
+        assert learning.wait(60)
+        with Client(srv.endpoint, timeout_s=60) as client:
+            out = client.run("denoise", random_frame(40, 40, "RGBA", "u8"), slots=[{"style": "dots", "strength": 1.0}])
+        finished.append("run")
+        assert out.specs[0].width == 40
+    finally:
+        thread.join(120)
+    assert finished == ["run", "learning"]
+    assert (user / "patient.safetensors").is_file()

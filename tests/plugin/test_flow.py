@@ -16,7 +16,7 @@ from plugin.common.jobs import SessionJobs, follow
 from plugin.common.layers import Layer, LayerMemory, landing
 from plugin.common.options import RESTORE, order_from
 from plugin.common.protocol import Frame, FrameSpec
-from plugin.common.recipe import BUSY, NEEDS_MASK, SELECT_TO_LEARN, Recipe, Shown, Slot, UserError
+from plugin.common.recipe import BUSY, LEARNING, NEEDS_MASK, SELECT_TO_LEARN, Recipe, Shown, Slot, UserError
 from plugin.common.session import Session
 from tests.service_helpers import REPO, make_weights
 
@@ -265,3 +265,26 @@ def test_a_bad_size_is_said_before_the_backend_is_reached() -> None:
     flow.run(Order(Recipe("none", [Slot("dots", 1.0, None, 3.0)]), [None]))
     assert flow.failed and flow.message == "The size of 'dots' must be between 50% and 200%."
     assert len(host.layers) == 1
+
+
+def test_apply_and_preview_go_on_while_a_texture_is_learned(session: Session) -> None:
+    """Learning takes minutes: a run started meanwhile is done between its steps and ends first; a second learning
+    is refused with its own words, and both jobs end well."""
+    host = FakeHost((96, 96))
+    host.box = (0, 0, 96, 96)
+    flow = Flow(host, SessionJobs(lambda: ready(session)))
+    flow.learn("meanwhile", "fine", 0.15)
+    learning = flow.learning
+    assert learning is not None and flow.job is None
+    flow.learn("again", "fine", 0.1)
+    assert (flow.message, flow.failed, flow.learning) == (LEARNING, True, learning)
+    flow.run(Order(Recipe("denoise")))
+    assert flow.job is not None and flow.shown() == (flow.job, flow.eta)
+    deadline = time.monotonic() + 120
+    while flow.job is not None and time.monotonic() < deadline:
+        follow(session)
+        time.sleep(0.02)
+    assert flow.job is None and flow.learning is learning  # the run ended while learning goes on
+    assert [name for name, _ in host.layers] == ["Retex: Denoise", "Background"]
+    settle(flow, session)
+    assert not flow.failed and flow.learned == "meanwhile", flow.message

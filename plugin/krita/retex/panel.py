@@ -204,12 +204,14 @@ class Panel(QWidget):
             self._generation = session.generation
             for row in self.rows:
                 row.set_styles(session.styles)
-        job = self.flow.job
-        for button in (self.preview_button, self.apply_button, self.learn_button):
-            button.setEnabled(job is None)
+        for button in (self.preview_button, self.apply_button):
+            button.setEnabled(self.flow.job is None)  # also while a texture is learned: the backend fits them in
+        self.learn_button.setEnabled(self.flow.learning is None)
+        shown = self.flow.shown()
+        job, eta = shown if shown else (None, None)
         self.cancel_button.setEnabled(job is not None)
         self.progress.setValue(int(job.fraction * 1000) if job else 0)
-        left = self.flow.eta.text(job.fraction) if job else ""
+        left = eta.text(job.fraction) if job and eta else ""
         self.progress.setFormat(f"%p% · {left}" if left else "%p%" if job else "")
         self.message.setText(self.flow.message)
         self.message.setStyleSheet("color: #d04040;" if self.flow.failed else "")

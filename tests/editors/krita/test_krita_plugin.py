@@ -374,6 +374,14 @@ def test_krita_learns_a_texture_from_the_selection(krita: Run) -> None:
     assert "Learned the texture 'learned'" in rec["message"]
 
 
+def test_krita_apply_goes_on_while_a_texture_is_learned(krita: Run) -> None:
+    rec = record(krita, "learn_and_apply")
+    assert rec["apply_enabled"] and not rec["learn_enabled"]
+    assert rec["applied"] == "Added the layer 'Retex: Denoise'." and rec["still_learning"], rec
+    assert rec["layers"][0] == "Retex: Denoise"
+    assert not rec["failed"] and "Learned the texture 'meanwhile'" in rec["message"], rec["message"]
+
+
 def test_krita_cancel_stops_the_job_and_changes_nothing(krita: Run) -> None:
     rec = record(krita, "cancel")
     assert rec["started"]

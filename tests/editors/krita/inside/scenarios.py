@@ -446,6 +446,31 @@ def learn(ctx: dict) -> dict:
 
 
 @scenario
+def learn_and_apply(ctx: dict) -> dict:
+    """Apply while a texture is learned: the docker lets it, the result arrives while the learning goes on, and the
+    learning then ends well."""
+    doc = open_image(ctx["texture"])
+    select(doc, 0, 0, 96, 96)
+    panel = panel_for(doc, paint_layer(doc))
+    spin_until(lambda: panel.pump.session.state == "ready", 120)
+    panel.style_name.setText("meanwhile")
+    panel.minutes.setValue(0.2)
+    panel.learn_button.click()
+    spin_until(lambda: panel.flow.learning is not None and panel.flow.learning.fraction > 0, 60)
+    panel.refresh()
+    out = {"apply_enabled": panel.apply_button.isEnabled(), "learn_enabled": panel.learn_button.isEnabled()}
+    panel.task.setCurrentIndex(panel.task.findData("denoise"))
+    panel.apply_button.click()
+    spin_until(lambda: panel.flow.job is None, 120)
+    out["applied"] = panel.flow.message
+    out["still_learning"] = panel.flow.learning is not None
+    out["layers"] = [n.name() for n in nodes(doc) if n.type() == "paintlayer"]
+    spin_until(lambda: not panel.flow.busy, 120)
+    out.update(message=panel.flow.message, failed=panel.flow.failed)
+    return out
+
+
+@scenario
 def eta(ctx: dict) -> dict:
     """The time left of a 20-second job as the docker shows it, sampled against the time it really took and against
     the backend's own estimate: learning a texture."""
@@ -459,10 +484,10 @@ def eta(ctx: dict) -> dict:
     shown: set[str] = set()
 
     def sample() -> bool:
-        job = panel.flow.job
+        job = panel.flow.learning
         if job is not None:
             panel.refresh()
-            samples.append([time.monotonic(), job.fraction, panel.flow.eta.left(job.fraction), job.eta])
+            samples.append([time.monotonic(), job.fraction, panel.flow.learning_eta.left(job.fraction), job.eta])
             shown.add(panel.progress.format())
         return job is None
 
