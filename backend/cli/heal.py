@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..cleanup import AUTO_STRENGTH
+from ..errors import RetexError
 from ..heal import DETAIL, Hole, find_hole, heal, ring_crops, ring_exemplar
 from ..imaging.io import output_format, read_image, read_mask, write_image
 from ..runtime import load_net, load_style_model
 from ..runtime.base import StyleModel
 from ..styles import find_style
+from ..stylize import MAX_SEED, check_seed
 from ..tasks import get_task
 from .common import end_on_signals, runtime_arg
 
@@ -64,6 +66,14 @@ def _detail(value: str) -> float:
     return d
 
 
+def _seed(value: str) -> int:
+    try:
+        return check_seed(int(value, 10))
+    except (ValueError, RetexError):
+        message = f"{value}: the variation must be a whole number from 0 to {MAX_SEED}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("heal", help="fill a hole with the texture around it (inpaint, then texture the fill)")
     p.add_argument("input", help="the image file")
@@ -81,7 +91,7 @@ def add_parser(sub: Any) -> None:
         help=f"how much of the surroundings' fine detail the fill gets, 0 to 1 (default {DETAIL:g}; more looks more "
         "like the surroundings and strays further from what was there)",
     )
-    p.add_argument("--seed", type=int, default=0, help="the texture's variation")
+    p.add_argument("--seed", type=_seed, default=0, help="the texture's variation (a whole number, default 0)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for the learning (0: all)")
     runtime_arg(p)
     p.set_defaults(func=run)

@@ -133,6 +133,7 @@ def _thin(h: int, w: int) -> np.ndarray:
         (blob((96, 96), 48, 48, 0, 12), ["--style", "no-such-style"], "no-such-style"),
         (blob((96, 96), 48, 48, 0, 12), ["--seconds", "1"], "seconds from 5 to 600"),
         (blob((96, 96), 48, 48, 0, 12), ["--detail", "2"], "detail must be a number from 0"),
+        (blob((96, 96), 48, 48, 0, 12), ["--seed", "-1"], "variation must be a whole number"),
         (blob((96, 96), 48, 48, 0, 12), ["--style", "grass", "--seconds", "10"], "not allowed with"),
     ],
 )
