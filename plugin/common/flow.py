@@ -17,6 +17,7 @@ from .host import Done, Host, Jobs, MaskSource, Target
 from .protocol import Frame, train_style_request
 from .recipe import BUSY, LEARNING, NAME_TO_LEARN, SELECT_TO_LEARN, Recipe, UserError
 from .replies import Reply, Result
+from .training import NOT_INSTALLED
 
 NO_RESULT = "The backend sent no result."
 SOURCE_GONE = "The layer was closed or deleted before the result arrived; nothing was changed."
@@ -47,6 +48,8 @@ class Flow:
         self.learning_eta = Eta(clock)
         self.message, self.failed = "", False
         self.learned = ""  # the name of the last style learned
+        self.asked: tuple[str, str, float | None] | None = None  # the last learning asked for (``relearn``)
+        self.wants_training = False  # it failed for want of the training support: the host offers to add it
 
     @property
     def busy(self) -> bool:
@@ -95,6 +98,7 @@ class Flow:
         """Learn a new style from the selected pixels of the layer."""
         if self._refuse_while(self.learning, LEARNING):
             return
+        self.asked, self.wants_training = (name, scale, minutes), False
         try:
             target = self.host.target()
             name = name.strip()
@@ -109,6 +113,11 @@ class Flow:
             )
         except UserError as e:
             self._say(str(e), failed=True)
+
+    def relearn(self) -> None:
+        """The last learning again (once the training support was added)."""
+        if self.asked is not None:
+            self.learn(*self.asked)
 
     def cancel(self) -> None:
         """Stop the run, else the learning."""
@@ -136,7 +145,7 @@ class Flow:
             nonlocal ended
             ended = True
             if learning:
-                self.learning = None
+                self.learning, self.wants_training = None, error == NOT_INSTALLED
             else:
                 self.job = None
             if error or not isinstance(result, Result):
