@@ -125,6 +125,10 @@ class Flow:
         if job is not None:
             self.jobs.cancel(job)
 
+    def say(self, message: str, failed: bool = False) -> None:
+        """The host's own news in the message line (e.g. the training support being added)."""
+        self._say(message, failed)
+
     def forget(self) -> None:
         """Clear the last message once it no longer applies (another image, a changed setting); a running job's
         stays."""

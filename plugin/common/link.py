@@ -46,6 +46,7 @@ HOST = "gimp"
 PROBE_TIMEOUT_S = 1.0  # to see whether anything listens at the backend's address
 ALIVE_CHECK_S = 1.0  # a job this long without news: check that its backend still listens
 HELLO_TIMEOUT_S = 30.0  # for a listening backend to answer hello (it answers while it runs a job)
+STOP_TIMEOUT_S = 10.0  # for a backend told to shut down to stop listening
 PROGRESS = Callable[[float, str], None]
 
 
@@ -205,6 +206,19 @@ class Link:
             raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.") from None
         except BackendError as e:
             raise LinkError(plain(e.code, e.message)) from None
+
+    def stop(self) -> None:
+        """Shut this backend down and wait until it no longer listens, so that the next ``open`` starts a new one on
+        the settings as they are now (the training support just added)."""
+        endpoint = self.client.endpoint
+        try:
+            self.client.shutdown()
+        except (BackendError, BackendUnavailable):
+            pass  # gone already
+        self.close()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while _listening(endpoint, PROBE_TIMEOUT_S) and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def close(self) -> None:
         self.client.close()

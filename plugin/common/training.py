@@ -38,11 +38,12 @@ STOP_GRACE_S = 5.0
 def command(config: BackendConfig) -> list[str]:
     """The installer's backend step with the training support, run by the system's Python from the Retex folder
     (the installer makes or updates ``.venv`` there, which the settings' ``python`` names, and writes the
-    settings again). ``--device`` goes along when the settings pass one to the backend."""
+    settings again). ``--device cpu`` goes along when the settings keep the backend on the CPU."""
     python = shutil.which("python3") or shutil.which("python") or config.python
     line = [python, str(Path(config.repo) / "installer.py"), "--with-training", "--no-krita", "--no-gimp", "--no-demo"]
-    if "--device" in config.args[:-1]:
-        line += ["--device", config.args[config.args.index("--device") + 1]]
+    at = config.args.index("--device") + 1 if "--device" in config.args[:-1] else 0
+    if at and config.args[at] == "cpu":  # the backend is kept on the CPU: no CUDA build of torch either
+        line += ["--device", "cpu"]
     return line
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ import pytest
 from plugin.common.config import BackendConfig
 from plugin.common.flow import Flow
 from plugin.common.jobs import SessionJobs
+from plugin.common.link import Link, LinkError
+from plugin.common.protocol import train_style_request
+from plugin.common.replies import Result
 from plugin.common.session import Session
 from plugin.common.training import CANCELLED, NOT_INSTALLED, QUESTION, Install, command, problem
 from tests.install.test_inference_env import python as inference_python  # noqa: F401  (the fixture)
@@ -189,3 +193,34 @@ def test_learning_without_the_training_support_asks_then_learns_once_it_is_added
         assert not flow.wants_training
     finally:
         session.close()
+
+
+def test_a_stopped_link_gives_way_to_a_backend_on_the_new_settings(
+    inference_python: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIMP's way (a blocking link to a backend that outlives each plug-in run): the inference-only backend refuses
+    the learning; once the training support is added, ``stop`` shuts it down and waits until it no longer listens,
+    so the next ``open`` at the same address starts a backend on the new settings, which learns."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("RETEX_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("RETEX_USER_STYLES", str(tmp_path / "user-styles"))
+    monkeypatch.setenv("RETEX_RUNTIME", "auto")
+    args = ["--weights-dir", str(REPO / "weights"), "--threads", "1"]
+    config = BackendConfig(str(inference_python), str(REPO), f"ipc://{tmp_path / 'g'}", args)
+    exemplar = FakeHost((96, 96)).image
+    fields, frames = train_style_request(exemplar, "linked", minutes=0.05)
+    first = Link.open(config, lambda text: None)
+    try:
+        with pytest.raises(LinkError) as refused:
+            first.run_to_end("train_style", fields, frames)
+        assert str(refused.value) == NOT_INSTALLED
+    finally:
+        first.stop()
+    second = Link.open(replace(config, python=sys.executable), lambda text: None)
+    try:
+        style = second.run_to_end("train_style", fields, frames)
+        assert isinstance(style, Result) and (style.style or {}).get("name") == "linked"
+    finally:
+        second.stop()

@@ -66,6 +66,12 @@ class LinkJobs:
     def cancel(self, job: object) -> None:
         pass  # GIMP's Cancel ends the plug-in; the backend then stops the job itself
 
+    def restart(self) -> None:
+        """Stop the backend: the next job starts one on the settings as they are now."""
+        if self.backend is not None:
+            self.backend.stop()
+            self.backend = None
+
     def close(self) -> None:
         if self.backend is not None:
             self.backend.close()
@@ -197,6 +203,15 @@ def learn(
     try:
         flow = Flow(host, jobs)
         flow.learn(*(config.get_property(name) for name in ("name", "scale", "minutes")))
+        if flow.wants_training and run_mode == Gimp.RunMode.INTERACTIVE:
+            from training import add
+
+            failure = add()  # asks, then installs
+            if failure is None:
+                jobs.restart()
+                flow.relearn()
+            elif failure:
+                flow.say(failure, failed=True)
     finally:
         jobs.close()
     if flow.failed:

@@ -31,6 +31,7 @@ from .qt import (
 )
 from .settings import BackendForm
 from .slots import MaskCombo, SlotRow
+from .training import TrainingOffer
 
 if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
     from .common.session import Style
@@ -71,6 +72,7 @@ class Panel(QWidget):
         self.pump, self.target = pump, target
         self.host = KritaHost(target)
         self.flow = Flow(self.host, SessionJobs(lambda: pump.session, pump.wake))
+        self.offer = TrainingOffer(self, pump, self.flow)  # adds the training support when learning needs it
         self._generation = -1
         self.rows: list[SlotRow] = []
 
@@ -117,7 +119,7 @@ class Panel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.flow.cancel)
+        self.cancel_button.clicked.connect(lambda: self.offer.cancel() or self.flow.cancel())
         self.message = QLabel()
         self.message.setWordWrap(True)
 
@@ -200,20 +202,23 @@ class Panel(QWidget):
             self.status.setText(str(e))
             return
         self.status.setText(session.status())
+        self.offer.tick()
         if session.generation != self._generation:
             self._generation = session.generation
             for row in self.rows:
                 row.set_styles(session.styles)
         for button in (self.preview_button, self.apply_button):
             button.setEnabled(self.flow.job is None)  # also while a texture is learned: the backend fits them in
-        self.learn_button.setEnabled(self.flow.learning is None)
+        installing = self.offer.install
+        self.learn_button.setEnabled(self.flow.learning is None and installing is None)
         shown = self.flow.shown()
         job, eta = shown if shown else (None, None)
-        self.cancel_button.setEnabled(job is not None)
+        self.cancel_button.setEnabled(job is not None or installing is not None)
+        self.progress.setRange(0, 0 if installing and not job else 1000)  # 0, 0: busy, for the installer
         self.progress.setValue(int(job.fraction * 1000) if job else 0)
         left = eta.text(job.fraction) if job and eta else ""
-        self.progress.setFormat(f"%p% · {left}" if left else "%p%" if job else "")
-        self.message.setText(self.flow.message)
+        self.progress.setFormat(f"%p% · {left}" if left else "%p%" if job else installing.step if installing else "")
+        self.message.setText(f"{self.flow.message}\n{installing.step}" if installing else self.flow.message)
         self.message.setStyleSheet("color: #d04040;" if self.flow.failed else "")
 
     def _follow_task(self) -> None:
