@@ -6,7 +6,9 @@ bare torch networks are taken as well, converted at the entry points (``backend.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,16 +17,19 @@ from .arrays import A, Array, like, pad_edge, to_numpy
 from .errors import RetexError
 from .imaging.resize import imresize
 from .runtime.base import RestorationModel, as_restoration_model, as_style_model
+from .runtime.memory import out_of_memory
 from .style_grid import style_margin, style_residual, style_tiles  # style_residual: also the bench's
 from .stylize import StyleSlot, check_mask, check_slot, compose
 from .tasks import Task
-from .tiling import TILE, tile_grid, window
+from .tiling import MIN_TILE, TILE, split, tile_grid, window
 
 if TYPE_CHECKING:
     from .nets.restoration import RestorationNet
 
 MIN_SIDE = 8  # smaller inputs carry too little context for the network
 TileCallback = Callable[[int, int], None]
+Notice = Callable[[str], None]  # one line for the user about how the run goes on (e.g. out of memory: smaller tiles)
+log = logging.getLogger("retex.pipeline")
 
 
 def _pool2(x: np.ndarray) -> np.ndarray:
@@ -83,13 +88,17 @@ def net_input(task: Task, image: A, mask: Array | None = None) -> A:
 
 
 def run_padded(
-    net: RestorationModel | RestorationNet, x: A, tile: int = TILE, on_tile: TileCallback | None = None
+    net: RestorationModel | RestorationNet,
+    x: A,
+    tile: int = TILE,
+    on_tile: TileCallback | None = None,
+    on_notice: Notice | None = None,
 ) -> A:
     """Run the network on any size: replicate-pad to its multiple, run tile by tile, crop back."""
     model, arr = as_restoration_model(net), to_numpy(x)
     m = model.config.multiple
     h, w = arr.shape[-2:]
-    return like(_run_tiled(model, pad_edge(arr, (-h) % m, (-w) % m), tile, on_tile)[..., :h, :w], x)
+    return like(_run_tiled(model, pad_edge(arr, (-h) % m, (-w) % m), tile, on_tile, on_notice)[..., :h, :w], x)
 
 
 def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
@@ -110,32 +119,87 @@ def run_tiled(net: RestorationModel | RestorationNet, x: A, tile: int = TILE, on
 
 
 def _run_tiled(
-    net: RestorationModel, x: np.ndarray, tile: int = TILE, on_tile: TileCallback | None = None
+    net: RestorationModel,
+    x: np.ndarray,
+    tile: int = TILE,
+    on_tile: TileCallback | None = None,
+    on_notice: Notice | None = None,
 ) -> np.ndarray:
     """The network's output computed tile by tile, equal to ``net(x)`` up to float rounding.
 
     Each branch reads its own halo around each tile (its receptive field): the fine branches, where the compute is,
     need a few dozen pixels, and only the cheap coarse branches need wide context. One call per tile gives every
     branch its crop (``net.run_branches``: torch or ONNX Runtime, the only place they differ). ``on_tile(done,
-    total)`` is called after each branch's share of a tile; raising from it (e.g. on cancel) stops the run.
+    total)`` is called after each branch's share of a tile; raising from it (e.g. on cancel) stops the run. A tile
+    that runs out of memory is retried smaller, then on the CPU (``_Tiles``): the same result, said once.
     """
     m = net.config.multiple
     h, w = x.shape[-2:]
     if h % m or w % m:
         raise ValueError(f"input sides must be multiples of {m}")
-    tile = max(m, tile - tile % m)
-    halos = [-(-halo // m) * m for halo in net.halos]
+    tile = min(max(m, tile - tile % m), max(h, w))  # a small image is one tile, of its own size
     grid = tile_grid(h, w, tile)
-    step = _counter(len(grid) * len(halos), on_tile)
-    out = x[:, : net.config.out_channels].copy()
+    tiles = _Tiles(net, x, [-(-halo // m) * m for halo in net.halos], tile, on_notice)
+    step = _counter(len(grid) * len(net.halos), on_tile)
     for y0, x0 in grid:
-        y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-        windows = [window(y0, x0, y1, x1, h, w, halo) for halo in halos]
-        bands = net.run_branches([x[..., ry0:ry1, rx0:rx1] for ry0, rx0, ry1, rx1 in windows])
-        for weight, band, (ry0, rx0, _, _) in zip(net.mix, bands, windows, strict=True):
-            out[..., y0:y1, x0:x1] += weight * band[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+        for box in split((y0, x0, min(y0 + tile, h), min(x0 + tile, w)), tiles.side):
+            tiles.add(box)
+        for _ in net.halos:
             step()
-    return out
+    return tiles.out
+
+
+@dataclass
+class _Tiles:
+    """The output being assembled, and where tiles run now: the device's network at ``side``, which shrinks by
+    halves to ``MIN_TILE`` when a tile runs out of memory, then the CPU's copy of the network (from the full tile
+    again). A tile's bands are added only once its run succeeded, so a retried tile is never half in the output."""
+
+    net: RestorationModel
+    x: np.ndarray
+    halos: list[int]
+    side: int
+    on_notice: Notice | None
+    shrunk: bool = False
+
+    def __post_init__(self) -> None:
+        self.out = self.x[:, : self.net.config.out_channels].copy()
+        self.tile = self.side  # the CPU starts again from the full tile: it has the memory the device lacked
+
+    def add(self, box: tuple[int, int, int, int]) -> None:
+        y0, x0, y1, x1 = box
+        h, w = self.x.shape[-2:]
+        windows = [window(y0, x0, y1, x1, h, w, halo) for halo in self.halos]
+        try:
+            bands = self.net.run_branches([self.x[..., ry0:ry1, rx0:rx1] for ry0, rx0, ry1, rx1 in windows])
+        except Exception as e:
+            if not out_of_memory(e):
+                raise
+            self._shrink(e)
+            for part in split(box, self.side):
+                self.add(part)
+            return
+        for weight, band, (ry0, rx0, _, _) in zip(self.net.mix, bands, windows, strict=True):
+            self.out[..., y0:y1, x0:x1] += weight * band[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+
+    def _shrink(self, error: BaseException) -> None:
+        """Half the tile side, or at the floor the CPU; on the CPU at the floor the error stands."""
+        m = self.net.config.multiple
+        half = max(m, self.side // 2 - self.side // 2 % m)
+        if MIN_TILE <= half < self.side:
+            if not self.shrunk:
+                self._say(f"out of memory on {self.net.device} with {self.side}-pixel tiles: smaller tiles")
+            self.shrunk, self.side = True, half
+        elif self.net.device != "cpu":
+            self._say(f"out of memory on {self.net.device} even with {self.side}-pixel tiles: continuing on the CPU")
+            self.net, self.side = self.net.on_cpu(), self.tile
+        else:
+            raise error
+
+    def _say(self, message: str) -> None:
+        log.warning("%s", message)
+        if self.on_notice is not None:
+            self.on_notice(message)
 
 
 def restore(
@@ -144,12 +208,13 @@ def restore(
     image: A,
     mask: Array | None = None,
     on_tile: TileCallback | None = None,
+    on_notice: Notice | None = None,
 ) -> A:
     """Restore an N x 3 x h x w image on [0, 1]; returns N x 3 x (h*scale) x (w*scale) clamped to [0, 1].
 
     For inpainting only the masked pixels change.
     """
-    return like(_restore(as_restoration_model(net), task, to_numpy(image), _maybe(mask), on_tile), image)
+    return like(_restore(as_restoration_model(net), task, to_numpy(image), _maybe(mask), on_tile, on_notice), image)
 
 
 def _maybe(x: Array | None) -> np.ndarray | None:
@@ -157,12 +222,17 @@ def _maybe(x: Array | None) -> np.ndarray | None:
 
 
 def _restore(
-    net: RestorationModel, task: Task, image: np.ndarray, mask: np.ndarray | None, on_tile: TileCallback | None
+    net: RestorationModel,
+    task: Task,
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    on_tile: TileCallback | None,
+    on_notice: Notice | None = None,
 ) -> np.ndarray:
     if min(image.shape[-2:]) < MIN_SIDE:
         h, w = image.shape[-2:]
         raise RetexError(f"image is {w}x{h}: the smallest side must be at least {MIN_SIDE} px")
-    out = np.clip(run_padded(net, net_input(task, image, mask), on_tile=on_tile), 0, 1)
+    out = np.clip(run_padded(net, net_input(task, image, mask), on_tile=on_tile, on_notice=on_notice), 0, 1)
     if task.uses_mask and mask is not None:
         out = image * (1 - mask) + out * mask
     return out
@@ -197,6 +267,7 @@ def _restore_region(
     region: tuple[int, int, int, int],
     mask: np.ndarray | None,
     on_tile: TileCallback | None,
+    on_notice: Notice | None = None,
 ) -> np.ndarray:
     x, y, w, h = region
     H, W = image.shape[-2:]
@@ -206,7 +277,7 @@ def _restore_region(
     x0, y0 = max(0, x - margin) // m * m, max(0, y - margin) // m * m  # stay on the network's grid
     x1, y1 = min(W, x + w + margin), min(H, y + h + margin)
     sub_mask = None if mask is None else mask[..., y0:y1, x0:x1]
-    out = _restore(net, task, image[..., y0:y1, x0:x1], sub_mask, on_tile)
+    out = _restore(net, task, image[..., y0:y1, x0:x1], sub_mask, on_tile, on_notice)
     s = task.scale
     return out[..., (y - y0) * s : (y - y0 + h) * s, (x - x0) * s : (x - x0 + w) * s]
 
@@ -236,6 +307,7 @@ def process(
     region: tuple[int, int, int, int] | None = None,
     preserve_colours: bool = False,
     on_tile: TileCallback | None = None,
+    on_notice: Notice | None = None,
 ) -> A:
     """Restore then texture: the one entry point of the command line, the service and evaluation.
 
@@ -246,7 +318,7 @@ def process(
     arr = to_numpy(image)
     slots = [StyleSlot(as_style_model(s.net), s.strength, _maybe(s.mask), s.scale, s.seed) for s in slots]
     rest = None if restoration is None else (restoration[0], as_restoration_model(restoration[1]))
-    out = _process(arr, rest, slots, _maybe(inpaint_mask), region, preserve_colours, on_tile)
+    out = _process(arr, rest, slots, _maybe(inpaint_mask), region, preserve_colours, on_tile, on_notice)
     return like(out, image)
 
 
@@ -258,6 +330,7 @@ def _process(
     region: tuple[int, int, int, int] | None,
     preserve_colours: bool,
     on_tile: TileCallback | None,
+    on_notice: Notice | None = None,
 ) -> np.ndarray:
     H, W = image.shape[-2:]
     if min(H, W) < MIN_SIDE:
@@ -282,7 +355,9 @@ def _process(
     sides = ((cy1 - cy0) * s, (cx1 - cx0) * s)
     progress = _Progress(on_tile, sum(style_tiles(*sides, slot.net, scale=slot.scale) for slot in live))
     if restoration is not None:
-        base = _restore_region(restoration[1], restoration[0], image, ctx, inpaint_mask, progress.restoration)
+        base = _restore_region(
+            restoration[1], restoration[0], image, ctx, inpaint_mask, progress.restoration, on_notice
+        )
     else:
         base = image[..., cy0:cy1, cx0:cx1]
     inner = (..., slice((y - cy0) * s, (y - cy0 + h) * s), slice((x - cx0) * s, (x - cx0 + w) * s))

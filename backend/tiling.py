@@ -8,10 +8,17 @@ from collections.abc import Callable
 import numpy as np
 
 TILE = 512  # output tile side for the tiled run: bounds memory whatever the image size
+MIN_TILE = 64  # the smallest side a tile that ran out of memory is retried at, before the CPU takes it
 
 
 def tile_grid(h: int, w: int, tile: int) -> list[tuple[int, int]]:
     return [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
+
+
+def split(box: tuple[int, int, int, int], side: int) -> list[tuple[int, int, int, int]]:
+    """Output box (y0, x0, y1, x1) cut into boxes of at most ``side`` pixels a side (an out-of-memory retry)."""
+    y0, x0, y1, x1 = box
+    return [(y, x, min(y + side, y1), min(x + side, x1)) for y in range(y0, y1, side) for x in range(x0, x1, side)]
 
 
 def window(y0: int, x0: int, y1: int, x1: int, h: int, w: int, halo: int) -> tuple[int, int, int, int]:

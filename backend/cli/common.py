@@ -1,4 +1,4 @@
-"""What several commands share: comma-separated lists, the --runtime option, ending on a signal."""
+"""What several commands share: comma-separated lists, the --runtime and --device options, ending on a signal."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 
 from ..errors import RetexError
 from ..runtime import RUNTIMES
+from ..runtime.providers import DEVICES
 from ..tasks import TASKS
 
 TASK_NAMES = ", ".join(TASKS)  # for help texts
@@ -38,6 +39,16 @@ def runtime_arg(p: argparse.ArgumentParser) -> None:
         default=os.environ.get("RETEX_RUNTIME", "auto"),
         help="run the networks on ONNX Runtime or torch (default: $RETEX_RUNTIME, else auto: ONNX Runtime when "
         "installed); a server started by an editor inherits RETEX_RUNTIME",
+    )
+
+
+def device_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the networks run: cpu, cuda (NVIDIA), dml (DirectML: any GPU on Windows), coreml (Apple); "
+        "auto (default): the best GPU this ONNX Runtime offers, else torch's CUDA, else the CPU",
     )
 
 

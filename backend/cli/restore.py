@@ -24,7 +24,7 @@ from ..styles import find_style
 from ..stylize import MAX_SEED, TEXTURE_SCALES, StyleSlot, check_seed, check_strength, check_texture_scale
 from ..tasks import Task, get_task
 from . import batch
-from .common import TASK_NAMES, runtime_arg
+from .common import TASK_NAMES, device_arg, runtime_arg
 
 
 @dataclass
@@ -47,6 +47,7 @@ class RestoreArgs:
     weights: Path | None = None
     cleanup: float = AUTO_STRENGTH  # photo models: clean-up strength in [0, 1]
     runtime: str = "auto"  # auto, onnx or torch (backend.runtime)
+    device: str = "auto"  # auto, cpu, cuda, dml or coreml (backend.runtime.providers)
 
     def hole(self) -> Path | None:
         """The inpainting mask's file when the task inpaints; a mask without such a task, or such a task without
@@ -114,8 +115,10 @@ Models = tuple[tuple[Task, RestorationModel] | None, list[StyleModel]]
 
 def load_models(args: RestoreArgs) -> Models:
     """The restoration network and the styles ``args`` name, loaded once (a batch reuses them for every file)."""
-    restoration = (args.task, load_net(args.task, args.cleanup, args.runtime, args.weights)) if args.task else None
-    return restoration, [load_style_model(find_style(slot.style), args.runtime) for slot in args.slots]
+    restoration = None
+    if args.task:
+        restoration = (args.task, load_net(args.task, args.cleanup, args.runtime, args.weights, device=args.device))
+    return restoration, [load_style_model(find_style(slot.style), args.runtime, args.device) for slot in args.slots]
 
 
 def restore_file(input: Path, output: Path, args: RestoreArgs, models: Models | None = None) -> None:
@@ -261,6 +264,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--endpoint", help="send the job to a running server (python -m backend serve) instead")
     p.add_argument("--token-file", help="with a tcp:// endpoint: the file holding the server's token")
     runtime_arg(p)
+    device_arg(p)
     p.set_defaults(func=run)
 
 
@@ -268,7 +272,7 @@ def run(args: argparse.Namespace) -> None:
     slots, hole = parse_slots(args.slots or [])
     task = None if args.task == "none" else get_task(args.task)
     weights = Path(args.weights) if args.weights else None
-    opts = RestoreArgs(task, slots, hole, args.preserve_colours, weights, args.cleanup, args.runtime)
+    opts = RestoreArgs(task, slots, hole, args.preserve_colours, weights, args.cleanup, args.runtime, args.device)
     if batch.is_batch(args.input, args.output):
         _run_batch(args, opts)
     elif args.endpoint:

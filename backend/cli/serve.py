@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import WEIGHTS_DIR
-from .common import runtime_arg
+from .common import device_arg, runtime_arg
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the backend service (prints READY <endpoint> once it accepts work)")
     p.add_argument("--endpoint", help="ipc://PATH or tcp://HOST:PORT (default: a private ipc socket)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    device_arg(p)
     p.add_argument(
         "--token-file", help="loopback tcp and ipc://@ endpoints: token file (default: ~/.config/retex/token, created)"
     )

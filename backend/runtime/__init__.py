@@ -1,6 +1,8 @@
-"""Which runtime executes the networks: ONNX Runtime or torch (``--runtime auto|onnx|torch``).
+"""Which runtime executes the networks: ONNX Runtime or torch (``--runtime auto|onnx|torch``), and on which device
+(``--device auto|cpu|cuda|dml|coreml``: ONNX Runtime's execution provider, see ``providers``).
 
-``auto`` is ONNX Runtime when it is installed and the networks stay on the CPU. A graph that cannot be used (missing,
+``auto`` is ONNX Runtime when it is installed, on the best provider it offers; torch's CUDA path when ONNX Runtime
+has no GPU provider and torch sees a GPU. A graph that cannot be used (missing,
 corrupt, or exported from other weights than the safetensors beside it) is never run: the network runs on torch
 instead, and one warning says which file and how to fix it (under ``auto`` a missing graph, e.g. of weights the
 user trained, is no fault: the log says so at info level only). Everything above the network call (tiling, masks,
@@ -22,6 +24,7 @@ import numpy as np
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
 from ..tasks import Task, base_of
+from . import providers
 from .base import RestorationModel, StyleModel
 
 if TYPE_CHECKING:
@@ -64,24 +67,44 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device_name(str(device)))
 
 
-def resolve(runtime: str, device: torch.device | str = "cpu") -> str:
-    """``onnx`` or ``torch`` for a requested runtime; ``onnx`` when ONNX Runtime is absent or the device is a GPU
-    (the CPU package is the one installed) falls back to torch with a warning; ``torch`` without torch installed
-    is one clear error."""
+def plan(runtime: str, device: str = "cpu") -> tuple[str, str]:
+    """The runtime (``onnx`` or ``torch``) and the device that run the networks for ``--runtime`` and ``--device``.
+    ONNX Runtime absent, or without a CUDA provider for ``--device cuda``, falls back to torch with a warning under
+    ``auto``; a provider the build lacks is otherwise one error naming the package; ``dml`` and ``coreml`` are ONNX
+    Runtime's alone; ``torch`` without torch installed is one clear error."""
     if runtime not in RUNTIMES:
         raise RetexError(f"runtime must be one of {', '.join(RUNTIMES)} (got {runtime!r})")
-    on_cpu = str(device).split(":")[0] == "cpu"
-    if runtime == "torch" or (runtime == "auto" and not (on_cpu and onnx_installed())):
-        if not torch_installed():
-            raise RetexError(f"the {runtime} runtime on {device} needs torch: {NO_TORCH}")
-        return "torch"
-    if not onnx_installed():
-        _fallback("onnxruntime is not installed (pip install onnxruntime)")
-        return "torch"
-    if not on_cpu:
-        _fallback(f"ONNX Runtime here runs on the CPU only, and the device is {device}")
-        return "torch"
-    return "onnx"
+    base = str(device).split(":")[0]
+    if base not in providers.DEVICES:
+        raise RetexError(f"--device must be one of {', '.join(providers.DEVICES)} (got {device!r})")
+    if runtime != "torch":
+        if not onnx_installed():
+            _fallback("onnxruntime is not installed (pip install onnxruntime)")
+            return "torch", _torch_device(runtime, device)
+        offered = providers.available()
+        no_gpu = not any(providers.PROVIDERS[g] in offered for g in providers.GPUS)
+        if runtime == "auto" and base == "auto" and no_gpu and device_name("auto") == "cuda":
+            return "torch", "cuda"  # torch's CUDA path: ONNX Runtime here has no GPU provider
+        try:
+            return "onnx", providers.choose(base)
+        except RetexError as e:
+            if not (runtime == "auto" and base == "cuda" and torch_installed()):
+                raise
+            _fallback(str(e))
+    return "torch", _torch_device(runtime, device)
+
+
+def _torch_device(runtime: str, device: str) -> str:
+    if not torch_installed():
+        raise RetexError(f"the {runtime} runtime on {device} needs torch: {NO_TORCH}")
+    if str(device) in ("dml", "coreml"):
+        raise RetexError(f"--device {device} runs on ONNX Runtime only (--runtime onnx or auto)")
+    return device_name(str(device))
+
+
+def resolve(runtime: str, device: torch.device | str = "cpu") -> str:
+    """``onnx`` or ``torch`` for a requested runtime and device (see ``plan``)."""
+    return plan(runtime, str(device))[0]
 
 
 def _fallback(reason: str, quiet: bool = False) -> None:
@@ -104,7 +127,12 @@ def _torch_restoration(path: Path, task: Task, device: str) -> TorchRestoration:
     from ..weights import load_restoration
     from .torch_nets import TorchRestoration
 
-    return TorchRestoration(load_restoration(path, task).to(device))
+    return TorchRestoration(load_restoration(path, task).to(_on_torch(device)))
+
+
+def _on_torch(device: str) -> str:
+    """A device of ONNX Runtime's alone (a graph that cannot be used, run on torch) is torch's CPU."""
+    return "cpu" if device in ("dml", "coreml") else device
 
 
 def load_restoration_model(
@@ -112,27 +140,29 @@ def load_restoration_model(
 ) -> RestorationModel:
     """The task's network from ``path`` (a safetensors), on ONNX Runtime from the graph beside it if ``runtime``
     resolves to it and the graph checks out, else on torch."""
-    if resolve(runtime, device) == "onnx":
+    chosen, on = plan(runtime, str(device))
+    if chosen == "onnx":
         from .onnx import OnnxRestoration, onnx_path
 
         try:
-            return OnnxRestoration.load(path, task)
+            return OnnxRestoration.load(path, task, on)
         except RetexError as e:
             if torch_installed():
                 from ..weights import load_restoration
 
                 load_restoration(path, task)  # the weights themselves broken: that error, not a fallback
             _fallback(str(e), quiet=runtime == "auto" and not onnx_path(path).exists())
-    return _torch_restoration(path, task, str(device))
+    return _torch_restoration(path, task, on)
 
 
 def load_style_model(path: Path, runtime: str = "auto", device: torch.device | str = "cpu") -> StyleModel:
     """A style from its safetensors ``path``, on the runtime ``runtime`` resolves to (see load_restoration_model)."""
-    if resolve(runtime, device) == "onnx":
+    chosen, on = plan(runtime, str(device))
+    if chosen == "onnx":
         from .onnx import OnnxStyle, onnx_path
 
         try:
-            return OnnxStyle.load(path, Path(path).stem)
+            return OnnxStyle.load(path, Path(path).stem, on)
         except RetexError as e:
             if torch_installed():
                 from ..weights import load_style_file
@@ -142,7 +172,7 @@ def load_style_model(path: Path, runtime: str = "auto", device: torch.device | s
     from ..weights import load_style_file
     from .torch_nets import TorchStyle
 
-    return TorchStyle(load_style_file(path)[0].to(device))
+    return TorchStyle(load_style_file(path)[0].to(_on_torch(on)))
 
 
 def _state(model: RestorationModel) -> dict[str, np.ndarray]:
@@ -173,14 +203,19 @@ def blend(task: Task, model: RestorationModel, base: RestorationModel | None, st
 
 
 def load_net(
-    task: Task, strength: float, runtime: str = "auto", weights: Path | None = None, weights_dir: Path = WEIGHTS_DIR
+    task: Task,
+    strength: float,
+    runtime: str = "auto",
+    weights: Path | None = None,
+    weights_dir: Path = WEIGHTS_DIR,
+    device: str = "cpu",
 ) -> RestorationModel:
     """The task's network on the chosen runtime, blended to ``strength`` for photo models; an upscaler's clean base
     is read from the folder of ``weights`` (default: the shipped file), so a folder of weights blends within
     itself, as the service's ``--weights-dir`` does."""
     path = weights or weights_dir / f"{task.name}.safetensors"
-    model = load_restoration_model(path, task, runtime)
+    model = load_restoration_model(path, task, runtime, device)
     base = None
     if task.degradation == "real" and strength != 1.0 and task.scale > 1:
-        base = load_restoration_model(path.parent / f"{task.base}.safetensors", base_of(task), runtime)
+        base = load_restoration_model(path.parent / f"{task.base}.safetensors", base_of(task), runtime, device)
     return blend(task, model, base, strength)

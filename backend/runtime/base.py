@@ -56,7 +56,14 @@ class RestorationModel(Protocol):
     @property
     def halos(self) -> list[int]: ...
 
+    @property
+    def device(self) -> str: ...
+
     def run_branches(self, crops: list[np.ndarray]) -> list[np.ndarray]: ...
+
+    def on_cpu(self) -> RestorationModel:
+        """The same network on the CPU: where a tile runs once the device's memory cannot hold even a small one."""
+        ...
 
 
 class StyleModel(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from safetensors.numpy import load_file
 from ..errors import RetexError
 from ..tasks import Task
 from .noise import coordinate_noise
+from .providers import PROVIDERS, device_of, provider_list, warn_once
 from .threads import get_threads
 
 FORMAT = "2"  # bumped when the graphs' inputs, outputs or metadata change: older files are refused (re-export hint)
@@ -65,7 +67,23 @@ def _options() -> ort.SessionOptions:
     return so
 
 
-def _session_with_weights(graph: Path, weights: Path, tensors: dict[str, np.ndarray]) -> ort.InferenceSession:
+def _session(graph: str | bytes, options: ort.SessionOptions, device: str) -> ort.InferenceSession:
+    """A session on ``device``'s provider (then the CPU's). A provider the build lists but that cannot start here
+    (ORT falls back on its own, e.g. without the CUDA libraries) is said once: the session runs on the CPU."""
+    session = ort.InferenceSession(graph, options, providers=provider_list(device))
+    if device_of(session.get_providers()[0]) != device:
+        warn_once(f"{PROVIDERS[device]} could not start here (its libraries or driver?); running on the CPU")
+    return session
+
+
+def running_device(session: ort.InferenceSession) -> str:
+    """The ``--device`` word of the provider that runs ``session``."""
+    return device_of(session.get_providers()[0])
+
+
+def _session_with_weights(
+    graph: Path, weights: Path, tensors: dict[str, np.ndarray], device: str = "cpu"
+) -> ort.InferenceSession:
     """The graph run on ``tensors`` instead of the file's weights: a copy of the safetensors ``weights`` with each
     tensor's bytes replaced (same header, so the same offsets), handed to ORT in memory as the graph's external data
     file. Not ORT's initializer override: with graph optimisations on, ORT 1.32 silently keeps the file's."""
@@ -79,14 +97,14 @@ def _session_with_weights(graph: Path, weights: Path, tensors: dict[str, np.ndar
     buffer = np.frombuffer(raw, np.uint8)  # referenced until the session has read it
     options = _options()
     options.add_external_initializers_from_files_in_memory([Path(weights).name], [buffer], [len(buffer)])
-    return ort.InferenceSession(graph.read_bytes(), options, providers=["CPUExecutionProvider"])
+    return _session(graph.read_bytes(), options, device)
 
 
 def _rerun(weights: Path) -> str:
     return f"re-run: python -m backend export-onnx {weights}"
 
 
-def open_graph(weights: Path, kind: str, name: str) -> tuple[ort.InferenceSession, dict[str, str]]:
+def open_graph(weights: Path, kind: str, name: str, device: str = "cpu") -> tuple[ort.InferenceSession, dict[str, str]]:
     """The checked graph beside ``weights``: present, readable, of this kind and name, exported from these very
     weights (by hash) in this format; every failure is one RetexError saying which and how to fix it."""
     path = onnx_path(weights)
@@ -95,7 +113,7 @@ def open_graph(weights: Path, kind: str, name: str) -> tuple[ort.InferenceSessio
     if not Path(weights).is_file():
         raise RetexError(f"weights file not found: {weights}")
     try:
-        session = ort.InferenceSession(str(path), _options(), providers=["CPUExecutionProvider"])
+        session = _session(str(path), _options(), device)
     except Exception as e:  # ORT raises its own pybind exception types for a truncated or foreign file
         reason = str(e).splitlines()[0][:200]
         raise RetexError(f"{path} is corrupt or not an ONNX graph ({reason}; {_rerun(weights)})") from None
@@ -126,8 +144,12 @@ class OnnxRestoration:
         session: ort.InferenceSession,
         meta: dict[str, str],
         mix: np.ndarray | None = None,
+        reopen: Callable[[str], ort.InferenceSession] | None = None,
     ) -> None:
+        """``reopen(device)``: the same graph and weights in a new session on ``device`` (for ``on_cpu``)."""
         self.weights, self._session, self.meta = Path(weights), session, meta
+        self._reopen = reopen or (lambda on: open_graph(self.weights, "restoration", meta["retex_name"], on)[0])
+        self.device = running_device(session)
         config = json.loads(meta["config"])
         self.config = RestorationShape(int(config["in_channels"]), int(config["out_channels"]), int(meta["multiple"]))
         self._halos = [int(h) for h in json.loads(meta["halos"])]
@@ -135,8 +157,8 @@ class OnnxRestoration:
         self._inputs = [i.name for i in session.get_inputs()]
 
     @classmethod
-    def load(cls, weights: Path, task: Task) -> OnnxRestoration:
-        session, meta = open_graph(weights, "restoration", task.name)
+    def load(cls, weights: Path, task: Task, device: str = "cpu") -> OnnxRestoration:
+        session, meta = open_graph(weights, "restoration", task.name, device)
         return cls(weights, session, meta)
 
     @property
@@ -146,6 +168,12 @@ class OnnxRestoration:
     def run_branches(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         feeds = {name: np.ascontiguousarray(c, dtype=np.float32) for name, c in zip(self._inputs, crops, strict=True)}
         return list(self._session.run(None, feeds))
+
+    def on_cpu(self) -> OnnxRestoration:
+        """This network on the CPU provider (the fallback when a GPU runs out of memory)."""
+        if self.device == "cpu":
+            return self
+        return OnnxRestoration(self.weights, self._reopen("cpu"), self.meta, self.mix, self._reopen)
 
     def state(self) -> dict[str, np.ndarray]:
         """The weights this graph was exported from, by parameter name (the safetensors it is checked against)."""
@@ -159,11 +187,15 @@ class OnnxRestoration:
         scaled, exactly, sharing this session; otherwise every weight is interpolated toward the base's and a new
         session is built with those weights in place of the file's (the graph itself is not re-exported)."""
         if base is None:
-            return OnnxRestoration(self.weights, self._session, self.meta, self.mix * np.float32(strength))
+            mix = self.mix * np.float32(strength)
+            return OnnxRestoration(self.weights, self._session, self.meta, mix, self._reopen)
         own = self.state()
         mixed = {k: _lerp(v, base[k].astype(np.float32), 1.0 - strength) for k, v in own.items()}
-        session = _session_with_weights(onnx_path(self.weights), self.weights, mixed)
-        return OnnxRestoration(self.weights, session, self.meta, mixed["mix"])
+
+        def reopen(on: str) -> ort.InferenceSession:
+            return _session_with_weights(onnx_path(self.weights), self.weights, mixed, on)
+
+        return OnnxRestoration(self.weights, reopen(self.device), self.meta, mixed["mix"], reopen)
 
 
 class OnnxStyle:
@@ -172,14 +204,14 @@ class OnnxStyle:
     runtime = "onnx"
 
     def __init__(self, session: ort.InferenceSession, meta: dict[str, str]) -> None:
-        self._session, self.meta = session, meta
+        self._session, self.meta, self.device = session, meta, running_device(session)
         config = json.loads(meta["config"])
         self.config = StyleShape(str(config["scale"]), int(config["noise"]), int(meta["down"]), int(meta["multiple"]))
         self._halo, self._nominal = int(meta["halo"]), float(meta["nominal"])
 
     @classmethod
-    def load(cls, weights: Path, name: str) -> OnnxStyle:
-        session, meta = open_graph(weights, "style", name)
+    def load(cls, weights: Path, name: str, device: str = "cpu") -> OnnxStyle:
+        session, meta = open_graph(weights, "style", name, device)
         return cls(session, meta)
 
     @property

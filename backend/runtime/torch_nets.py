@@ -3,6 +3,8 @@ arrays become tensors (on the network's device) and back."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -38,11 +40,19 @@ class TorchRestoration:
     def halos(self) -> list[int]:
         return self.net.halos
 
+    @property
+    def device(self) -> str:
+        return _device(self.net).type
+
     def run_branches(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         device = _device(self.net)
         with torch.no_grad():
             bands = self.net.run_branches([torch.from_numpy(np.ascontiguousarray(c)).to(device) for c in crops])
         return [_out(b) for b in bands]
+
+    def on_cpu(self) -> TorchRestoration:
+        """This network on the CPU (the fallback when a GPU runs out of memory); the GPU copy stays as it is."""
+        return self if self.device == "cpu" else TorchRestoration(copy.deepcopy(self.net).to("cpu"))
 
 
 class TorchStyle:
@@ -52,6 +62,10 @@ class TorchStyle:
 
     def __init__(self, net: StyleNet) -> None:
         self.net = net
+
+    @property
+    def device(self) -> str:
+        return _device(self.net).type
 
     @property
     def config(self) -> StyleConfig:

@@ -71,13 +71,15 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
     crop = request.crop or (0, 0, spec.width, spec.height)
     task_name = request.task
     started = time.monotonic()
+    notices: list[str] = []  # the pipeline's word on how the run goes on (out of memory: smaller tiles, the CPU)
 
     def on_tile(done: int, total: int) -> None:
         if job.cancel.is_set():
             raise Cancelled
         fraction = done / total
         elapsed = time.monotonic() - started
-        progress(fraction, task_name, elapsed * (1 - fraction) / fraction if fraction > 0 else None)
+        stage = f"{task_name}: {notices[-1]}" if notices else task_name
+        progress(fraction, stage, elapsed * (1 - fraction) / fraction if fraction > 0 else None)
 
     restoration, mask = None, None
     if task_name != "none":
@@ -99,7 +101,7 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
         for slot in request.slots
     ]
     try:
-        out = process(rgb, restoration, slots, mask, crop, request.preserve_colours, on_tile)
+        out = process(rgb, restoration, slots, mask, crop, request.preserve_colours, on_tile, notices.append)
     except RetexError as e:
         raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
     if alpha is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..cleanup import AUTO_STRENGTH
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
-from ..runtime import blend, load_restoration_model, load_style_model
+from ..runtime import blend, load_restoration_model, load_style_model, plan
 from ..runtime.base import RestorationModel, StyleModel
 from ..styles import find_style, library_dirs, list_styles, read_thumbnail
 from ..tasks import TASKS, Task, get_task
@@ -17,11 +17,24 @@ from ..tasks import TASKS, Task, get_task
 class Registry:
     def __init__(self, device: str, weights_dir: Path = WEIGHTS_DIR, runtime: str = "auto") -> None:
         self.device, self.weights_dir, self.runtime = device, weights_dir, runtime
+        self._placement: tuple[str, str] | None = None
         self.style_dirs = library_dirs(weights_dir / "styles")
         self._nets: dict[str, RestorationModel] = {}
         self._blends: dict[tuple[str, float], RestorationModel] = {}
         self._styles: dict[str, tuple[float, StyleModel]] = {}  # name -> (file mtime, net): a retrained style reloads
         self._lock = threading.Lock()
+
+    def placement(self) -> tuple[str, str]:
+        """The runtime and the device (ONNX Runtime's provider, or torch's device) the networks run on: what hello
+        and status report. Once loaded, the first network says where it really runs (a provider that could not
+        start runs on the CPU)."""
+        with self._lock:
+            loaded = next(iter(self._nets.values()), None)
+        if loaded is not None:
+            return str(getattr(loaded, "runtime", "torch")), loaded.device
+        if self._placement is None:
+            self._placement = plan(self.runtime, self.device)
+        return self._placement
 
     def styles(self) -> list[dict]:
         return list_styles(self.style_dirs)

@@ -37,7 +37,6 @@ from plugin.common.requests import (
 from .. import __version__
 from ..errors import RetexError
 from ..paths import WEIGHTS_DIR
-from ..runtime import device_name, resolve
 from ..runtime.threads import set_threads
 from ..styles import read_thumbnail
 from .editor import CHECK_EVERY_S, running
@@ -67,9 +66,6 @@ class ServerConfig:
     idle_exit_s: float = 0.0  # > 0: exit after this long with no request and no job (an editor that went away)
     exit_with: int = 0  # > 0: exit once this process (the editor that started the backend) is gone
 
-    def resolved_device(self) -> str:
-        return device_name(self.device)
-
 
 class Server:
     def __init__(self, config: ServerConfig) -> None:
@@ -83,7 +79,7 @@ class Server:
         if config.threads:
             set_threads(config.threads)
         self.config = config
-        self.registry = Registry(config.resolved_device(), config.weights_dir, config.runtime)
+        self.registry = Registry(config.device, config.weights_dir, config.runtime)
         self.ctx = zmq.Context()
         self.state = JobQueue()
         self._events_addr = f"inproc://events-{uuid.uuid4().hex}"
@@ -214,11 +210,12 @@ class Server:
         with self.state.lock:
             queued = len(self.state.queue)
             running = self.state.running.id if self.state.running else None
+        runtime, device = self.registry.placement()
         return Info(
             VERSION,
             __version__,
-            str(self.registry.device),
-            resolve(self.config.runtime, self.registry.device),
+            device,
+            runtime,
             ("none", *self.registry.available_tasks()),
             styles,
             self.config.max_message_bytes,
