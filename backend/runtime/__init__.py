@@ -50,7 +50,10 @@ def torch_installed() -> bool:
 
 
 def device_name(device: str) -> str:
-    """``--device`` as a name: ``auto`` is CUDA when torch is installed and sees a GPU, else the CPU."""
+    """``--device`` as torch's name: ``auto`` is CUDA when torch is installed and sees a GPU, else the CPU; ONNX
+    Runtime's own devices (``dml``, ``coreml``) are the CPU for torch (a style learned on such a machine)."""
+    if device in ("dml", "coreml"):
+        return "cpu"
     if device != "auto":
         return str(device)
     if not torch_installed():

@@ -17,6 +17,7 @@ from plugin.common.protocol import ErrorCode, ProtocolError
 from plugin.common.replies import ErrorReply, Progress, Reply
 from plugin.common.requests import TrainStyleRequest
 
+from ..runtime.memory import out_of_memory
 from .jobs import Cancelled, Job, run_job, train_style_job
 from .registry import Registry
 
@@ -110,12 +111,7 @@ def _run(job: Job, push: zmq.Socket, registry: Registry, between: Callable[[], f
     except ProtocolError as e:
         return fail(e.code, e.message)
     except Exception as e:
-        if _out_of_memory(e):
+        if out_of_memory(e):  # even the CPU, with the smallest tiles (the pipeline tried those first)
             return fail(ErrorCode.OUT_OF_MEMORY, "out of memory: try a smaller image or region")
         print(f"job {job.id} failed: {type(e).__name__}: {e}", file=sys.stderr)
         return fail(ErrorCode.INTERNAL, f"internal error: {type(e).__name__}: {e}")
-
-
-def _out_of_memory(e: BaseException) -> bool:
-    """Memory ran out: Python's, or a GPU's (torch's error, told apart without importing torch)."""
-    return isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"

@@ -19,7 +19,8 @@ from backend.runtime import load_restoration_model, plan, providers
 from backend.runtime.export import export
 from backend.service.frames import to_image
 from backend.tasks import get_task
-from plugin.common.client import Client
+from plugin.common.client import BackendError, Client
+from plugin.common.protocol import ErrorCode
 from tests import fake_gpu
 from tests.backend.test_service import expected, random_frame
 from tests.service_helpers import REPO, make_weights, start_server
@@ -184,3 +185,20 @@ def test_the_service_on_a_gpu_that_runs_out_of_memory(tmp_path) -> None:
     got, want = (to_image(frame[0], data)[0] for data in (result.frame[1], expected(weights, "denoise", frame)))
     assert float(np.abs(got - want).max()) <= 1e-4
     assert any("out of memory on cuda with 512-pixel tiles" in s for s in stages), stages
+
+
+def test_the_service_when_even_the_cpu_runs_out_of_memory(tmp_path) -> None:
+    """Nothing holds the picture: one out_of_memory error in plain words, and the server serves the next job."""
+    weights = make_weights(tmp_path / "weights", ("denoise",))
+    export(weights / "denoise.safetensors")
+    env = fake_gpu.server_env(tmp_path / "site", 1, cpu_limit=400 * 400)
+    server = start_server(f"ipc://{tmp_path / 'retex.sock'}", weights, "--device", "cuda", "--runtime", "onnx", env=env)
+    try:
+        with Client(server.endpoint) as client:
+            with pytest.raises(BackendError) as refused:
+                client.run("denoise", random_frame(768, 768, "RGBA", "u8"))
+            small = random_frame(32, 32, "RGBA", "u8")
+            assert client.run("denoise", small).frame[0].width == 32
+    finally:
+        server.stop()
+    assert refused.value.code == ErrorCode.OUT_OF_MEMORY and "out of memory" in str(refused.value)
