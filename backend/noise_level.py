@@ -13,8 +13,9 @@ Two measures, numpy only (the inference path stays torch-free):
   compression history: JPEG detection and quantizer estimation" (IEEE TIP 2003): on JPEG's 8 x 8 grid, the DCT
   coefficients of a decoded JPEG's luma sit on multiples of the quantizer's step. For the lowest AC frequencies the
   step is the largest q at which the coefficients (those beyond q/2) line up, |mean(exp(2 pi i c / q))| > 1/2; the
-  median over five frequencies is returned. 1 means no JPEG seen (or quality 90 and above); libjpeg's quality 85
-  gives 4, 70 gives 7, 55 gives 11.
+  median over five frequencies is returned. Blocks with a pixel at 0 or 255 are left out: the decoder's clipping
+  moves their coefficients off the multiples (a photo's saturated sky hid its JPEG). 1 means no JPEG seen (or
+  quality 90 and above); libjpeg's quality 85 gives 4, 70 gives 7, 50 gives 12.
 
 ``cleanup_strength`` maps both to the clean-up strength, calibrated on the RW benchmark by
 ``python tools/auto_cleanup.py`` (see docs/design.md, "Clean-up 'auto'").
@@ -110,6 +111,8 @@ def jpeg_step(image: np.ndarray) -> float:
     y = picked @ np.array([0.299, 0.587, 0.114]) if a.shape[-1] == 3 else picked[..., 0]  # JPEG's own luma
     h, w = y.shape
     blocks = y.reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).transpose(0, 2, 1, 3).reshape(-1, BLOCK, BLOCK)
+    saturated = ((picked < 0.5) | (picked > 254.5)).reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK, a.shape[-1])
+    blocks = blocks[~saturated.any(axis=(1, 3, 4)).ravel()]  # the decoder's clipping moves them off the multiples
     m = _dct_matrix()
     coefs = m @ (blocks - 128) @ m.T
     c = np.stack([coefs[:, u, v] for u, v in FREQUENCIES])[:, None, :]  # frequency x 1 x block
