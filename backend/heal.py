@@ -1,7 +1,7 @@
 """Heal with texture: inpaint a hole, then texture the fill like its surroundings, so grass is filled with grass.
 
 The inpainting network alone gives a smooth smudge (it cannot invent texture). Healing adds a zero-mean residual
-inside the hole, with a soft edge, scaled so that the hole gets ``detail`` times the high-pass energy it lacks
+inside the hole, fading in from its edge, scaled so that the hole gets ``detail`` times the high-pass energy it lacks
 against the ring around it; the fill's low frequencies stay the inpainting's. The residual is either
 
 - the ring's own detail (default, instant): ``ring_detail`` quilts PATCH-px crops of the ring's high-pass band
@@ -9,8 +9,8 @@ against the ring around it; the fill's low frequencies stay the inpainting's. Th
 - a style's residual: a chosen style, or one learned from the ring (the caller trains it on ``ring_exemplar``, a
   mosaic of ring crops; training is a tool and this module runs in the service).
 
-Every crop lies wholly outside the hole and its soft edge and mostly in the ring (``crop_positions``), so only the
-surroundings are copied or learned. ``bench heal`` (docs/benchmarks.md) measures the trade ``detail`` makes: more
+Every crop lies wholly outside the hole and the EDGE px around it, mostly in the ring (``crop_positions``), so only
+the surroundings are copied or learned. ``bench heal`` (docs/benchmarks.md) measures the trade ``detail`` makes: more
 of the ring's energy looks more like the surroundings and costs more PSNR (the detail is not the missing one).
 """
 
@@ -27,7 +27,7 @@ from .stylize import MAX_STRENGTH, StyleSlot
 from .tasks import Task
 
 RING = 32  # px around the hole whose texture the fill learns and matches
-EDGE = 4  # the texture fades out over this many px outside the hole (0 from EDGE px on)
+EDGE = 4  # px: the texture fades in over the hole's outer EDGE px; the ring starts EDGE px outside
 PATCH = 32  # side of the ring's crops (the detail's quilt, a style's exemplar)
 EXEMPLAR = 128  # side of the exemplar mosaic (4 x 4 crops)
 MIN_CROPS = 4  # distinct crop positions the ring must hold
@@ -37,11 +37,14 @@ DETAIL = 0.25  # the fraction of the missing high-pass energy the fill gets by d
 
 @dataclass
 class Hole:
-    """A hole and its surroundings, all H x W: the hole, its soft edge's weight (1 in the hole, falling to 0 at
-    EDGE px outside), the ring (EDGE to RING px outside) and the box (x0, y0, x1, y1) holding all three."""
+    """A hole and its surroundings, all H x W: the hole; the texture's weight (rising from 0 outside to 1 at EDGE px
+    inside the hole, so the texture fades in and nothing outside changes); the guard (the hole and the EDGE px
+    around it, which a selection's edge often shares with what it removes: no crop or ring statistic comes from
+    it); the ring (EDGE to RING px outside); and the box (x0, y0, x1, y1) holding them all."""
 
     mask: np.ndarray
     soft: np.ndarray
+    guard: np.ndarray
     ring: np.ndarray
     box: tuple[int, int, int, int]
 
@@ -72,8 +75,8 @@ def _distance(mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def find_hole(mask: np.ndarray) -> Hole:
-    """The hole of a 0/1 mask (H x W, or N x 1 x H x W) with its soft edge and ring; a mask with no hole, or one that
-    leaves no ring to learn from, is an error."""
+    """The hole of a 0/1 mask (H x W, or N x 1 x H x W) with its texture weight, guard and ring; a mask with no hole,
+    or one covering the whole image, is an error."""
     hole = np.asarray(mask).reshape(mask.shape[-2:]) > 0.5
     H, W = hole.shape
     if not hole.any():
@@ -82,19 +85,20 @@ def find_hole(mask: np.ndarray) -> Hole:
         raise RetexError("the mask covers the whole image: nothing around the hole to learn its texture from")
     ys, xs = np.nonzero(hole)
     box = (max(0, xs.min() - RING), max(0, ys.min() - RING), min(W, xs.max() + 1 + RING), min(H, ys.max() + 1 + RING))
-    dist = _distance(hole, box)
+    outside, inside = _distance(hole, box), _distance(~hole, box)  # px to the hole, px to its outside
     x0, y0, x1, y1 = box
-    soft, ring = np.zeros((H, W), np.float32), np.zeros((H, W), bool)
-    soft[y0:y1, x0:x1] = np.clip(1 - dist / EDGE, 0, 1)
-    ring[y0:y1, x0:x1] = (dist > EDGE) & (dist <= RING)
-    return Hole(hole, soft, ring, box)
+    soft, guard, ring = np.zeros((H, W), np.float32), np.zeros((H, W), bool), np.zeros((H, W), bool)
+    soft[y0:y1, x0:x1] = np.clip(inside / EDGE, 0, 1)
+    guard[y0:y1, x0:x1] = outside <= EDGE
+    ring[y0:y1, x0:x1] = (outside > EDGE) & (outside <= RING)
+    return Hole(hole, soft, guard, ring, box)
 
 
 def crop_positions(hole: Hole, patch: int = PATCH) -> list[tuple[int, int]]:
-    """Top-left corners (y, x) of the ``patch``-px squares inside the ring's box that touch neither the hole nor its
-    soft edge and lie mostly in the ring (at least half their pixels), on a 4-px grid."""
+    """Top-left corners (y, x) of the ``patch``-px squares inside the ring's box that do not touch the guard and lie
+    mostly in the ring (at least half their pixels), on a 4-px grid."""
     x0, y0, x1, y1 = hole.box
-    blocked = (hole.soft > 0)[y0:y1, x0:x1]
+    blocked = hole.guard[y0:y1, x0:x1]
     ring = hole.ring[y0:y1, x0:x1]
     # integral images: a square's count of blocked and ring pixels in O(1)
     bi = np.pad(blocked.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
@@ -183,9 +187,9 @@ def heal(
     detail: float = DETAIL,
 ) -> Healed:
     """Inpaint the hole of ``mask`` in ``image`` (N x 3 x H x W on [0, 1]), then add the ring's detail (``style``
-    None) or ``style``'s texture (brightness only: a short-learned style's colour speckle stays out) inside it with
-    a soft edge, at the strength that gives the hole ``detail`` times the high-pass energy it lacks against the
-    ring. Pixels EDGE px or more from the hole are returned unchanged."""
+    None) or ``style``'s texture (brightness only: a short-learned style's colour speckle stays out) inside it,
+    fading in from its edge, at the strength that gives the hole ``detail`` times the high-pass energy it lacks
+    against the ring. Only the hole's pixels change."""
     hole = find_hole(mask)
     x0, y0, x1, y1 = hole.box
     region = (x0, y0, x1 - x0, y1 - y0)

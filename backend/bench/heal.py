@@ -6,8 +6,7 @@ alone), ``heal`` (the ring's detail at the default ``DETAIL``), ``heal@F`` (at t
 energy), ``heal-style`` (a style learned from each ring in ``seconds``, or a chosen one, at ``DETAIL``), ``gmic``,
 ``telea``. Per method and hole:
 
-- ``psnr``: PSNR (dB, RGB, 8-bit levels) over the pixels any method may change: the hole and its soft edge
-  (``backend.heal.EDGE`` px around it).
+- ``psnr``: PSNR (dB, RGB, 8-bit levels) over the hole's pixels (the only ones any method changes).
 - ``swd``: the sliced-Wasserstein distance (``texture_stats``: 64 seeded projections, the texture loss's layers
   relu1_2, relu3_1, relu4_2, mean over the layers) between the VGG-16 features of the result's hole and those of the
   original's ring (EDGE to RING px around the hole). The features are computed on the box holding the hole and its
@@ -165,7 +164,7 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
     report: dict[str, Any] = {
         "kind": "heal",
         "command": "python -m backend bench heal --json " + str(path),
-        "psnr": "RGB, 8-bit levels, over the hole and its soft edge",
+        "psnr": "RGB, 8-bit levels, over the hole",
         "swd": "texture_stats SWD, VGG-16 relu1_2/relu3_1/relu4_2: result's hole vs the original's ring",
         "detail": DETAIL,
         "style": opts.style or f"learned from each ring: train-style, {opts.seconds:g} s, {opts.threads} thread(s)",
@@ -189,7 +188,6 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
         gmic = gmic_fill(original, mask)
         if gmic is not None:
             results["gmic"] = gmic
-        changed = hole.soft > 0
         entry: dict[str, Any] = {
             "texture": spot.texture,
             "image": spot.image,
@@ -198,9 +196,7 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
             "strength": round(healed.strength, 3),
             "learning_steps": steps,
             "original_swd": distance(original, original, hole),
-            "methods": {
-                m: {"psnr": psnr(r, original, changed), "swd": distance(r, original, hole)} for m, r in results.items()
-            },
+            "methods": {m: _scores(r, original, hole, distance) for m, r in results.items()},
         }
         report["holes"].append(entry)
         rows.append((spot, hole, original, results))
@@ -210,6 +206,10 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
     if opts.sheet is not None:
         draw_sheet(opts.sheet, rows)
     return report
+
+
+def _scores(result: np.ndarray, original: np.ndarray, hole: Hole, distance: TextureDistance) -> dict[str, float]:
+    return {"psnr": psnr(result, original, hole.mask), "swd": distance(result, original, hole)}
 
 
 def _means(holes: list[dict]) -> dict[str, dict[str, float]]:
