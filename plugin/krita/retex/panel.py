@@ -119,7 +119,7 @@ class Panel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(lambda: self.offer.cancel() or self.flow.cancel())
+        self.cancel_button.clicked.connect(self.cancel)
         self.message = QLabel()
         self.message.setWordWrap(True)
 
@@ -164,6 +164,11 @@ class Panel(QWidget):
 
     def learn(self) -> None:
         self.flow.learn(self.style_name.text(), self.style_scale.currentText(), self.minutes.value())
+
+    def cancel(self) -> None:
+        """Stop what the bar shows: the run, else the installer, else the learning."""
+        if self.flow.job is not None or not self.offer.cancel():
+            self.flow.cancel()
 
     def add_slot(self) -> SlotRow:
         row = SlotRow(self._document, self._remove_slot)

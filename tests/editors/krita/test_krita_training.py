@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.common.training import NOT_INSTALLED, QUESTION, TITLE
+from plugin.common.training import CANCELLED, NOT_INSTALLED, QUESTION, TITLE
 from tests.editors.krita import harness as kh
 from tests.editors.krita.test_krita_plugin import make_inputs
 from tests.install.test_inference_env import python as inference_python  # noqa: F401  (the fixture)
@@ -33,7 +33,7 @@ FAKE_INSTALLER = """
     import json, sys, time
     from pathlib import Path
     print("backend: installing torch 2.13.0 (cpu)", flush=True)
-    time.sleep(2)
+    time.sleep(60 if sys.argv[1] == "slow" else 2)
     if sys.argv[1] == "fail":
         print("ERROR: could not install torch: no space left on device", flush=True)
         sys.exit(1)
@@ -64,7 +64,7 @@ def krita(tmp_path_factory, inference_python: Path) -> Run:  # noqa: F811
         "plugins": kh.plugins_dir(env),
         "out": str(root / "out"),
         "results": str(root / "results.json"),
-        "scenarios": ["training_declined", "training_install_fails", "training_added"],
+        "scenarios": ["training_declined", "training_install_fails", "training_cancelled", "training_added"],
     }
     (root / "out").mkdir()
     (root / "spec.json").write_text(json.dumps(spec))
@@ -105,3 +105,10 @@ def test_krita_says_a_failed_install_in_one_message_and_learns_nothing(krita: Ru
     assert rec["failed"] and rec["message"].startswith("Adding the training support failed (the installer ended with 1")
     assert rec["message"].endswith("ERROR: could not install torch: no space left on device"), rec["message"]
     assert rec["settings_unchanged"] and rec["python"] == krita.inference and "failing" not in rec["styles"]
+
+
+def test_krita_cancel_stops_the_installer_and_changes_nothing(krita: Run) -> None:
+    rec = record(krita, "training_cancelled")
+    assert rec["asked"] == [QUESTION] and rec["seen"] and rec["seconds"] < 30
+    assert (rec["message"], rec["failed"]) == (CANCELLED, True)
+    assert rec["settings_unchanged"] and "cancelled" not in rec["styles"]

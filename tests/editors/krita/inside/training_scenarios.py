@@ -18,7 +18,8 @@ __all__ = ["__main__"]  # kritarunner calls it
 
 def offered(ctx: dict, name: str, answer: str, outcome: str) -> dict:
     """Learn ``name`` on the inference-only backend, answer the question with ``answer`` (``Yes``/``No``), let the
-    fake installer end with ``outcome`` (``ok``/``fail``); what the docker showed on the way."""
+    fake installer end with ``outcome`` (``ok``/``fail``, or ``slow``: the docker's Cancel is pressed once it has
+    said its first step); what the docker showed on the way."""
     from retex.common import training
     from retex.common.config import BackendConfig
     from retex.qt import QMessageBox
@@ -51,6 +52,8 @@ def offered(ctx: dict, name: str, answer: str, outcome: str) -> dict:
                     "message": panel.message.text(),
                 }
             )
+            if outcome == "slow" and "installing" in seen[-1]["message"]:
+                panel.cancel_button.click()
         return panel.offer.install is None and not panel.offer.restart and not panel.flow.busy
 
     spin_until(sample, 300)
@@ -78,3 +81,8 @@ def training_install_fails(ctx: dict) -> dict:
 @scenario
 def training_added(ctx: dict) -> dict:
     return offered(ctx, "added", "Yes", "ok")
+
+
+@scenario
+def training_cancelled(ctx: dict) -> dict:
+    return offered(ctx, "cancelled", "Yes", "slow")
