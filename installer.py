@@ -165,9 +165,10 @@ def do_install(args: argparse.Namespace) -> int:
     if args.skip_backend:
         rows.append(("backend", str(backend.VENV), "left as it is (--skip-backend)"))
     else:
-        device = args.device if args.device != "auto" else ("cuda" if backend.has_nvidia_gpu() else "cpu")
+        cuda = args.device == "cuda" or (args.device == "auto" and backend.has_nvidia_gpu())
+        package = backend.onnxruntime_package(args.device)
         try:
-            done = backend.ensure(device, args.torch_index, args.with_training)
+            done = backend.ensure("cuda" if cuda else "cpu", args.torch_index, args.with_training, package)
             problem = backend.check()
         except InstallError as e:
             done, problem = "", str(e)
@@ -270,9 +271,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--device",
-        choices=["auto", "cpu", "cuda"],
+        choices=["auto", "cpu", "cuda", "dml", "coreml"],
         default="auto",
-        help="torch build with --with-training (auto: cuda with an NVIDIA GPU)",
+        help="the onnxruntime package (auto: onnxruntime-gpu with an NVIDIA GPU, onnxruntime-directml on other "
+        "Windows machines, else onnxruntime, CoreML included on macOS; cpu: onnxruntime) and, with "
+        "--with-training, torch's build (cuda with an NVIDIA GPU, else cpu)",
     )
     parser.add_argument(
         "--with-training",

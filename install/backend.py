@@ -1,8 +1,9 @@
 """The backend's virtual environment at ``.venv``: created or repaired, the runtime's requirements (ONNX Runtime, no
-torch), with ``--with-training`` torch for the right device and what training, evaluation and the bench need, then a
-check that every shipped model and style loads. A stamp in the environment records what was installed, so a second
-run with nothing changed skips pip entirely (fast, and works offline). Training support once installed stays: a
-later run without ``--with-training`` keeps it (``--uninstall`` removes the whole environment)."""
+torch; the onnxruntime package that reaches this machine's GPU: ``onnxruntime_package``), with ``--with-training``
+torch for the right device and what training, evaluation and the bench need, then a check that every shipped model
+and style loads. A stamp in the environment records what was installed, so a second run with nothing changed skips
+pip entirely (fast, and works offline). Training support once installed stays: a later run without
+``--with-training`` keeps it (``--uninstall`` removes the whole environment)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,36 @@ def has_nvidia_gpu() -> bool:
     return subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0
 
 
+# each package holds its own execution providers, and all of them install the one module ``onnxruntime``: one at a time
+ONNXRUNTIMES = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml")
+
+
+def onnxruntime_package(device: str) -> str:
+    """The onnxruntime package for ``--device`` on this machine: CUDA's (onnxruntime-gpu) on Linux or Windows with an
+    NVIDIA GPU, DirectML's on Windows otherwise (any GPU), the plain one elsewhere (on macOS it holds CoreML);
+    ``cpu`` forces the plain one."""
+    if device in ("cpu", "coreml"):
+        return "onnxruntime"
+    windows, linux = sys.platform == "win32", sys.platform.startswith("linux")
+    if device == "cuda" or (device == "auto" and (windows or linux) and has_nvidia_gpu()):
+        return "onnxruntime-gpu"
+    if device == "dml" or (device == "auto" and windows):
+        return "onnxruntime-directml"
+    return "onnxruntime"
+
+
+def _runtime_requirements(package: str) -> list[str]:
+    """requirements.txt's lines, with ``package`` in place of onnxruntime (same version bound)."""
+    lines = []
+    for line in REQUIREMENTS.read_text().splitlines():
+        requirement = line.split("#")[0].strip()
+        if requirement.startswith("onnxruntime"):
+            requirement = package + requirement[len("onnxruntime") :]
+        if requirement:
+            lines.append(requirement)
+    return lines
+
+
 def venv_works() -> bool:
     py = venv_python()
     return py.is_file() and subprocess.run([str(py), "-c", "import sys"], capture_output=True).returncode == 0
@@ -51,12 +82,13 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _wanted(device: str, torch_index: str | None, training: bool) -> dict:
+def _wanted(device: str, torch_index: str | None, training: bool, package: str) -> dict:
     """What the environment must hold: changes to any of it make the next run reinstall."""
     if not training:
-        return {"requirements": _digest(REQUIREMENTS), "training": False}
+        return {"requirements": _digest(REQUIREMENTS), "onnxruntime": package, "training": False}
     return {
         "requirements": _digest(REQUIREMENTS),
+        "onnxruntime": package,
         "training": _digest(TRAINING),
         "device": device,
         "index": torch_index,
@@ -95,8 +127,8 @@ def _torch_args(device: str, torch_index: str | None) -> list[str]:
     return [torch]
 
 
-def up_to_date(device: str, torch_index: str | None, training: bool) -> bool:
-    return venv_works() and _stamp() == _wanted(device, torch_index, training)
+def up_to_date(device: str, torch_index: str | None, training: bool, package: str) -> bool:
+    return venv_works() and _stamp() == _wanted(device, torch_index, training, package)
 
 
 def _create() -> None:
@@ -126,26 +158,35 @@ def _pip(args: list[str]) -> None:
         raise InstallError(f"pip could not install {' '.join(args)} (its message is above; network or disk space?)")
 
 
-def ensure(device: str, torch_index: str | None, training: bool) -> str:
-    """Create, repair or update the environment (with the training support when ``training`` or already there);
-    returns what was done, for the summary."""
+def _pip_uninstall(packages: list[str]) -> None:
+    cmd = [str(venv_python()), "-m", "pip", "uninstall", "--disable-pip-version-check", "-y", *packages]
+    print("+", " ".join(cmd), flush=True)
+    if subprocess.run(cmd).returncode != 0:
+        raise InstallError(f"pip could not remove {' '.join(packages)} (its message is above)")
+
+
+def ensure(device: str, torch_index: str | None, training: bool, package: str = "onnxruntime") -> str:
+    """Create, repair or update the environment (with the training support when ``training`` or already there, and
+    ``package`` as its onnxruntime); returns what was done, for the summary."""
     before = _stamp() if venv_works() else {}
     training = training or bool(before.get("training"))
-    what = f"with training: {torch_pin()}, {device}" if training else "inference only: ONNX Runtime, no torch"
-    if up_to_date(device, torch_index, training):
+    what = f"{package}, with training: {torch_pin()}, {device}" if training else f"inference only: {package}, no torch"
+    if up_to_date(device, torch_index, training, package):
         return f"up to date ({what})"
     if not venv_works():
         _create()
     STAMP.unlink(missing_ok=True)  # an interrupted update must not look finished
+    if before and before.get("onnxruntime", "onnxruntime") != package:  # the other package's module would stay
+        _pip_uninstall([p for p in ONNXRUNTIMES if p != package])
     if training:
         print(f"installing torch for {device}")
         # pip keeps an installed torch whatever its build: switching CPU <-> CUDA needs a reinstall
         switch = ["--force-reinstall"] if before.get("device") not in (None, device) else []
         _pip([*_torch_args(device, torch_index), *switch])
-        _pip(["-r", str(REQUIREMENTS), "-r", str(TRAINING)])
+        _pip([*_runtime_requirements(package), "-r", str(TRAINING)])
     else:
-        _pip(["-r", str(REQUIREMENTS)])
-    STAMP.write_text(json.dumps(_wanted(device, torch_index, training), indent=2) + "\n")
+        _pip(_runtime_requirements(package))
+    STAMP.write_text(json.dumps(_wanted(device, torch_index, training, package), indent=2) + "\n")
     return f"installed ({what})"
 
 
@@ -159,8 +200,8 @@ from backend.styles import find_style, list_styles
 from backend.runtime import load_style_model
 models = read_manifest().get("models", {})
 for model, entry in sorted(models.items()):
-    net = load_restoration_model(WEIGHTS_DIR / entry["file"], get_task(entry["task"]))
-    print(f"  {model}: {read_meta(WEIGHTS_DIR / entry['file'])[1]} parameters, loads on {name(net)}")
+    net = load_restoration_model(WEIGHTS_DIR / entry["file"], get_task(entry["task"]), device="auto")
+    print(f"  {model}: {read_meta(WEIGHTS_DIR / entry['file'])[1]} parameters, loads on {name(net)} ({net.device})")
 styles = list_styles()
 for s in styles:
     load_style_model(find_style(s["name"]))
