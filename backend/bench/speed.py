@@ -27,6 +27,7 @@ import torch
 from ..errors import RetexError
 from ..pipeline import process
 from ..runtime import RUNTIMES, onnx_installed, resolve_device
+from ..runtime.providers import PROVIDERS
 from .machine import commit, machine_info, peak_flops, peak_rss_mb, reset_peak_rss, sync
 from .machine import write_json as save
 from .service import BenchServer, mask_frame, rgba_frame
@@ -94,6 +95,11 @@ def bench_speed(json_path: Path, opts: SpeedOptions, quick: bool = False) -> dic
         "compiled": opts.compile and device.type == "cuda",
         "peak_flops": {k: round(v) for k, v in flops.items()},
         "runtimes": list(runtimes),
+        "providers": {  # where each runtime ran: ONNX Runtime's execution provider, torch's device
+            s.runtime: PROVIDERS[s.net.device] if s.runtime == "onnx" else f"torch {device.type}"
+            for s in specs
+            if s.net is not None
+        },
         "models": {
             s.label: {"macs_per_pixel": round(s.macs_per_pixel), "scale": s.scale, "params": s.params} for s in specs
         },

@@ -2,11 +2,11 @@
 (``--device auto|cpu|cuda|dml|coreml``: ONNX Runtime's execution provider, see ``providers``).
 
 ``auto`` is ONNX Runtime when it is installed, on the best provider it offers; torch's CUDA path when ONNX Runtime
-has no GPU provider and torch sees a GPU. A graph that cannot be used (missing,
-corrupt, or exported from other weights than the safetensors beside it) is never run: the network runs on torch
-instead, and one warning says which file and how to fix it (under ``auto`` a missing graph, e.g. of weights the
-user trained, is no fault: the log says so at info level only). Everything above the network call (tiling, masks,
-composition, progress, cancel) is the pipeline's, the same for both.
+has no GPU provider and torch sees a GPU. A graph that cannot be used (missing, corrupt, or exported from other
+weights than the safetensors beside it) is never run: the network runs on torch instead, and one warning says which
+file and how to fix it (under ``auto`` a missing graph, e.g. of weights the user trained, is no fault: the log says
+so at info level only). Everything above the network call (tiling, masks, composition, progress, cancel, the
+out-of-memory fallback) is the pipeline's, the same for both.
 
 torch is optional: the inference-only install has ONNX Runtime alone, and this module imports torch only when the
 torch runtime is asked for or needed (a GPU device, a graph that cannot be used).

@@ -85,6 +85,7 @@ def test_differences_only_where_the_same_images_were_scored():
 def test_speed_layout(speed):
     assert speed["kind"] == "speed" and speed["complete"] and speed["machine"]["cpu"]
     assert speed["peak_flops"]["fp32"] > 1e8
+    assert speed["providers"] == {"torch": "torch cpu", "onnx": "CPUExecutionProvider"}  # where each runtime ran
     assert speed["models"]["sr4+straw"]["macs_per_pixel"] > speed["models"]["inpaint"]["macs_per_pixel"] / 4
     runs = {(r["spec"], r["mode"]): r for r in speed["runs"]}
     assert set(runs) == {(s, m) for s in ("sr4+straw", "inpaint") for m in ("in-process", "service")}
@@ -107,7 +108,7 @@ def test_report_writes_markdown_and_plots(quality, speed, tmp_path):
     page = (tmp_path / "benchmarks.md").read_text()
     assert "Figure 5" in page and "| **Retex sr4** (Y)" in page and "SMFANet" in page
     assert "smoke run on the first 1 images" in page and "| straw | fine |" in page
-    assert speed["machine"]["cpu"] in page and "No GPU figures yet" in page
+    assert speed["machine"]["cpu"] in page and "No GPU figure has been measured yet" in page
     for png in ("psnr-vs-params.png", "gram-ratio.png", "speed-cpu.png"):
         assert f"]({'benchmarks/' + png})" in page
         with Image.open(folder / png) as im:

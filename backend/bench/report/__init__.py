@@ -91,9 +91,14 @@ def write_report(folder: Path, markdown: Path) -> Path:
             lines += speed_section(s, folder, rel)
     else:
         lines += [
-            "No GPU figures yet: no run of `bench speed` on a GPU has been recorded. On a machine with CUDA,",
-            "`python -m backend bench speed --json docs/benchmarks/speed-cuda.json [--precision bf16|fp16]",
-            "[--compile]` adds one; this page then shows it here, marked with the device.",
+            "No GPU figure has been measured yet: no GPU was available to any run so far. `tools/gpu-speed.sh`",
+            "measures them when one is: every restoration model through the pipeline (tiles of 512) on torch CUDA",
+            "at fp32, fp16 and bf16, and on ONNX Runtime's CUDA provider where the machine's onnxruntime has it",
+            "(else the JSON says it was not measured), at 1, 4 and 16 output megapixels, then whether a 24 MP",
+            "image fits as one tile; it writes `gpu-speed.json` to `$OUT`. With the device tool:",
+            '`run(command="bash tools/gpu-speed.sh", timeout_s=540)`; on a CUDA machine: `OUT=runs/gpu-out bash',
+            "tools/gpu-speed.sh`. `python -m backend bench speed --device cuda --json",
+            "docs/benchmarks/speed-cuda.json [--precision bf16|fp16] [--compile]` adds a bench run to this page.",
             "",
         ]
     lines += compare_section(markdown.parent)
