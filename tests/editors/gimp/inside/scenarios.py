@@ -568,6 +568,21 @@ def learn_no_drawable() -> dict:
     return rec
 
 
+def learn_adds_training() -> dict:
+    """Learn Texture from the menu on the inference-only backend: the question is answered Yes (by the spy), the
+    installer (a fake one in the Retex folder) runs, the backend restarts and the texture is learned."""
+    image, bg = load("rgba8")
+    image.select_rectangle(REPLACE, 8, 8, 72, 66)
+    user = OUT / "user.json"
+    user.write_text(json.dumps([{"set": {"name": "added", "minutes": 0.05}}, {"press": "ok"}]))
+    try:
+        rec = call(LEARN, image, [bg], run_mode=Gimp.RunMode.INTERACTIVE)
+    finally:
+        user.unlink()
+    cleanup(image)
+    return rec
+
+
 for scenario in SPEC["scenarios"]:
     try:
         results[scenario] = globals()[scenario]()

@@ -55,6 +55,10 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
             def close() -> bool:
                 text = dialog.get_property("text") if isinstance(dialog, Gtk.MessageDialog) else None
                 _log("dialog", {"title": dialog.get_title(), "text": text, "on_screen": dialog.get_mapped()})
+                answer = os.environ.get("RETEX_GIMP_ANSWER")  # a question's answer, "yes" or "no" (else: closed)
+                if answer and text and dialog.get_property("message-type") == Gtk.MessageType.QUESTION:
+                    dialog.response(Gtk.ResponseType.YES if answer == "yes" else Gtk.ResponseType.NO)
+                    return False
                 dialog.response(Gtk.ResponseType.CLOSE)
                 return False
 
