@@ -10,12 +10,14 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from backend.errors import RetexError
 from backend.paths import WEIGHTS_DIR
 from backend.pipeline import process
 from backend.runtime import load_restoration_model, plan, providers
+from backend.runtime.base import RestorationModel
 from backend.runtime.export import export
 from backend.service.frames import to_image
 from backend.tasks import get_task
@@ -148,6 +150,38 @@ def test_out_of_memory_mid_image_gives_the_same_picture(on_fake_gpu, monkeypatch
     assert [r.getMessage() for r in caplog.records] == notices
     if limit == HOLDS_256:  # the GPU kept the run, on 256-pixel tiles after the first failure
         assert max(fake_gpu.FakeGpuSession.runs[1:]) <= HOLDS_256 and gpu.device == "cuda"
+
+
+class TorchOnSmallGpu:
+    """A torch network that says it runs on CUDA and raises torch's own CUDA out-of-memory error for crops larger
+    than ``limit`` pixels; its CPU copy is the real network."""
+
+    runtime = "torch"
+    device = "cuda"
+
+    def __init__(self, net: RestorationModel, limit: int) -> None:
+        self.net, self.limit = net, limit
+        self.config, self.mix, self.halos = net.config, net.mix, net.halos
+
+    def run_branches(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        if max(c.shape[-2] * c.shape[-1] for c in crops) > self.limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.net.run_branches(crops)
+
+    def on_cpu(self) -> RestorationModel:
+        return self.net
+
+
+@pytest.mark.parametrize("limit", [HOLDS_256, 1])
+def test_torch_out_of_memory_mid_image_gives_the_same_picture(limit) -> None:
+    """The same fallback on the torch runtime, on torch's OutOfMemoryError: smaller tiles, then the CPU."""
+    task, image = get_task("denoise"), picture(768, 768)
+    cpu = load_restoration_model(DENOISE, task, "torch", "cpu")
+    want = process(image, (task, cpu), [])
+    notices: list[str] = []
+    got = process(image, (task, TorchOnSmallGpu(cpu, limit)), [], on_notice=notices.append)
+    assert float(np.abs(got - want).max()) <= 1e-5
+    assert len(notices) == (1 if limit == HOLDS_256 else 2) and "out of memory on cuda" in notices[0]
 
 
 def test_out_of_memory_on_the_cpu_too_is_the_error(on_fake_gpu, monkeypatch) -> None:
