@@ -13,6 +13,9 @@ import copy
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from . import noise_level
 from .errors import RetexError
 from .tasks import Task
 
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from .nets.restoration import RestorationNet
 
 AUTO = "auto"
-AUTO_STRENGTH = 1.0  # the photo models are trained blind (clean inputs included), so "auto" trusts the network
+AUTO_STRENGTH = 1.0  # "auto" with no image at hand to judge; with one, ``strength_for`` reads it
 
 
 def check_cleanup(value: object) -> float:
@@ -36,6 +39,12 @@ def check_cleanup(value: object) -> float:
     if not (math.isfinite(s) and 0.0 <= s <= 1.0):
         raise RetexError(f"clean-up strength must be from 0 to 1 (got {value!r})")
     return s
+
+
+def strength_for(value: float | None, image: np.ndarray) -> float:
+    """The strength for ``image``: a chosen one as it is; "auto" (None) read from the image by ``noise_level``, so a
+    clean photo is left as it is and a noisy or JPEG one gets the full clean-up."""
+    return noise_level.cleanup_strength(image) if value is None else value
 
 
 def blend(task: Task, net: RestorationNet, base: RestorationNet | None, strength: float) -> RestorationNet:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..cleanup import AUTO_STRENGTH, check_cleanup
+from ..cleanup import AUTO, check_cleanup, strength_for
 from ..errors import RetexError
 from ..imaging.io import output_format, read_image, read_mask, write_image
 from ..imaging.resize import imresize
@@ -45,7 +45,7 @@ class RestoreArgs:
     inpaint_mask: Path | None = None
     preserve_colours: bool = False
     weights: Path | None = None
-    cleanup: float = AUTO_STRENGTH  # photo models: clean-up strength in [0, 1]
+    cleanup: float | None = None  # photo models: clean-up strength in [0, 1]; None: "auto", read from each image
     runtime: str = "auto"  # auto, onnx or torch (backend.runtime)
     device: str = "auto"  # auto, cpu, cuda, dml or coreml (backend.runtime.providers)
 
@@ -117,7 +117,8 @@ def load_models(args: RestoreArgs) -> Models:
     """The restoration network and the styles ``args`` name, loaded once (a batch reuses them for every file)."""
     restoration = None
     if args.task:
-        restoration = (args.task, load_net(args.task, args.cleanup, args.runtime, args.weights, device=args.device))
+        strength = 1.0 if args.cleanup is None else args.cleanup  # "auto": restore_file loads each image's own
+        restoration = (args.task, load_net(args.task, strength, args.runtime, args.weights, device=args.device))
     return restoration, [load_style_model(find_style(slot.style), args.runtime, args.device) for slot in args.slots]
 
 
@@ -131,6 +132,9 @@ def restore_file(input: Path, output: Path, args: RestoreArgs, models: Models | 
     task, hole_path = args.task, args.hole()
     restoration, styles = models or load_models(args)
     image = read_image(input)
+    if task is not None and task.degradation == "real" and args.cleanup is None:  # "auto": judged per image
+        net = load_net(task, strength_for(None, image.rgb), args.runtime, args.weights, device=args.device)
+        restoration = (task, net)
     size = (int(image.rgb.shape[-2]), int(image.rgb.shape[-1]))
     hole = None if hole_path is None else read_mask(hole_path, size)
     slots = [
@@ -211,9 +215,9 @@ class _Ordered(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
-def _cleanup_arg(value: str) -> float:
+def _cleanup_arg(value: str) -> float | None:
     try:
-        return check_cleanup(value)
+        return None if value == AUTO else check_cleanup(value)
     except RetexError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -257,7 +261,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--cleanup",
         type=_cleanup_arg,
-        default=AUTO_STRENGTH,
+        default=None,
         help="photo models: how much noise and JPEG to remove, 0 (keep close to the input) to 1, or auto (default)",
     )
     p.add_argument("--weights", help="restoration weights file (default: weights/TASK.safetensors)")

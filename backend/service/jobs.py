@@ -13,7 +13,7 @@ from plugin.common.protocol import ErrorCode, ProtocolError
 from plugin.common.replies import Result
 from plugin.common.requests import RunRequest, TrainStyleRequest
 
-from ..cleanup import AUTO_STRENGTH
+from ..cleanup import strength_for
 from ..errors import RetexError
 from ..imaging.resize import imresize
 from ..pipeline import process
@@ -83,7 +83,7 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
 
     restoration, mask = None, None
     if task_name != "none":
-        cleanup = AUTO_STRENGTH if request.cleanup is None else request.cleanup
+        cleanup = strength_for(request.cleanup, rgb)  # "auto" (None): read from the image
         restoration = registry.net(task_name, cleanup)
         if restoration[0].uses_mask:
             if request.inpaint_mask is None:

@@ -4,7 +4,11 @@ through the real codec, and the inputs the photo models accept (grey, tiny, 16-b
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,9 @@ from PIL import Image
 from backend import noise_level
 from backend.imaging.io import list_images
 from backend.paths import BENCHMARK_DIR
+from plugin.common.client import Client
+from plugin.common.protocol import FrameSpec
+from tests.service_helpers import REPO, start_server
 
 needs_data = pytest.mark.skipif(not BENCHMARK_DIR.is_dir(), reason="benchmark data not present")
 SIGMAS = (0, 5, 10, 15, 25, 50)
@@ -131,3 +138,57 @@ def test_auto_leaves_clean_photos_and_cleans_noisy_ones() -> None:
         assert noise_level.cleanup_strength(photo) <= 0.25
         assert noise_level.cleanup_strength(np.clip(_noisy(photo, 15, seed=0), 0, 1)) == 1.0
         assert noise_level.cleanup_strength(_jpeg(photo, 50)) == 1.0
+
+
+def _crop_png(path: Path, photo: np.ndarray) -> np.ndarray:
+    """A 96 x 96 crop of ``photo`` saved as PNG at ``path``; returns its pixels."""
+    crop = np.ascontiguousarray(photo[40:136, 40:136])
+    Image.fromarray(crop).save(path)
+    return crop
+
+
+@needs_data
+def test_auto_through_the_command_line_keeps_a_clean_photo_and_cleans_a_jpeg(tmp_path: Path) -> None:
+    """``restore --task photo`` at the default "auto": a clean photo comes back as it was (strength 0 is exactly
+    the input for the x1 model); the same photo as JPEG 50 is cleaned as at strength 1."""
+    photo = _photos("BSD100", 1)[0]
+    clean = _crop_png(tmp_path / "clean.png", photo)
+    _crop_png(tmp_path / "jpeg.png", _jpeg(photo, 50))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def restore(name: str, *extra: str) -> np.ndarray:
+        out = tmp_path / f"out-{name}-{len(extra)}.png"
+        cmd = [
+            sys.executable,
+            "-m",
+            "backend",
+            "restore",
+            str(tmp_path / f"{name}.png"),
+            "-o",
+            str(out),
+            "--task",
+            "photo",
+        ]
+        subprocess.run([*cmd, *extra], cwd=REPO, env=env, check=True, capture_output=True)
+        return np.asarray(Image.open(out).convert("RGB"))
+
+    assert np.array_equal(restore("clean"), clean)
+    assert not np.array_equal(restore("clean", "--cleanup", "1"), clean)
+    assert np.array_equal(restore("jpeg"), restore("jpeg", "--cleanup", "1"))
+
+
+@needs_data
+def test_auto_through_the_service_reads_each_image(tmp_path: Path) -> None:
+    """A job with the protocol's "auto" (no strength sent): the clean crop back unchanged, the JPEG one as at 1."""
+    photo = _photos("BSD100", 1)[0]
+    clean = np.ascontiguousarray(photo[40:136, 40:136])
+    jpeg = np.ascontiguousarray(_jpeg(photo, 50)[40:136, 40:136])
+    spec = FrameSpec(96, 96, "RGB", "u8", "image")
+    srv = start_server(f"ipc://{tmp_path / 'retex.sock'}", REPO / "weights")
+    try:
+        with Client(srv.endpoint) as client:
+            assert client.run("photo", (spec, clean.tobytes())).frames[0] == clean.tobytes()
+            full = client.run("photo", (spec, jpeg.tobytes()), options={"cleanup": 1.0}).frames[0]
+            assert client.run("photo", (spec, jpeg.tobytes()), options={"cleanup": "auto"}).frames[0] == full
+    finally:
+        srv.stop()
