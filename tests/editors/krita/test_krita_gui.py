@@ -36,7 +36,7 @@ def test_krita_gui_action_adds_a_layer(tmp_path: Path) -> None:
     assert "crash" not in result and not result["slot_errors"], result.get("crash") or result["slot_errors"]
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert result["plugins_loaded"] and result["docker_visible"]
-    assert result["default_task"] == "none"  # a restoration changes a clean photo: none runs until one is chosen
+    assert result["default_task"] == "photo"  # at auto: a clean photo comes back unchanged, a noisy one cleaned
     assert result["done"], result
     assert result["layers"] == [["Retex: Denoise", "paintlayer"], ["Background", "paintlayer"]]
     assert result["message"] == "Added the layer 'Retex: Denoise'." and "connected" in result["status"]
