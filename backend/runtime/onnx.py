@@ -28,6 +28,8 @@ from .noise import coordinate_noise
 from .providers import PROVIDERS, device_of, provider_list, warn_once
 from .threads import get_threads
 
+ort.disable_telemetry_events()  # Retex reports nothing anywhere: neither does the ONNX Runtime it loads
+
 FORMAT = "2"  # bumped when the graphs' inputs, outputs or metadata change: older files are refused (re-export hint)
 
 

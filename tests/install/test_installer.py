@@ -370,7 +370,10 @@ def test_demo_through_a_real_server(home: Path, wheels: Path) -> None:
     assert result == home / ".cache" / "retex" / "demo" / "coffee-sr2-wood-grain.png"
     assert reference.wait(300) == 0 and result.read_bytes() == cli.read_bytes()
     assert run_installer(home, wheels, "--uninstall").returncode == 0
-    assert not any(home.iterdir())
+    # ONNX Runtime 1.32 itself writes a device id under ~/.cache/Microsoft on import (its telemetry store, shared by
+    # every program using it): not Retex's to remove. Everything else Retex wrote is gone.
+    left = {p.relative_to(home) for p in home.rglob("*")} - {Path(".cache"), Path(".cache", "Microsoft")}
+    assert all(p.parts[:3] == (".cache", "Microsoft", "DeveloperTools") for p in left), sorted(left)
 
 
 def test_a_full_disk_is_reported(home: Path, wheels: Path, tmp_path: Path) -> None:
