@@ -79,8 +79,8 @@ def _listening(endpoint: str, timeout_s: float) -> bool:
 class Link:
     """One connection to a backend that answered ``hello`` with this plug-in's protocol version."""
 
-    def __init__(self, client: Client, info: Info, log: Path) -> None:
-        self.client, self.info, self.log = client, info, log
+    def __init__(self, client: Client, info: Info, log: Path, remote: bool = False) -> None:
+        self.client, self.info, self.log, self.remote = client, info, log, remote
         self.exchange = Exchange(client)
         self.styles: dict[str, str] = {s.name: s.scale for s in info.styles}
         self.tasks: list[str] = list(info.tasks)
@@ -150,7 +150,7 @@ class Link:
             client.close()
             raise LinkError(words(e.code, e.message, remote.address)) from None
         client.timeout_s = SILENCE_TIMEOUT_S
-        return cls(client, info, log_dir() / f"{HOST}-remote.log")  # no log here: the backend's is on its machine
+        return cls(client, info, log_dir() / f"{HOST}-remote.log", remote=True)  # its log is on its machine
 
     @classmethod
     def _hello(cls, endpoint: str, timeout_s: float, log: Path) -> Link | None:
@@ -194,6 +194,11 @@ class Link:
             if min(quiet_s, time.monotonic() - checked[0]) > ALIVE_CHECK_S:
                 checked[0] = time.monotonic()
                 if not _listening(self.client.endpoint, PROBE_TIMEOUT_S):
+                    if self.remote:  # nothing to start here: the user's backend on the other machine has to be
+                        raise LinkError(
+                            f"The Retex backend at {self.client.endpoint} stopped answering during the job. Nothing "
+                            "was changed; check that 'python -m backend serve' still runs there."
+                        )
                     words = BackendProcess(BackendConfig(), "", self.log).last_words()
                     raise LinkError(
                         "The Retex backend stopped during the job"

@@ -242,3 +242,26 @@ def test_keys_refuses_what_would_make_no_usable_line(tmp_path: Path, args: list[
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr.startswith("error: ") and words in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "k" / "clients").exists()
+
+
+def test_a_remote_backend_that_dies_mid_job_is_named_and_nothing_is_restarted(tmp_path: Path, weights: Path) -> None:
+    """GIMP's link notices within seconds (nothing listens any more) and says where to look: on the other machine,
+    since nothing here can start it."""
+    host = lan_address()
+    doomed = make_keys(tmp_path / "remote", host, free_port(host))
+    srv = serve_remote(doomed, weights)
+    backend = link.Link.open(remote_config(doomed.line), lambda text: None)
+    big = (FrameSpec(1024, 1024, "BGRA", "u8"), bytes(1024 * 1024 * 4))
+
+    def kill_once_started(fraction: float, stage: str) -> None:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+
+    try:
+        with pytest.raises(link.LinkError) as e:
+            backend.run_to_end("run", *Recipe("denoise").request(big), on_progress=kill_once_started)
+        assert f"at {doomed.line.split()[0]} stopped answering" in str(e.value)
+        assert "starts again" not in str(e.value)
+    finally:
+        backend.close()
+        srv.stop()
