@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..imaging.filters import band_pass
+from ..runtime.noise import coordinate_noise as numpy_noise
 
 SCALES = ("fine", "coarse")
 BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, sigma_hi) per scale, full-res px
@@ -32,7 +33,6 @@ BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, 
 OPEN_BAND = (1.0, math.inf)
 DOWN = {1: {"fine": 1, "coarse": 4}, 2: {"coarse": 1}}  # working resolution 1/down per version and scale
 VERSIONS = (1, 2)
-_M32 = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -86,27 +86,9 @@ def coordinate_noise(
     channels: int, h: int, w: int, origin: tuple[int, int], device: torch.device, seed: int = 0
 ) -> torch.Tensor:
     """1 x C x h x w uniform noise on [-1, 1], a hash (lowbias32) of (seed, channel, row, column) from ``origin``;
-    seed 0 is the original hash exactly, another seed another (equally deterministic) variation of the texture."""
-    y = torch.arange(origin[0], origin[0] + h, device=device, dtype=torch.int64).view(1, h, 1)
-    x = torch.arange(origin[1], origin[1] + w, device=device, dtype=torch.int64).view(1, 1, w)
-    c = torch.arange(channels, device=device, dtype=torch.int64).view(channels, 1, 1)
-    v = (x * 0x27D4EB2D + y * 0x165667B1 + c * 0x9E3779B9 + 0x5BD1E995 + _seed_term(seed)) & _M32
-    v = v ^ (v >> 16)
-    v = (v * 0x7FEB352D) & _M32
-    v = v ^ (v >> 15)
-    v = (v * 0x846CA68B) & _M32
-    v = v ^ (v >> 16)
-    return (v.to(torch.float32) * (2.0 / 2**32) - 1.0).unsqueeze(0)
-
-
-def _seed_term(seed: int) -> int:
-    """The seed's own lowbias32 hash (0 for seed 0), mixed into every pixel's key before the per-pixel hash."""
-    if seed == 0:
-        return 0
-    v = (seed * 0x9E3779B1 + 0x7F4A7C15) & _M32
-    for shift, mul in ((16, 0x7FEB352D), (15, 0x846CA68B)):
-        v = ((v ^ (v >> shift)) * mul) & _M32
-    return v ^ (v >> 16)
+    seed 0 is the original hash exactly, another seed another (equally deterministic) variation of the texture. The
+    hash is ``runtime.noise``'s, so both runtimes and training draw the very same noise."""
+    return torch.from_numpy(numpy_noise(channels, h, w, origin, seed)).to(device)
 
 
 class StyleNet(nn.Module):

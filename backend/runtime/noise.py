@@ -1,5 +1,5 @@
-"""The style networks' coordinate noise in numpy, for the ONNX runtime (the graph takes the noise as an input):
-the same integer hash as ``nets.style.coordinate_noise``, bit for bit (tests/backend/test_runtime.py checks it)."""
+"""The style networks' coordinate noise, the one copy of its hash: numpy, since the ONNX graph takes the noise as
+an input; ``nets.style.coordinate_noise`` hands it to torch for training and the torch runtime."""
 
 from __future__ import annotations
 
