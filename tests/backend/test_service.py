@@ -113,8 +113,10 @@ def test_cancel_stops_a_long_job_within_a_tile(server) -> None:
             client.run("denoise", frame, on_progress=lambda f, s, e: events.append(f), cancel=cancel)
         assert info.value.code == ErrorCode.CANCELLED
         assert client.hello()["running"] is None
-    assert max(events) < 0.2  # stopped within a tile or two of 72, not at the end
-    assert len([f for f in events if f > cancel_at[0]]) <= 2
+    assert max(events) < 0.2  # stopped within a tile or two of 12, not at the end
+    # within the tile under way: at most its 6 branch steps once the cancel is sent (the cancel crosses the socket
+    # loop, which a busy machine may reach a few steps late)
+    assert len([f for f in events if f > cancel_at[0]]) <= 6
 
 
 def test_many_clients_many_jobs(server, weights) -> None:

@@ -260,7 +260,9 @@ def test_command_line_mistakes_are_one_line(tmp_path, monkeypatch, capsys) -> No
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
-    assert proc.returncode == 2 and f"{tmp_path} is a folder, not an image" in proc.stderr, proc.stderr
+    # a folder is a batch's input (restore IN... -o FOLDER): this one holds no image, said in one line
+    assert proc.returncode == 2 and f"no image files in {tmp_path}" in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr
     manifest = tmp_path / "manifest.json"
     manifest.write_text('{"models": ')
