@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,24 +47,23 @@ def learn_ring_style(
         return load_style_model(Path(result["path"]), runtime), int(result["iterations"])
 
 
-def _seconds(value: str) -> float:
-    try:
-        s = float(value)
-    except ValueError:
-        s = float("nan")
-    if not 5 <= s <= 600:
-        raise argparse.ArgumentTypeError(f"{value}: the learning time must be a number of seconds from 5 to 600")
-    return s
+def _number(low: float, high: float, words: str) -> Callable[[str], float]:
+    """An argparse type: a number from ``low`` to ``high``, else one line saying what ``words`` must be."""
+
+    def read(value: str) -> float:
+        try:
+            n = float(value)
+        except ValueError:
+            n = float("nan")
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{value}: {words}")
+        return n
+
+    return read
 
 
-def _detail(value: str) -> float:
-    try:
-        d = float(value)
-    except ValueError:
-        d = float("nan")
-    if not 0 <= d <= 1:
-        raise argparse.ArgumentTypeError(f"{value}: the detail must be a number from 0 (a smooth fill) to 1")
-    return d
+_seconds = _number(5, 600, "the learning time must be a number of seconds from 5 to 600")
+_detail = _number(0, 1, "the detail must be a number from 0 (a smooth fill) to 1")
 
 
 def _seed(value: str) -> int:
