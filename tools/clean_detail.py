@@ -1,7 +1,7 @@
 """What a restoration does to a photo that needs none: the editors' default task is chosen by this (a default must
-never soften a clean photo; the photo model at auto leaves it unchanged). Runs ``python -m backend restore`` on the first N clean BSD100 photos and prints, per
-task, the PSNR of the result against the photo and the detail kept (Laplacian energy of the result over the photo's;
-1.0 = as sharp).
+never soften a clean photo; the photo model at auto leaves it unchanged). Runs ``python -m backend restore`` on the
+first N clean BSD100 photos and prints, per task, the PSNR of the result against the photo and the detail kept
+(Laplacian energy of the result over the photo's; 1.0 = as sharp).
 
     python tools/clean_detail.py [--tasks photo,denoise] [--count 12]
 """
