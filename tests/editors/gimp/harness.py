@@ -21,6 +21,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
+
+import pytest
 
 from install.plugins import copy_plugin
 from tests.editors.krita.harness import THREADS  # one setting for both editors' backends (see there)
@@ -178,3 +181,20 @@ class Harness(threading.Thread):
                 proc.kill()
             proc.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Ran(Protocol):
+    """An editor run of scenarios (each test file's ``Run``): their records by name, and the editor's output."""
+
+    results: dict
+    output: str
+
+
+def record(run: Ran, name: str) -> dict:
+    """A scenario's record from an editor run, or the test fails with what the editor said."""
+    rec = run.results.get(name)
+    if rec is None:
+        pytest.fail(f"scenario {name} did not run; GIMP's output ends with:\n{run.output[-3000:]}")
+    if "crash" in rec:
+        pytest.fail(f"scenario {name} raised inside GIMP:\n{rec['crash']}")
+    return rec

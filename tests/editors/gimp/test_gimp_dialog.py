@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from tests.editors.gimp.harness import record
 from tests.editors.gimp.test_gimp_plugin import (
     PREVIEW_RECT,
     Run,
@@ -20,7 +21,6 @@ from tests.editors.gimp.test_gimp_plugin import (
     check_added,
     command_line,
     pixels,
-    record,
     session,
     task_args,
 )

@@ -165,15 +165,6 @@ def session(tmp_path_factory: pytest.TempPathFactory, scenarios: list[str]) -> I
         harness.close()
 
 
-def record(run: Run, name: str) -> dict:
-    rec = run.results.get(name)
-    if rec is None:
-        pytest.fail(f"scenario {name} did not run; GIMP's output ends with:\n{run.output[-3000:]}")
-    if "crash" in rec:
-        pytest.fail(f"scenario {name} raised inside GIMP:\n{rec['crash']}")
-    return rec
-
-
 DTYPES = {"u8": np.uint8, "u16": "<u2", "float": "<f4"}
 
 
@@ -229,14 +220,14 @@ def check_one_undo_step(rec: dict) -> None:
 
 
 def test_gimp_size_and_variation_equal_the_command_line_and_change_the_texture(gimp: Run) -> None:
-    got = check_added(record(gimp, "size_variation"), "Retex: dots 130 % size 200 % variation 7")
+    got = check_added(gh.record(gimp, "size_variation"), "Retex: dots 130 % size 200 % variation 7")
     args = ["--task", "none", "--style", "dots:1.3"]
     np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", [*args, "--texture-scale", "2", "--seed", "7"]))
     assert (got != command_line(gimp, "rgba8.png", args)).any()  # not the default size and variation
 
 
 def test_gimp_selection_and_channel_as_masks_equal_the_command_line(gimp: Run) -> None:
-    rec = record(gimp, "two_masks_u8")
+    rec = gh.record(gimp, "two_masks_u8")
     name = "Retex: Denoise + dots 80 % + paint 130 %"
     got = check_added(rec, name)
     assert rec["layers"] == ["top", name, "Background"]  # above the layer it was run on
@@ -252,7 +243,7 @@ def test_gimp_selection_and_channel_as_masks_equal_the_command_line(gimp: Run) -
 
 
 def test_gimp_16_bit_image_equals_the_command_line(gimp: Run) -> None:
-    rec = record(gimp, "selection_u16")
+    rec = gh.record(gimp, "selection_u16")
     assert rec["encoding"] == "R'G'B'A u16"
     got = check_added(rec, "Retex: Denoise + paint 150 % (colours kept)")
     assert got.dtype == np.dtype("<u2")
@@ -274,7 +265,7 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
     from backend.weights import load_restoration
     from plugin.common.protocol import FrameSpec
 
-    rec = record(gimp, "float_linear")
+    rec = gh.record(gimp, "float_linear")
     assert rec["encoding"] == "RGBA float"  # stored linear; the plug-in reads and writes perceptual floats
     got = check_added(rec, "Retex: Denoise + dots 100 %")
     source, mask = pixels(rec["source"]), pixels(rec["masks"]["sel"])
@@ -296,7 +287,7 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
 
 
 def test_gimp_super_resolution_opens_a_new_image_equal_to_the_command_line(gimp: Run) -> None:
-    rec = record(gimp, "sr2_new_image")
+    rec = gh.record(gimp, "sr2_new_image")
     got = check_added(rec, "Retex: Super-resolution ×2")
     assert rec["unchanged"]  # the source image is left alone
     assert rec["new_image"]["size"] == [2 * SIZE[0], 2 * SIZE[1]] and len(rec["new_image"]["layers"]) == 1
@@ -305,7 +296,7 @@ def test_gimp_super_resolution_opens_a_new_image_equal_to_the_command_line(gimp:
 
 
 def test_gimp_super_resolution_can_scale_the_image_and_add_the_layer(gimp: Run) -> None:
-    rec = record(gimp, "sr2_scale_image")
+    rec = gh.record(gimp, "sr2_scale_image")
     got = check_added(rec, "Retex: Super-resolution ×2")
     assert rec["size"] == [2 * SIZE[0], 2 * SIZE[1]] and rec["layers"] == ["Retex: Super-resolution ×2", "Background"]
     assert rec["new_image"] in (None, "None")
@@ -327,19 +318,19 @@ def test_gimp_photo_upscale_at_its_clean_up_equals_the_command_line(
 ) -> None:
     """Upscale ×2 (photos) with the arguments cleanup-auto off and cleanup 0.5, or auto (the default): the same
     pixels as ``restore --task photo-sr2 --cleanup 0.5`` (or no --cleanup)."""
-    rec = record(gimp, name)
+    rec = gh.record(gimp, name)
     got = check_added(rec, layer)
     assert rec["unchanged"] and rec["new_image"]["size"] == [2 * SIZE[0], 2 * SIZE[1]]
     np.testing.assert_array_equal(got, command_line(gimp, "rgba8.png", [*task_args(gimp, "photo-sr2"), *cleanup]))
 
 
 def test_gimp_photo_upscale_clean_up_strength_changes_the_result(gimp: Run) -> None:
-    half, auto = (pixels(record(gimp, name)["result"]) for name in ("photo_sr2_half", "photo_sr2_auto"))
+    half, auto = (pixels(gh.record(gimp, name)["result"]) for name in ("photo_sr2_half", "photo_sr2_auto"))
     assert (half != auto).any()  # the argument reached the backend
 
 
 def test_gimp_photo_clean_up_on_a_layer_equals_the_command_line(gimp: Run) -> None:
-    rec = record(gimp, "photo_u8")
+    rec = gh.record(gimp, "photo_u8")
     name = "Retex: Clean up noise and JPEG (clean-up 50 %)"
     got = check_added(rec, name)
     assert rec["layers"] == [name, "Background"]
@@ -350,7 +341,7 @@ def test_gimp_photo_clean_up_on_a_layer_equals_the_command_line(gimp: Run) -> No
 
 
 def test_gimp_result_lands_above_an_earlier_retex_layer_selected(gimp: Run) -> None:
-    rec = record(gimp, "under_earlier_result")
+    rec = gh.record(gimp, "under_earlier_result")
     assert rec["status"] == "success", rec["error"]
     assert rec["layers"] == ["Retex: Denoise", "Retex: an earlier result", "Background"]  # shows: on top
     assert rec["selected"] == ["Retex: Denoise"]
@@ -358,7 +349,7 @@ def test_gimp_result_lands_above_an_earlier_retex_layer_selected(gimp: Run) -> N
 
 
 def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
-    rec = record(gimp, "learn")
+    rec = gh.record(gimp, "learn")
     assert rec["status"] == "success", rec["error"]
     assert rec["values"][0] == "learned" and rec["unchanged"]
     assert rec["use"]["status"] == "success", rec["use"]["error"]
@@ -389,20 +380,20 @@ def test_gimp_learns_a_texture_from_the_selection(gimp: Run) -> None:
     ],
 )
 def test_gimp_bad_input_gives_a_message_and_changes_nothing(gimp: Run, name: str, words: str) -> None:
-    rec = record(gimp, name)
+    rec = gh.record(gimp, name)
     assert rec["status"] == "execution-error" and words in rec["error"], rec
     assert f"Restore & Texture-Warning: {rec['error']}" in gimp.output  # shown with Gimp.message
     assert rec["unchanged"] and not changes(rec)
 
 
 def test_gimp_learning_without_a_selection_says_to_select_the_texture(gimp: Run) -> None:
-    rec = record(gimp, "learn_no_selection")
+    rec = gh.record(gimp, "learn_no_selection")
     assert rec["status"] == "execution-error" and rec["unchanged"], rec
     assert rec["error"] == SELECT_TO_LEARN  # the words the Krita docker uses
 
 
 def test_gimp_menu_run_shows_its_error_in_a_dialog(gimp: Run) -> None:
-    rec = record(gimp, "error_in_a_dialog")
+    rec = gh.record(gimp, "error_in_a_dialog")
     assert rec["status"] == "execution-error" and rec["unchanged"], rec
     dialogs = [detail for name, detail in rec["spy"] if name == "dialog"]
     assert dialogs == [
@@ -415,7 +406,7 @@ def test_gimp_menu_run_shows_its_error_in_a_dialog(gimp: Run) -> None:
 
 
 def test_gimp_killed_backend_gives_a_message_and_the_next_run_restarts_it(gimp: Run) -> None:
-    rec = record(gimp, "killed_backend")
+    rec = gh.record(gimp, "killed_backend")
     assert rec["killed_pid"], "the backend never ran the job"
     assert rec["status"] == "execution-error" and "stopped during the job" in rec["error"], rec["error"]
     assert rec["unchanged"] and not changes(rec)
@@ -426,7 +417,7 @@ def test_gimp_killed_backend_gives_a_message_and_the_next_run_restarts_it(gimp: 
 
 def test_gimp_cancel_stops_the_backend_job_and_changes_nothing(gimp: Run) -> None:
     """GIMP's Cancel kills the plug-in; the backend stops the job of a client gone away (it would take far longer)."""
-    rec = record(gimp, "cancelled")
+    rec = gh.record(gimp, "cancelled")
     assert gimp.harness.killed_plugins, "the plug-in was never killed"
     assert rec["status"] != "success" and rec["unchanged"]
     assert rec["idle_after"] is not None and rec["idle_after"] < 10, rec["idle_after"]

@@ -83,20 +83,11 @@ def gimp(tmp_path_factory) -> Iterator[Run]:
         server.stop()
 
 
-def record(run: Run, name: str) -> dict:
-    rec = run.results.get(name)
-    if rec is None:
-        pytest.fail(f"scenario {name} did not run; GIMP's output ends with:\n{run.output[-3000:]}")
-    if "crash" in rec:
-        pytest.fail(f"scenario {name} raised inside GIMP:\n{rec['crash']}")
-    return rec
-
-
 NAME = "Retex: Denoise + dots 80 %"
 
 
 def test_gimp_remote_backend_set_in_its_settings_gives_the_local_result(gimp: Run) -> None:
-    local, remote, back = (record(gimp, name) for name in ("local_run", "remote_run", "back_to_local"))
+    local, remote, back = (gh.record(gimp, name) for name in ("local_run", "remote_run", "back_to_local"))
     for rec in (local, remote, back):
         assert rec["status"] == "success", rec["error"]
         assert rec["result"]["name"] == NAME
@@ -113,7 +104,7 @@ def test_gimp_remote_backend_set_in_its_settings_gives_the_local_result(gimp: Ru
 
 
 def test_gimp_remote_key_the_backend_does_not_know_is_refused_with_a_message(gimp: Run) -> None:
-    rec = record(gimp, "remote_wrong_key")
+    rec = gh.record(gimp, "remote_wrong_key")
     assert rec["settings"]["status"] == "success"
     address = gimp.line.split()[0]
     assert rec["status"] == "execution-error"
@@ -122,14 +113,14 @@ def test_gimp_remote_key_the_backend_does_not_know_is_refused_with_a_message(gim
 
 
 def test_gimp_remote_address_that_does_not_answer_says_so(gimp: Run) -> None:
-    rec = record(gimp, "remote_no_answer")
+    rec = gh.record(gimp, "remote_no_answer")
     assert rec["status"] == "execution-error" and rec["error"].startswith("No answer from tcp://127.0.0.1:")
     assert "is 'python -m backend serve' running there" in rec["error"] and "Nothing was changed" in rec["error"]
     assert rec["unchanged"] and not changes(rec)
 
 
 def test_gimp_malformed_connection_line_is_refused_and_nothing_is_saved(gimp: Run) -> None:
-    rec = record(gimp, "remote_bad_line")
+    rec = gh.record(gimp, "remote_bad_line")
     assert rec["status"] == "execution-error"
     assert rec["error"].startswith("Not saved: The server key must be 40 characters") and "has 37" in rec["error"]
     assert rec["before"] == rec["after"]

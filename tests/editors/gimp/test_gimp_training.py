@@ -16,7 +16,8 @@ import pytest
 
 from plugin.common.training import QUESTION, TITLE
 from tests.editors.gimp import harness as gh
-from tests.editors.gimp.test_gimp_plugin import Run, record, session
+from tests.editors.gimp.harness import record
+from tests.editors.gimp.test_gimp_plugin import Run, session
 from tests.install.test_inference_env import python as inference_python  # noqa: F401  (the fixture)
 
 FAKE_INSTALLER = """\

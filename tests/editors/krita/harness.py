@@ -17,6 +17,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
+
+import pytest
 
 from install.plugins import copy_plugin
 
@@ -124,3 +127,20 @@ def backend_config(weights: Path, socket_dir: Path) -> dict:
         "endpoint": f"ipc://{socket_dir / 'krita.sock'}",
         "args": ["--weights-dir", str(weights), "--threads", str(THREADS)],
     }
+
+
+class Ran(Protocol):
+    """An editor run of scenarios (each test file's ``Run``): their records by name, and the editor's output."""
+
+    results: dict
+    output: str
+
+
+def record(run: Ran, name: str) -> dict:
+    """A scenario's record from an editor run, or the test fails with what the editor said."""
+    rec = run.results.get(name)
+    if rec is None:
+        pytest.fail(f"scenario {name} did not run; Krita's output ends with:\n{run.output[-3000:]}")
+    if "crash" in rec or rec["slot_errors"]:
+        pytest.fail(f"scenario {name} raised inside Krita:\n{rec.get('crash') or rec['slot_errors'][0]}")
+    return rec

@@ -145,15 +145,6 @@ def krita(tmp_path_factory) -> Run:
     return Run(results, proc.stdout, root / "data", weights, cli)
 
 
-def record(run: Run, name: str) -> dict:
-    rec = run.results.get(name)
-    if rec is None:
-        pytest.fail(f"scenario {name} did not run; Krita's output ends with:\n{run.output[-3000:]}")
-    if "crash" in rec or rec["slot_errors"]:
-        pytest.fail(f"scenario {name} raised inside Krita:\n{rec.get('crash') or rec['slot_errors'][0]}")
-    return rec
-
-
 def pixels(info: dict) -> np.ndarray:
     """A dumped layer as H x W x 4 in Krita's BGRA order."""
     dtype = {"U8": "<u1", "U16": "<u2", "F16": "<f2", "F32": "<f4"}[info["depth"]]
@@ -178,13 +169,13 @@ def check_applied(rec: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_krita_selection_as_mask_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "selection_u8"), "Retex: Denoise + dots 80 %")
+    got, source = check_applied(kh.record(krita, "selection_u8"), "Retex: Denoise + dots 80 %")
     np.testing.assert_array_equal(got, command_line(krita, "selection_u8"))
     np.testing.assert_array_equal(got[..., 3], source[..., 3])  # alpha kept
 
 
 def test_krita_two_masks_two_styles_equal_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "two_masks"), "Retex: dots 130 % + paint 70 % (colours kept)")
+    got, source = check_applied(kh.record(krita, "two_masks"), "Retex: dots 130 % + paint 70 % (colours kept)")
     np.testing.assert_array_equal(got, command_line(krita, "two_masks"))
     inside = np.zeros(got.shape[:2], bool)
     x, y, w, h = RECT
@@ -193,25 +184,25 @@ def test_krita_two_masks_two_styles_equal_the_command_line(krita: Run) -> None:
 
 
 def test_krita_size_and_variation_equal_the_command_line_and_change_the_texture(krita: Run) -> None:
-    got, _ = check_applied(record(krita, "size_variation"), "Retex: dots 130 % size 200 % variation 7")
+    got, _ = check_applied(kh.record(krita, "size_variation"), "Retex: dots 130 % size 200 % variation 7")
     np.testing.assert_array_equal(got, command_line(krita, "size_variation"))
     assert (got != command_line(krita, "size_variation_default")).any()  # not the default size and variation
 
 
 def test_krita_16_bit_document_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "selection_u16"), "Retex: Denoise + paint 150 %")
+    got, source = check_applied(kh.record(krita, "selection_u16"), "Retex: Denoise + paint 150 %")
     assert got.dtype == np.uint16
     np.testing.assert_array_equal(got, command_line(krita, "selection_u16"))
     np.testing.assert_array_equal(got[..., 3], source[..., 3])
 
 
 def test_krita_inpainting_the_selection_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "inpaint_u8"), "Retex: Inpaint")
+    got, source = check_applied(kh.record(krita, "inpaint_u8"), "Retex: Inpaint")
     np.testing.assert_array_equal(got, command_line(krita, "inpaint_u8"))
 
 
 def test_krita_super_resolution_opens_a_new_document_equal_to_the_command_line(krita: Run) -> None:
-    rec = record(krita, "sr2_u8")
+    rec = kh.record(krita, "sr2_u8")
     assert not rec["failed"], rec["message"]
     assert "result" in rec, rec
     got = pixels(rec["result"])
@@ -228,7 +219,7 @@ def test_krita_super_resolution_opens_a_new_document_equal_to_the_command_line(k
 def test_krita_photo_upscale_at_its_clean_up_equals_the_command_line(krita: Run, name: str, layer: str) -> None:
     """Upscale ×2 (photos), clean-up set in the docker (50 %, or Auto): ``restore --task photo-sr2 --cleanup 0.5``
     (or no --cleanup) gives the same pixels; the clean-up control shows for it."""
-    rec = record(krita, name)
+    rec = kh.record(krita, name)
     assert not rec["failed"], rec["message"]
     got = pixels(rec["result"])
     assert got.shape == (160, 192, 4) and rec["layers"] == [[layer, "paintlayer"]]
@@ -237,20 +228,20 @@ def test_krita_photo_upscale_at_its_clean_up_equals_the_command_line(krita: Run,
 
 
 def test_krita_photo_upscale_clean_up_strength_changes_the_result(krita: Run) -> None:
-    half, auto = (pixels(record(krita, name)["result"]) for name in ("photo_sr2_half", "photo_sr2_auto"))
+    half, auto = (pixels(kh.record(krita, name)["result"]) for name in ("photo_sr2_half", "photo_sr2_auto"))
     assert (half != auto).any()  # the slider reached the backend
 
 
 def test_krita_photo_clean_up_on_a_layer_equals_the_command_line(krita: Run) -> None:
-    got, source = check_applied(record(krita, "photo_u8"), "Retex: Clean up noise and JPEG (clean-up 50 %)")
+    got, source = check_applied(kh.record(krita, "photo_u8"), "Retex: Clean up noise and JPEG (clean-up 50 %)")
     np.testing.assert_array_equal(got, command_line(krita, "photo_u8"))
     np.testing.assert_array_equal(got[..., 3], source[..., 3])  # alpha kept
     assert (got != source).any()
 
 
 def test_krita_clean_up_control_shows_for_the_photo_tasks_only(krita: Run) -> None:
-    assert not record(krita, "sr2_u8")["cleanup_shown"]
-    assert record(krita, "photo_sr2_auto")["cleanup_shown"]
+    assert not kh.record(krita, "sr2_u8")["cleanup_shown"]
+    assert kh.record(krita, "photo_sr2_auto")["cleanup_shown"]
 
 
 @pytest.mark.parametrize("depth", ["f16", "f32"])
@@ -266,7 +257,7 @@ def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str
     from backend.weights import load_restoration
     from plugin.common.protocol import FrameSpec
 
-    got, source = check_applied(record(krita, depth), "Retex: Denoise + dots 100 %")
+    got, source = check_applied(kh.record(krita, depth), "Retex: Denoise + dots 100 %")
     w, h = FLOAT_SIZE
     spec = FrameSpec(w, h, "BGRA", depth)
     rgb, alpha = to_image(spec, source.tobytes())
@@ -286,7 +277,7 @@ def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str
 
 
 def test_krita_preview_replaces_one_layer_with_the_selection_box(krita: Run) -> None:
-    rec = record(krita, "preview")
+    rec = kh.record(krita, "preview")
     assert not rec["failed"] and not rec["first"]["failed"], rec
     assert rec["previews"] == 1 and rec["preview_above_source"]
     preview = pixels(rec["preview"])
@@ -301,7 +292,7 @@ def test_krita_preview_replaces_one_layer_with_the_selection_box(krita: Run) -> 
 def test_krita_preview_apply_preview_apply_works_on_the_chosen_layer(krita: Run) -> None:
     """The flow most users follow, with Krita activating each new layer (the preview, the result): every run reads
     the layer the user chose, one preview layer at most, no error in a handler, no message left at 'Previewing…'."""
-    steps = record(krita, "preview_apply_flow")["steps"]
+    steps = kh.record(krita, "preview_apply_flow")["steps"]
     name = "Retex: Denoise + dots 80 %"
     assert [s["message"] for s in steps] == [f"Preview updated: {name}.", f"Added the layer '{name}'."] * 2
     assert not any(s["failed"] or s["busy"] for s in steps)
@@ -320,7 +311,7 @@ def test_krita_preview_apply_preview_apply_works_on_the_chosen_layer(krita: Run)
 
 
 def test_krita_result_lands_above_an_earlier_retex_layer_and_shows(krita: Run) -> None:
-    rec = record(krita, "under_earlier_result")
+    rec = kh.record(krita, "under_earlier_result")
     assert not rec["failed"], rec["message"]
     assert rec["layers"] == ["Retex: Denoise", "Retex: an earlier result", "Background"]
     assert rec["top_visible"] and rec["shows"]  # the canvas is the new (opaque) layer
@@ -330,7 +321,7 @@ def test_krita_result_lands_above_an_earlier_retex_layer_and_shows(krita: Run) -
 
 
 def test_krita_source_deleted_between_preview_and_apply_gives_a_message(krita: Run) -> None:
-    rec = record(krita, "source_deleted")
+    rec = kh.record(krita, "source_deleted")
     assert not rec["preview"]["failed"], rec["preview"]["message"]
     assert rec["apply"]["failed"] and not rec["apply"]["busy"] and rec["unchanged"]
     assert rec["apply"]["message"] == (
@@ -360,7 +351,7 @@ def test_krita_source_deleted_between_preview_and_apply_gives_a_message(krita: R
     ],
 )
 def test_krita_bad_input_gives_a_message_and_changes_nothing(krita: Run, name: str, words: str) -> None:
-    rec = record(krita, name)
+    rec = kh.record(krita, name)
     assert rec["failed"] and words in rec["message"], rec["message"]
     assert not rec["busy"] and rec["unchanged"]
     if name == "other_protocol":  # the docker's status line says it too, and the real backend works again after
@@ -368,14 +359,14 @@ def test_krita_bad_input_gives_a_message_and_changes_nothing(krita: Run, name: s
 
 
 def test_krita_learns_a_texture_from_the_selection(krita: Run) -> None:
-    rec = record(krita, "learn")
+    rec = kh.record(krita, "learn")
     assert not rec["failed"], rec["message"]
     assert "learned" in rec["styles"] and rec["in_picker"]
     assert "Learned the texture 'learned'" in rec["message"]
 
 
 def test_krita_apply_goes_on_while_a_texture_is_learned(krita: Run) -> None:
-    rec = record(krita, "learn_and_apply")
+    rec = kh.record(krita, "learn_and_apply")
     assert rec["apply_enabled"] and not rec["learn_enabled"]
     assert rec["applied"] == "Added the layer 'Retex: Denoise'." and rec["still_learning"], rec
     assert rec["layers"][0] == "Retex: Denoise"
@@ -383,7 +374,7 @@ def test_krita_apply_goes_on_while_a_texture_is_learned(krita: Run) -> None:
 
 
 def test_krita_cancel_stops_the_job_and_changes_nothing(krita: Run) -> None:
-    rec = record(krita, "cancel")
+    rec = kh.record(krita, "cancel")
     assert rec["started"]
     # Preview while Apply runs: said, and the running job goes on
     assert rec["second"] == {"message": "Retex is still working: wait for it, or Cancel it first.", "same_job": True}
@@ -396,7 +387,7 @@ def test_krita_time_left_is_measured_from_the_jobs_own_progress(krita: Run) -> N
     time left worse at 90 % of the moments (right after an uneven report on a busy machine a few may be). Within
     30 % is tested on steady progress in tests/plugin/test_eta.py: here the backend reports a learn's progress a few
     times only, unevenly on a busy machine, and no estimate is closer than the progress it is given."""
-    rec = record(krita, "eta")
+    rec = kh.record(krita, "eta")
     assert not rec["failed"], rec["message"]
     samples = [(real, shown, backend) for real, done, shown, backend in rec["samples"] if done >= 0.2 and real > 1]
     assert len(samples) >= 10 and samples[0][0] > 5, rec["samples"][::10]  # a job long enough to measure
@@ -409,7 +400,7 @@ def test_krita_time_left_is_measured_from_the_jobs_own_progress(krita: Run) -> N
 
 
 def test_krita_killed_backend_gives_a_message_and_the_next_run_restarts_it(krita: Run) -> None:
-    rec = record(krita, "killed")
+    rec = kh.record(krita, "killed")
     assert rec["started"]
     assert rec["failed"] and "stopped unexpectedly" in rec["message"] and rec["unchanged"], rec["message"]
     again = rec["again"]

@@ -69,20 +69,11 @@ def krita(tmp_path_factory) -> Iterator[Run]:
     yield Run(results, proc.stdout, keys.line)
 
 
-def record(run: Run, name: str) -> dict:
-    rec = run.results.get(name)
-    if rec is None:
-        pytest.fail(f"scenario {name} did not run; Krita's output ends with:\n{run.output[-3000:]}")
-    if "crash" in rec or rec["slot_errors"]:
-        pytest.fail(f"scenario {name} raised inside Krita:\n{rec.get('crash') or rec['slot_errors'][0]}")
-    return rec
-
-
 NAME = "Retex: Denoise + dots 80 %"
 
 
 def test_krita_remote_backend_set_in_the_docker_gives_the_local_result(krita: Run) -> None:
-    local, remote = record(krita, "local_first"), record(krita, "remote_run")
+    local, remote = kh.record(krita, "local_first"), kh.record(krita, "remote_run")
     for rec in (local, remote):
         assert not rec["failed"] and rec["message"] == f"Added the layer '{NAME}'.", rec["message"]
     config = json.loads(remote["config"])
@@ -92,27 +83,27 @@ def test_krita_remote_backend_set_in_the_docker_gives_the_local_result(krita: Ru
     assert remote["status"].startswith(f"Backend: connected to {address} · ") and remote["pid"] is None
     assert local["pid"] is not None  # the local run was the plug-in's own backend
     np.testing.assert_array_equal(pixels(remote["result"]), pixels(local["result"]))
-    back = record(krita, "back_to_local")
+    back = kh.record(krita, "back_to_local")
     assert back["message"] == f"Added the layer '{NAME}'." and back["pid"] is not None
     assert json.loads(back["config"])["backend"] == "local"
     np.testing.assert_array_equal(pixels(back["result"]), pixels(local["result"]))
 
 
 def test_krita_remote_key_the_backend_does_not_know_is_refused_with_a_message(krita: Run) -> None:
-    rec = record(krita, "remote_wrong_key")
+    rec = kh.record(krita, "remote_wrong_key")
     address = krita.line.split()[0]
     assert rec["failed"] and rec["message"].startswith(f"The backend at {address} refused this plug-in's keys.")
     assert "python -m backend keys" in rec["message"] and rec["unchanged"] and rec["pid"] is None
 
 
 def test_krita_remote_address_that_does_not_answer_says_so(krita: Run) -> None:
-    rec = record(krita, "remote_no_answer")
+    rec = kh.record(krita, "remote_no_answer")
     assert rec["failed"] and rec["message"].startswith("No answer from tcp://127.0.0.1:"), rec["message"]
     assert "after 10 s: is 'python -m backend serve' running there" in rec["message"]
     assert rec["unchanged"] and rec["pid"] is None
 
 
 def test_krita_malformed_connection_line_is_not_saved(krita: Run) -> None:
-    rec = record(krita, "remote_bad_line")
+    rec = kh.record(krita, "remote_bad_line")
     assert rec["form"].startswith("Not saved: The server key must be 40 characters") and "has 37" in rec["form"]
     assert not rec["saved"] and rec["file_still_valid"]

@@ -73,24 +73,15 @@ def krita(tmp_path_factory, inference_python: Path) -> Run:  # noqa: F811
     return Run(results, proc.stdout, str(inference_python))
 
 
-def record(run: Run, name: str) -> dict:
-    rec = run.results.get(name)
-    if rec is None:
-        pytest.fail(f"scenario {name} did not run; Krita's output ends with:\n{run.output[-3000:]}")
-    if "crash" in rec or rec["slot_errors"]:
-        pytest.fail(f"scenario {name} raised inside Krita:\n{rec.get('crash') or rec['slot_errors'][0]}")
-    return rec
-
-
 def test_krita_asks_once_and_no_leaves_the_message(krita: Run) -> None:
-    rec = record(krita, "training_declined")
+    rec = kh.record(krita, "training_declined")
     assert rec["asked"] == [QUESTION] and rec["refused"] == NOT_INSTALLED
     assert (rec["message"], rec["failed"], rec["seen"]) == (NOT_INSTALLED, True, [])
     assert rec["settings_unchanged"] and "declined" not in rec["styles"]
 
 
 def test_krita_adds_the_training_support_then_learns_the_texture(krita: Run) -> None:
-    rec = record(krita, "training_added")
+    rec = kh.record(krita, "training_added")
     assert rec["asked"] == [QUESTION]
     assert rec["seen"] and all(s["busy_bar"] and s["cancel"] and not s["learn"] for s in rec["seen"]), rec["seen"]
     assert any(s["message"] == f"{TITLE}\nbackend: installing torch 2.13.0 (cpu)" for s in rec["seen"]), rec["seen"]
@@ -100,7 +91,7 @@ def test_krita_adds_the_training_support_then_learns_the_texture(krita: Run) -> 
 
 
 def test_krita_says_a_failed_install_in_one_message_and_learns_nothing(krita: Run) -> None:
-    rec = record(krita, "training_install_fails")
+    rec = kh.record(krita, "training_install_fails")
     assert rec["asked"] == [QUESTION] and rec["seen"]
     assert rec["failed"] and rec["message"].startswith("Adding the training support failed (the installer ended with 1")
     assert rec["message"].endswith("ERROR: could not install torch: no space left on device"), rec["message"]
@@ -108,7 +99,7 @@ def test_krita_says_a_failed_install_in_one_message_and_learns_nothing(krita: Ru
 
 
 def test_krita_cancel_stops_the_installer_and_changes_nothing(krita: Run) -> None:
-    rec = record(krita, "training_cancelled")
+    rec = kh.record(krita, "training_cancelled")
     assert rec["asked"] == [QUESTION] and rec["seen"] and rec["seconds"] < 30
     assert (rec["message"], rec["failed"]) == (CANCELLED, True)
     assert rec["settings_unchanged"] and "cancelled" not in rec["styles"]
