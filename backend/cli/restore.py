@@ -6,6 +6,7 @@ mask."""
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,12 +114,19 @@ def _slot_option(slot: SlotArg, kind: str, value: str) -> None:
 Models = tuple[tuple[Task, RestorationModel] | None, list[StyleModel]]
 
 
+@functools.lru_cache(maxsize=4)
+def _net(task: Task, strength: float, runtime: str, weights: Path | None, device: str) -> RestorationModel:
+    """A network per clean-up strength, kept for the next files of a batch: "auto" gives each image its own
+    strength, in steps of 0.05, and neighbouring photos mostly share one."""
+    return load_net(task, strength, runtime, weights, device=device)
+
+
 def load_models(args: RestoreArgs) -> Models:
     """The restoration network and the styles ``args`` name, loaded once (a batch reuses them for every file)."""
     restoration = None
     if args.task:
         strength = 1.0 if args.cleanup is None else args.cleanup  # "auto": restore_file loads each image's own
-        restoration = (args.task, load_net(args.task, strength, args.runtime, args.weights, device=args.device))
+        restoration = (args.task, _net(args.task, strength, args.runtime, args.weights, args.device))
     return restoration, [load_style_model(find_style(slot.style), args.runtime, args.device) for slot in args.slots]
 
 
@@ -133,8 +141,7 @@ def restore_file(input: Path, output: Path, args: RestoreArgs, models: Models | 
     restoration, styles = models or load_models(args)
     image = read_image(input)
     if task is not None and task.degradation == "real" and args.cleanup is None:  # "auto": judged per image
-        net = load_net(task, strength_for(None, image.rgb), args.runtime, args.weights, device=args.device)
-        restoration = (task, net)
+        restoration = (task, _net(task, strength_for(None, image.rgb), args.runtime, args.weights, args.device))
     size = (int(image.rgb.shape[-2]), int(image.rgb.shape[-1]))
     hole = None if hole_path is None else read_mask(hole_path, size)
     slots = [
@@ -273,6 +280,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    _net.cache_clear()  # networks are kept for one command's files, never across commands (their files may change)
     slots, hole = parse_slots(args.slots or [])
     task = None if args.task == "none" else get_task(args.task)
     weights = Path(args.weights) if args.weights else None
