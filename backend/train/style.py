@@ -38,6 +38,12 @@ from .losses import LossLayers, StyleLosses
 
 MIN_EXEMPLAR = {"fine": 64, "coarse": 128}  # smallest side, px
 MAX_EXEMPLAR = 512  # larger exemplars are downscaled to this longest side (texture scale follows)
+NOT_YET = "stopped before the texture was learned enough to use: nothing was saved"
+
+
+class Finish(Exception):
+    """Raised by ``on_step`` when the user has seen enough ("good enough, stop"): the style is saved as it is now
+    (once ``usable_steps`` are done; before that, one message and nothing saved)."""
 
 
 @dataclass
@@ -54,6 +60,8 @@ class StyleTrainConfig(LoopConfig):
     max_blur: float = 1.5  # content blur sigma drawn from [0, max_blur]
     content_tasks: tuple[str, ...] = ("blur", "sr4", "denoise", "deblur")  # each batch's content: one of these
     checkpoint_minutes: float = 1.0
+    usable_steps: int = 30  # the first state worth saving or previewing: before it the residual is still noise
+    preview_seconds: float = 3.0  # ``on_preview`` at most this often
     data: list[str] = field(default_factory=lambda: [str(d) for d in TRAIN_DIRS])
     run_dir: str = str(RUNS_DIR / "styles")
     library: str = str(USER_STYLES_DIR)
@@ -122,12 +130,14 @@ def train_style(
     resume: bool = False,
     progress: bool = True,
     on_step=None,
+    on_preview=None,
 ) -> dict:
     """Train style ``name`` from ``exemplar`` (1 x 3 x H x W on [0, 1]) and add it to ``cfg.library``.
 
     ``on_step(fraction, loss)`` is called after each step (the service streams it; raising from it stops the run
-    and leaves the checkpoint; it may return seconds spent on other work, which the time budget does not count).
-    Returns a summary.
+    and leaves the checkpoint, unless it raises ``Finish``: then the style is saved as it is; it may return seconds
+    spent on other work, which the time budget does not count). ``on_preview(net)`` gets the network as learned so
+    far, every ``preview_seconds`` once it is usable (the editors draw a swatch with it). Returns a summary.
     """
     check_name(name)
     exemplar = prepare_exemplar(exemplar, scale)
@@ -165,7 +175,7 @@ def train_style(
     # without the training photos, the exemplar blurred harder stands in for every task's output
     make_content = ContentMaker(cfg.content_tasks if folders else ("blur",), cfg.max_blur if folders else 4.0, gen)
     t0 = time.monotonic() - elapsed0
-    last_save, loss_avg = time.monotonic(), float("nan")
+    last_save, last_preview, loss_avg = time.monotonic(), -math.inf, float("nan")
     bar = tqdm(total=100, disable=not progress, desc=f"train-style {name}", dynamic_ncols=True, unit="%")
     completed = start
     try:  # interrupted (Ctrl-C, cancel): keep what was learned in the checkpoint, leave the library alone
@@ -195,8 +205,19 @@ def train_style(
             loss_avg = value if math.isnan(loss_avg) else 0.95 * loss_avg + 0.05 * value
             bar.n = int(100 * done)
             bar.set_postfix({"loss": f"{loss_avg:.3e}", "it": it + 1})
-            if on_step is not None and (elsewhere := on_step(done, loss_avg)):
-                t0 += elsewhere  # time spent outside learning (the service's runs between steps) is not counted
+            if on_step is not None:
+                try:
+                    elsewhere = on_step(done, loss_avg)
+                except Finish:
+                    if completed < cfg.usable_steps:
+                        raise RetexError(NOT_YET) from None
+                    break
+                t0 += elsewhere or 0.0  # time spent outside learning (the service's runs between steps) is not counted
+            usable = completed >= cfg.usable_steps
+            if on_preview is not None and usable and time.monotonic() - last_preview >= cfg.preview_seconds:
+                with torch.no_grad():
+                    on_preview(net)
+                last_preview = time.monotonic()
             if time.monotonic() - last_save > cfg.checkpoint_minutes * 60:
                 save_checkpoint(ckpt, net, opt, completed, cfg, loss_avg, time.monotonic() - t0)
                 last_save = time.monotonic()
