@@ -1,7 +1,8 @@
 """``bench heal``: heal with texture against plain inpainting, G'MIC's patch inpainting and OpenCV's Telea, on
 fixed holes in textured regions of BSD100.
 
-Each hole is a seeded blob 40-60 px across at a named spot of a named image. Methods: ``inpaint`` (the network
+Each hole is a seeded blob 40-60 px across at a named spot of a named image, chosen by what it is in (the
+texture, before any tuning) and kept whatever it scores. Methods: ``inpaint`` (the network
 alone), ``heal`` (the ring's detail at the default ``DETAIL``), ``heal@F`` (at the fraction F of the missing
 energy), ``heal-style`` (a style learned from each ring in ``seconds``, or a chosen one, at ``DETAIL``), ``gmic``,
 ``telea``. Per method and hole:
@@ -73,6 +74,7 @@ SPOTS = (
     Spot("grain", "58060", 180, 140),
     Spot("straw", "163085", 90, 272),
     Spot("fabric stripes", "145086", 400, 250),
+    Spot("bark", "109053", 450, 120),
 )
 
 
