@@ -9,7 +9,7 @@ from threading import Event
 
 import numpy as np
 
-from plugin.common.protocol import ErrorCode, ProtocolError
+from plugin.common.protocol import ErrorCode, FrameSpec, ProtocolError
 from plugin.common.replies import Result
 from plugin.common.requests import RunRequest, TrainStyleRequest
 
@@ -20,12 +20,13 @@ from ..pipeline import process
 from ..runtime import torch_installed
 from ..styles import check_name
 from ..stylize import StyleSlot
+from ..swatch import soft_content, swatch
 from .frames import from_image, to_image, to_mask
 from .registry import Registry
 
 ALPHA_MARGIN = 4  # input pixels around a region whose alpha is resized: the bicubic kernel reaches 2
 
-ProgressFn = Callable[[float, str, float | None], None]  # fraction, stage, eta seconds
+ProgressFn = Callable[..., None]  # (fraction, stage, eta seconds), and a learning run's swatch= (RGB u8 frame)
 NO_TRAINING = "Learning a texture needs the training support: run python3 installer.py --with-training"
 
 
@@ -39,6 +40,7 @@ class Job:
     client: bytes
     request: RunRequest | TrainStyleRequest  # parsed once, when it arrived (requests.parse_request)
     cancel: Event = field(default_factory=Event)
+    finish: Event = field(default_factory=Event)  # a learning run: end now, keeping the style ("Good enough, stop")
 
     @property
     def request_id(self) -> str:
@@ -152,23 +154,38 @@ def train_style_job(
     progress: ProgressFn,
     between: Callable[[], float] | None = None,
 ) -> Result:
-    """Train a style from the exemplar frame into the user's library, streaming progress; cancel stops it
-    between steps (the library is unchanged and a checkpoint remains). ``between()`` runs after each step (the
-    restorations queued meanwhile) and returns the seconds it took, which the learning's time does not count."""
+    """Train a style from the exemplar frame into the user's library, streaming progress and, every few seconds
+    once it is worth saving, a swatch of the texture so far; cancel stops it between steps (the library is
+    unchanged and a checkpoint remains), finish ends it and saves the style as it is (before it is worth saving:
+    one message, nothing saved). ``between()`` runs after each step (the restorations queued meanwhile) and
+    returns the seconds it took, which the learning's time does not count."""
     import torch
 
-    from ..train.style import StyleTrainConfig, train_style
+    from ..nets.style import StyleNet
+    from ..train.style import NOT_YET, Finish, StyleTrainConfig, train_style
 
-    rgb = torch.from_numpy(to_image(*request.exemplar)[0])
+    if job.finish.is_set():  # finished while it was queued: nothing learned
+        raise ProtocolError(ErrorCode.TOO_EARLY, NOT_YET)
+    exemplar = to_image(*request.exemplar)[0]
+    rgb = torch.from_numpy(exemplar)
     cfg = StyleTrainConfig(minutes=request.minutes, device=str(registry.device), library=str(registry.style_dirs[-1]))
     started = time.monotonic()
+    content = soft_content(exemplar)
+    now: list = [0.0, None]  # the last fraction and time left reported, which a swatch's event repeats
 
     def on_step(fraction: float, loss: float) -> float:
         if job.cancel.is_set():
             raise Cancelled
+        if job.finish.is_set():
+            raise Finish
         elapsed = time.monotonic() - started
-        progress(min(fraction, 0.999), "learning texture", elapsed * (1 - fraction) / fraction if fraction else None)
+        now[:] = [min(fraction, 0.999), elapsed * (1 - fraction) / fraction if fraction else None]
+        progress(now[0], "learning texture", now[1])
         return between() if between is not None else 0.0
+
+    def on_preview(net: StyleNet) -> None:
+        frame = from_image(FrameSpec(1, 1, "RGB", "u8", "swatch"), swatch(net, content), None)
+        progress(now[0], "learning texture", now[1], swatch=frame)
 
     try:
         with torch.inference_mode(False), torch.enable_grad():
@@ -180,9 +197,10 @@ def train_style_job(
                 {"exemplar": "from the editor"},
                 progress=False,
                 on_step=on_step,
+                on_preview=on_preview,
             )
     except RetexError as e:
-        raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None
+        raise ProtocolError(ErrorCode.TOO_EARLY if job.finish.is_set() else ErrorCode.BAD_OPTION, str(e)) from None
     progress(1.0, "done", 0.0)
     record = next(s for s in registry.styles() if s["name"] == request.name)
     style = {k: record[k] for k in ("name", "scale", "params")}

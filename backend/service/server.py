@@ -26,6 +26,7 @@ from plugin.common.protocol import MAX_FRAMES, MAX_SLOTS, VERSION, ErrorCode, Fr
 from plugin.common.replies import Accepted, ErrorReply, Info, Ok, Reply, Style
 from plugin.common.requests import (
     CancelRequest,
+    FinishRequest,
     HelloRequest,
     RunRequest,
     ShutdownRequest,
@@ -275,6 +276,21 @@ class Server:
         if queued is not None:
             send(queued.client, ErrorReply(ErrorCode.CANCELLED, "cancelled", id=queued.request_id))
         send(client, Ok(job_id, id=request.id))
+
+    def _on_finish(self, send: Send, client: bytes, request: FinishRequest) -> None:
+        """End one of this client's learning runs now, keeping its style as learned so far: the flag is read
+        between two steps (queued, it ends at once when its turn comes, having learned nothing). Another client's
+        job, or one that learns nothing, is answered exactly like one that does not exist."""
+        with self.state.lock:
+            jobs = [*self.state.queue, *([self.state.running] if self.state.running else [])]
+            job = next((j for j in jobs if j.id == request.job and j.client == client), None)
+            if job is not None and isinstance(job.request, TrainStyleRequest):
+                job.finish.set()
+            else:
+                job = None
+        if job is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_JOB, f"no learning job {request.job!r}")
+        send(client, Ok(request.job, id=request.id))
 
     def _on_shutdown(self, send: Send, client: bytes, request: ShutdownRequest) -> None:
         self.stop()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import zmq
 
-from plugin.common.protocol import ErrorCode, ProtocolError
+from plugin.common.protocol import ErrorCode, Frame, ProtocolError
 from plugin.common.replies import ErrorReply, Progress, Reply
 from plugin.common.requests import TrainStyleRequest
 
@@ -90,13 +90,14 @@ def _run(job: Job, push: zmq.Socket, registry: Registry, between: Callable[[], f
 
     last = [-1.0, 0.0]  # fraction and time of the last event sent
 
-    def progress(fraction: float, stage: str, eta: float | None) -> None:
+    def progress(fraction: float, stage: str, eta: float | None, swatch: Frame | None = None) -> None:
         now = time.monotonic()
-        if fraction < 1.0 and fraction - last[0] < PROGRESS_STEP and now - last[1] < PROGRESS_QUIET_S:
+        quiet = fraction - last[0] < PROGRESS_STEP and now - last[1] < PROGRESS_QUIET_S
+        if fraction < 1.0 and quiet and swatch is None:  # a swatch comes every few seconds at most: always sent
             return  # coalesced: an sr4 job on a 4096² image has ~6,000 tiles and branches
         last[:] = [fraction, now]
         rounded = None if eta is None else round(eta, 2)
-        event = Progress(job.id, round(fraction, 4), stage, rounded, id=job.request_id)
+        event = Progress(job.id, round(fraction, 4), stage, rounded, swatch, id=job.request_id)
         push.send_multipart([job.client, *event.to_frames()])
 
     def fail(code: str, message: str) -> Reply:

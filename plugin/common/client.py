@@ -178,10 +178,15 @@ class Client:
         minutes: float | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_swatch: Callable[[Frame], None] | None = None,
+        finish: Callable[[], bool] | None = None,
     ) -> Result:
-        """Learn a new style from ``exemplar`` (e.g. the selected pixels); the result names the new style."""
+        """Learn a new style from ``exemplar`` (e.g. the selected pixels); the result names the new style.
+        ``on_swatch`` gets the texture as learned so far every few seconds; once one came, ``finish()`` returning
+        True ends the learning and keeps the style as it is ("Good enough, stop")."""
         request = TrainStyleRequest(exemplar, name, scale, DEFAULT_MINUTES if minutes is None else minutes)
-        return self._result(self.request(request, on_progress=on_progress, cancel=cancel))
+        job = Job(request, on_progress=on_progress, on_swatch=on_swatch)
+        return self._result(Exchange(self).run_to_end(job, self.timeout_s, cancel, finish=finish))
 
     @staticmethod
     def _result(reply: Reply) -> Result:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .messages import plain
-from .protocol import VERSION, ErrorCode
+from .protocol import VERSION, ErrorCode, Frame
 from .replies import Accepted, ErrorReply, Info, Progress, Reply
-from .requests import CancelRequest, Request
+from .requests import CancelRequest, FinishRequest, Request
 
 ProgressFn = Callable[[float, str, "float | None"], None]  # fraction, stage, eta in seconds
 
@@ -52,17 +52,20 @@ class Channel(Protocol):
 @dataclass(eq=False)
 class Job:
     """A request and what became of it. ``on_done`` is the host's (a polling host calls it once ``poll`` returns the
-    job); ``on_progress`` is called on every progress event."""
+    job); ``on_progress`` is called on every progress event, ``on_swatch`` on every swatch (learning)."""
 
     request: Request | None  # dropped once sent: the pixels need not stay in memory
     on_done: Callable[[Job], None] | None = None
     on_progress: ProgressFn | None = None
+    on_swatch: Callable[[Frame], None] | None = None
     kind: str = ""  # the request's type
     request_id: str | None = None
     server_job: str | None = None
     fraction: float = 0.0
     eta: float | None = None
     stage: str = ""
+    swatch: Frame | None = None  # a learning run's texture as learned so far (``Progress.swatch``)
+    finishing: bool = False  # asked to end now and keep what it learned
     result: Reply | None = None  # the final reply: result, info or ok
     error: str | None = None  # in plain words (messages.plain)
     code: str = ""  # the error's protocol code, and the backend's own sentence
@@ -122,6 +125,12 @@ class Exchange:
         if job.server_job:
             self.client.submit(CancelRequest(job.server_job))
 
+    def finish(self, job: Job) -> None:
+        """Ask the backend to end a learning job now and save its style as learned so far (its result ends it)."""
+        if job.server_job and not job.finishing:
+            job.finishing = True
+            self.client.submit(FinishRequest(job.server_job))
+
     def forget(self, job: Job) -> None:
         if job.request_id:
             self._sent.pop(job.request_id, None)
@@ -143,6 +152,10 @@ class Exchange:
                 job.fraction, job.eta, job.stage = reply.fraction, reply.eta, reply.stage
                 if job.on_progress is not None:
                     job.on_progress(reply.fraction, reply.stage, reply.eta)
+                if reply.swatch is not None:
+                    job.swatch = reply.swatch
+                    if job.on_swatch is not None:
+                        job.on_swatch(reply.swatch)
             else:
                 if isinstance(reply, ErrorReply):
                     job.fail(reply.code, reply.text)
@@ -158,10 +171,12 @@ class Exchange:
         silence_s: float,
         cancel: Callable[[], bool] | None = None,
         watch: Callable[[float], None] | None = None,
+        finish: Callable[[], bool] | None = None,
     ) -> Reply:
         """Send ``job`` and wait for its final reply, returned (a BackendError if it failed). The timeout counts
         silence, not total time: a long job that keeps reporting progress never times out. ``cancel()`` returning
-        True asks the backend to stop the job; ``watch(quiet_s)`` is called while waiting (it may raise)."""
+        True asks the backend to stop the job, ``finish()`` returning True to end a learning job keeping its style;
+        ``watch(quiet_s)`` is called while waiting (it may raise)."""
         self.send(job)
         while not job.done:
             quiet = time.monotonic() - job.heard
@@ -171,6 +186,8 @@ class Exchange:
             self.read(int(min(silence_s - quiet, 0.1) * 1000) + 1)
             if cancel is not None and job.server_job and not job.cancelled and cancel():
                 self.cancel(job)
+            if finish is not None and job.swatch is not None and not job.cancelled and finish():
+                self.finish(job)
             if watch is not None and not job.done:
                 watch(time.monotonic() - job.heard)
         return job.outcome()

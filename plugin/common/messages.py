@@ -7,6 +7,7 @@ from .protocol import VERSION, ErrorCode
 # Codes whose sentence says all a person needs.
 _ALONE = {
     ErrorCode.CANCELLED: "Cancelled; nothing was changed.",
+    ErrorCode.TOO_EARLY: "Stopped before the texture was learned enough to use: nothing was saved.",
     ErrorCode.BAD_VERSION: (
         f"The Retex backend speaks another protocol version than this plug-in (version {VERSION}). Update the "
         "plug-in and the backend together (run the installer again)."

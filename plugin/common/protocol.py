@@ -26,7 +26,7 @@ SAMPLE_BYTES = {"u8": 1, "u16": 2, "f16": 2, "f32": 4}
 # Channel layouts a frame may have; the letters say the order of the interleaved samples.
 CHANNELS = {"RGBA": 4, "BGRA": 4, "RGB": 3, "BGR": 3, "Y": 1, "A": 1}
 
-REQUESTS = ("hello", "run", "cancel", "train_style", "status", "shutdown")
+REQUESTS = ("hello", "run", "cancel", "finish", "train_style", "status", "shutdown")
 REPLIES = ("info", "accepted", "progress", "result", "ok", "error")
 
 
@@ -43,6 +43,7 @@ class ErrorCode:
     UNKNOWN_JOB = "unknown_job"
     BAD_OPTION = "bad_option"
     CANCELLED = "cancelled"
+    TOO_EARLY = "too_early"  # a learning run finished before its texture was worth saving: nothing saved
     OUT_OF_MEMORY = "out_of_memory"
     TRAINING_NOT_INSTALLED = "training_not_installed"  # "learn texture" on the inference-only install (no torch)
     INTERNAL = "internal"

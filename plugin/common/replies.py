@@ -160,14 +160,21 @@ class Accepted(Reply):
 
 @dataclass(frozen=True)
 class Progress(Reply):
+    """How far a job is; a learning run's events every few seconds also carry its ``swatch``: the texture as
+    learned so far (RGB u8, the style on mid-grey beside it on the blurred exemplar), once it is worth saving."""
+
     type: ClassVar[str] = "progress"
     job: str = ""
     fraction: float = 0.0  # 0..1, never decreasing, ends at 1.0
     stage: str = ""
     eta: float | None = None  # seconds
+    swatch: Frame | None = None
 
     def wire(self) -> tuple[dict[str, Any], list[Frame]]:
-        return {"job": self.job, "fraction": self.fraction, "stage": self.stage, "eta": self.eta}, []
+        fields = {"job": self.job, "fraction": self.fraction, "stage": self.stage, "eta": self.eta}
+        if self.swatch is None:
+            return fields, []
+        return {**fields, "swatch": 0}, [self.swatch]
 
     @classmethod
     def _parse(cls, msg: Message) -> Reply:
@@ -175,7 +182,14 @@ class Progress(Reply):
         fraction, eta = h.get("fraction", 0.0), h.get("eta")
         if not _is_number(fraction) or not (eta is None or _is_number(eta)):
             raise ProtocolError(ErrorCode.BAD_MESSAGE, "a progress event's fraction and eta must be numbers")
-        return cls(_text(h, "job"), float(fraction), str(h.get("stage", "")), eta, id=msg.id, message=msg)
+        index, swatch = h.get("swatch"), None
+        if index is not None:
+            spec = msg.specs[0] if index == 0 and len(msg.frames) == 1 else None
+            if spec is None or (spec.channels, spec.sample) != ("RGB", "u8"):
+                raise ProtocolError(ErrorCode.BAD_MESSAGE, "a progress event's swatch must be its one RGB u8 frame")
+            swatch = spec, msg.frames[0]
+        job, stage = _text(h, "job"), str(h.get("stage", ""))
+        return cls(job, float(fraction), stage, eta, swatch, id=msg.id, message=msg)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,14 @@ class CancelRequest(Request):
 
 
 @dataclass(frozen=True)
+class FinishRequest(CancelRequest):
+    """End one of the sender's learning runs now and keep the style as learned so far ("Good enough, stop"); like
+    ``cancel``, another client's job is answered as one that does not exist."""
+
+    type: ClassVar[str] = "finish"
+
+
+@dataclass(frozen=True)
 class RunRequest(Request):
     """Restore ``image`` with ``task`` (``none``: texture only), then texture it with ``slots`` in order."""
 
@@ -189,7 +197,16 @@ class RawRequest(Request):
 
 
 KINDS: dict[str, type[Request]] = {
-    c.type: c for c in (HelloRequest, StatusRequest, RunRequest, CancelRequest, TrainStyleRequest, ShutdownRequest)
+    c.type: c
+    for c in (
+        HelloRequest,
+        StatusRequest,
+        RunRequest,
+        CancelRequest,
+        FinishRequest,
+        TrainStyleRequest,
+        ShutdownRequest,
+    )
 }
 assert set(KINDS) == set(REQUESTS)
 

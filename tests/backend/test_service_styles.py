@@ -4,6 +4,7 @@ the in-process pipeline), bad slots refused with stable codes, and learning a st
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,10 +13,14 @@ from backend.pipeline import process
 from backend.service.frames import from_image, to_image, to_mask
 from backend.styles import library_dirs, load_style
 from backend.stylize import StyleSlot
+from backend.swatch import TILE as SWATCH
 from backend.tasks import get_task
 from backend.weights import load_restoration
 from plugin.common.client import BackendError, Client
-from plugin.common.protocol import ErrorCode, FrameSpec
+from plugin.common.exchange import Exchange, Job
+from plugin.common.messages import plain
+from plugin.common.protocol import ErrorCode, Frame, FrameSpec
+from plugin.common.requests import FinishRequest, TrainStyleRequest
 from tests.backend.test_service import random_frame
 from tests.service_helpers import make_weights, start_server
 
@@ -221,3 +226,57 @@ def test_a_run_sent_while_a_texture_is_learned_is_done_between_its_steps(setup) 
         thread.join(120)
     assert finished == ["run", "learning"]
     assert (user / "patient.safetensors").is_file()
+
+
+def test_learning_shows_swatches_and_finish_keeps_the_style_as_it_is(setup) -> None:
+    """ "Good enough, stop": swatches of the texture so far arrive every few seconds once it is worth saving; finish
+    then ends the learning early with the style saved, listed and usable in a run."""
+    srv, _, user = setup
+    swatches: list[Frame] = []
+    started = time.monotonic()
+    with Client(srv.endpoint, timeout_s=120) as client:
+        result = client.train_style(
+            exemplar_frame(), "enough", minutes=5, on_swatch=swatches.append, finish=lambda: len(swatches) >= 2
+        )
+        seconds = time.monotonic() - started
+        assert result.header["style"]["name"] == "enough" and seconds < 150, seconds  # not the 5 minutes asked
+        spec, data = swatches[-1]
+        assert (spec.width, spec.height, spec.channels, spec.sample) == (2 * SWATCH, SWATCH, "RGB", "u8")
+        pixels = np.frombuffer(data, np.uint8).reshape(SWATCH, 2 * SWATCH, 3)
+        assert pixels[:, :SWATCH].std() > 1 and swatches[0][1] != swatches[1][1]  # a texture, and it changes
+        assert "enough" in {s["name"] for s in client.request("hello").header["styles"]}
+        out = client.run("none", random_frame(40, 40, "RGBA", "u8"), slots=[{"style": "enough", "strength": 1.0}])
+        assert out.specs[0].width == 40
+    assert (user / "enough.safetensors").is_file()
+
+
+def test_finish_before_the_texture_is_worth_saving_says_so_and_saves_nothing(setup) -> None:
+    srv, _, user = setup
+    with Client(srv.endpoint, timeout_s=120) as client:
+        exchange = Exchange(client)
+        job = exchange.send(Job(TrainStyleRequest(exemplar_frame(), "hasty", minutes=5)))
+        while job.server_job is None:
+            exchange.read(100)
+        exchange.finish(job)
+        while not job.done:
+            exchange.read(100)
+        assert job.code == ErrorCode.TOO_EARLY and job.error == plain(ErrorCode.TOO_EARLY, job.detail), job.error
+        assert "nothing was saved" in job.error
+        assert "hasty" not in {s["name"] for s in client.request("hello").header["styles"]}
+    assert not (user / "hasty.safetensors").exists()
+
+
+def test_finish_is_for_ones_own_learning_jobs_only(setup) -> None:
+    srv, _, _ = setup
+    with Client(srv.endpoint, timeout_s=60) as mine, Client(srv.endpoint, timeout_s=60) as other:
+        exchange = Exchange(mine)
+        job = exchange.send(Job(TrainStyleRequest(exemplar_frame(), "private", minutes=5)))
+        while job.server_job is None:
+            exchange.read(100)
+        with pytest.raises(BackendError) as e:
+            other.request(FinishRequest(job.server_job))
+        assert e.value.code == ErrorCode.UNKNOWN_JOB
+        exchange.cancel(job)
+        while not job.done:
+            exchange.read(100)
+        assert job.code == ErrorCode.CANCELLED  # the other client's finish changed nothing
