@@ -20,6 +20,7 @@ from .replies import Reply, Result
 from .training import NOT_INSTALLED
 
 NO_RESULT = "The backend sent no result."
+STOPPING = "Stopping: the texture is saved as it is now…"
 SOURCE_GONE = "The layer was closed or deleted before the result arrived; nothing was changed."
 
 
@@ -38,7 +39,7 @@ class Order:
 class Flow:
     """One host's runs: ``run`` (Apply, Preview) one at a time, and beside it ``learn`` one at a time, since
     learning takes minutes and the backend does runs between its steps; ``cancel``. ``job``/``eta`` (the run),
-    ``learning``/``learning_eta``, ``message`` and ``failed`` say where things stand."""
+    ``learning``/``learning_eta`` and its ``swatch``, ``message`` and ``failed`` say where things stand."""
 
     def __init__(self, host: Host, jobs: Jobs, clock: Callable[[], float] = time.monotonic) -> None:
         self.host, self.jobs, self.clock = host, jobs, clock
@@ -55,6 +56,17 @@ class Flow:
     def busy(self) -> bool:
         """Anything under way."""
         return self.job is not None or self.learning is not None
+
+    @property
+    def swatch(self) -> Frame | None:
+        """The texture being learned as it is now (the style on mid-grey beside it on the blurred exemplar, RGB
+        8 bits), every few seconds once it is worth saving; None before, and when nothing is learned."""
+        return getattr(self.learning, "swatch", None)
+
+    @property
+    def can_finish(self) -> bool:
+        """Whether "Good enough, stop" can keep something: a swatch came and it was not pressed yet."""
+        return self.swatch is not None and not getattr(self.learning, "finishing", False)
 
     def shown(self) -> tuple[Any, Eta] | None:
         """The job a progress bar shows, with its time left: the run, else the learning."""
@@ -118,6 +130,13 @@ class Flow:
         """The last learning again (once the training support was added)."""
         if self.asked is not None:
             self.learn(*self.asked)
+
+    def finish(self) -> None:
+        """Good enough, stop: the learning ends and its style is saved as it is now (once a swatch came; before,
+        there is nothing worth saving and the button is off)."""
+        if self.can_finish:
+            self.jobs.finish(self.learning)
+            self._say(STOPPING)
 
     def cancel(self) -> None:
         """Stop the run, else the learning."""

@@ -92,3 +92,8 @@ class Jobs(Protocol):
     def cancel(self, job: Any) -> None:
         """Stop a job; it still ends through ``done`` (with the cancelled message)."""
         ...
+
+    def finish(self, job: Any) -> None:
+        """End a learning job now, keeping its style as learned so far; it still ends through ``done``. (A blocking
+        host finishes from its own window while it waits, and may leave this empty.)"""
+        ...

@@ -34,6 +34,9 @@ class SessionJobs:
     def cancel(self, job: Job) -> None:
         self.session().cancel(job)
 
+    def finish(self, job: Job) -> None:
+        self.session().finish(job)
+
 
 def follow(session: Session) -> None:
     """Advance ``session`` and call ``on_done`` of each job that ended: one tick of a host's timer."""

@@ -135,6 +135,11 @@ class Session:
         elif self._exchange is not None:
             self._exchange.cancel(job)
 
+    def finish(self, job: Job) -> None:
+        """End a learning job now, keeping its style as learned so far (its result ends it)."""
+        if self._exchange is not None:
+            self._exchange.finish(job)
+
     def poll(self) -> list[Job]:
         """Advance start-up and jobs; returns the jobs that ended since the last call (result or error set)."""
         try:

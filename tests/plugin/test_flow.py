@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from plugin.common.config import BackendConfig
-from plugin.common.flow import Flow, Order
+from plugin.common.flow import STOPPING, Flow, Order
 from plugin.common.jobs import SessionJobs, follow
 from plugin.common.layers import Layer, LayerMemory, landing
 from plugin.common.options import RESTORE, order_from
@@ -288,3 +288,28 @@ def test_apply_and_preview_go_on_while_a_texture_is_learned(session: Session) ->
     assert [name for name, _ in host.layers] == ["Retex: Denoise", "Background"]
     settle(flow, session)
     assert not flow.failed and flow.learned == "meanwhile", flow.message
+
+
+def test_good_enough_stop_keeps_the_texture_as_learned_so_far(session: Session) -> None:
+    """While a texture is learned, a swatch of it comes every few seconds once it is worth saving; only then can
+    the learning be stopped early ("Good enough, stop"), and the style is saved as it is."""
+    host = FakeHost((96, 96))
+    host.box = (0, 0, 96, 96)
+    flow = Flow(host, SessionJobs(lambda: ready(session)))
+    flow.learn("enough", "fine", 5.0)
+    assert flow.swatch is None and not flow.can_finish
+    flow.finish()  # nothing worth saving yet: the button is off, and the learning goes on
+    assert flow.learning is not None and flow.message == "Learning the texture 'enough' from the selection…"
+    deadline = time.monotonic() + 150
+    while flow.swatch is None and flow.busy and time.monotonic() < deadline:
+        follow(session)
+        time.sleep(0.02)
+    assert flow.swatch is not None, flow.message
+    spec, data = flow.swatch
+    assert (spec.channels, spec.sample, spec.width, spec.height) == ("RGB", "u8", 256, 128) and len(data) == spec.nbytes
+    assert flow.can_finish
+    flow.finish()
+    assert (flow.message, flow.can_finish) == (STOPPING, False)
+    settle(flow, session)
+    assert not flow.failed and flow.learned == "enough", flow.message
+    assert flow.swatch is None and "Learned the texture 'enough'" in flow.message
