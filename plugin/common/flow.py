@@ -21,6 +21,10 @@ from .training import NOT_INSTALLED
 
 NO_RESULT = "The backend sent no result."
 STOPPING = "Stopping: the texture is saved as it is now…"
+GOOD_ENOUGH = "Good enough, stop"  # the button that ends a learning run, keeping the texture
+GOOD_ENOUGH_TIP = "Stop learning now and keep the texture as the picture shows it"
+SWATCH_TIP = "The texture learned so far: on plain grey, and on a blurred part of the selection"
+SWATCH_SOON = "The texture learned so far shows here once it is worth keeping."
 SOURCE_GONE = "The layer was closed or deleted before the result arrived; nothing was changed."
 
 

@@ -31,6 +31,7 @@ from .qt import (
 )
 from .settings import BackendForm
 from .slots import MaskCombo, SlotRow
+from .swatch import LearningSwatch
 from .training import TrainingOffer
 
 if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
@@ -216,6 +217,7 @@ class Panel(QWidget):
             button.setEnabled(self.flow.job is None)  # also while a texture is learned: the backend fits them in
         installing = self.offer.install
         self.learn_button.setEnabled(self.flow.learning is None and installing is None)
+        self.learning_swatch.refresh()
         shown = self.flow.shown()
         job, eta = shown if shown else (None, None)
         self.cancel_button.setEnabled(job is not None or installing is not None)
@@ -269,8 +271,10 @@ class Panel(QWidget):
         self.learn_button = QPushButton("Learn")
         self.learn_button.setToolTip("The selected pixels of this layer become a new style (about 8 min on a CPU)")
         self.learn_button.clicked.connect(self.learn)
+        self.learning_swatch = LearningSwatch(self.flow)  # while learning: the texture so far, "Good enough, stop"
         form.addRow("Name", self.style_name)
         form.addRow("Kind", self.style_scale)
         form.addRow("Time", self.minutes)
         form.addRow(self.learn_button)
+        form.addRow(self.learning_swatch)
         return body
