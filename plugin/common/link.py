@@ -174,18 +174,21 @@ class Link:
         frames: list[Frame] | None = None,
         on_progress: PROGRESS | None = None,
         cancel: Callable[[], bool] | None = None,
+        on_swatch: Callable[[Frame], None] | None = None,
+        finish: Callable[[], bool] | None = None,
     ) -> Reply:
         """Send one request (typed, or a type with its fields and frames) and wait for its result, reporting
         progress. If this process dies first (GIMP's Cancel), the backend stops the job; a backend that dies or
         falls silent ends it with a LinkError. ``cancel`` is asked ten times a second while the job runs (a dialog
-        handles its events then); True stops the job, which ends with the cancelled message."""
+        handles its events then); True stops the job, which ends with the cancelled message. A learning job's
+        swatches go to ``on_swatch``; once one came, ``finish`` is asked too: True ends it, keeping the style."""
         try:
             if isinstance(request, str):
                 request = request_of(request, fields or {}, frames or [])
         except ProtocolError as e:  # what the backend would refuse, refused here
             raise LinkError(plain(e.code, e.message)) from None
         report = on_progress or (lambda fraction, stage: None)
-        job = Job(request, on_progress=lambda fraction, stage, eta: report(fraction, stage))
+        job = Job(request, on_progress=lambda fraction, stage, eta: report(fraction, stage), on_swatch=on_swatch)
         checked = [time.monotonic()]
 
         def watch(quiet_s: float) -> None:
@@ -206,7 +209,7 @@ class Link:
                     )
 
         try:
-            return self.exchange.run_to_end(job, SILENCE_TIMEOUT_S, cancel, watch)
+            return self.exchange.run_to_end(job, SILENCE_TIMEOUT_S, cancel, watch, finish)
         except BackendUnavailable:
             raise LinkError(f"The Retex backend has not answered for {SILENCE_TIMEOUT_S:.0f} s. Try again.") from None
         except BackendError as e:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from common.config import config_dir, write_json
+from common.flow import GOOD_ENOUGH, GOOD_ENOUGH_TIP, STOPPING, SWATCH_SOON, SWATCH_TIP
 from common.options import RESTORE, SELECTION, SIZE, SLOTS
+from common.protocol import Frame
 from common.recipe import SCALES, Shown
 from common.replies import Style
 from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, GObject, Gtk, Pango
@@ -269,6 +271,70 @@ def learn_dialog(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig) -> boo
         return dialog.run()
     finally:
         dialog.destroy()
+
+
+class LearningWindow:
+    """While a texture is learned (interactive runs): the texture so far (its swatch, every few seconds once it is
+    worth keeping), a progress bar with its words, "Good enough, stop" (on once a swatch came: the learning ends
+    and keeps the texture as shown) and Cancel. The learning blocks this process, so the window's events are
+    handled whenever the link asks ``cancelled`` (ten times a second); GIMP's own progress bar follows it too."""
+
+    FINISH = 1  # the button's response
+
+    def __init__(self, name: str) -> None:
+        GimpUi.init("retex")
+        self.window = Gtk.Dialog(title=f"Retex: learning the texture '{name}'")
+        self.finish_button = self.window.add_button(GOOD_ENOUGH, self.FINISH)
+        self.finish_button.set_tooltip_text(GOOD_ENOUGH_TIP)
+        self.finish_button.set_sensitive(False)
+        self.window.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+        self.picture = Gtk.Image()
+        self.picture.set_tooltip_text(SWATCH_TIP)
+        self.soon = Gtk.Label(label=SWATCH_SOON, wrap=True, max_width_chars=40)
+        self.bar = Gtk.ProgressBar()
+        self.line = _status_line()
+        box = self.window.get_content_area()
+        for widget in (self.picture, self.soon, self.bar, self.line):
+            box.pack_start(widget, False, False, 6)
+        self.stop = self.finishing = False
+        self.window.connect("response", self._response)
+        self.window.connect("delete-event", lambda *_: self._response(None, Gtk.ResponseType.CANCEL) or True)
+        self.window.show_all()
+
+    def progress(self, fraction: float, text: str) -> None:
+        self.bar.set_fraction(fraction)
+        if not self.finishing:
+            self.line.set_text(text)
+
+    def show_swatch(self, swatch: Frame) -> None:
+        spec, data = swatch  # RGB, 8 bits (protocol: Progress.swatch)
+        pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(
+            GLib.Bytes.new(bytes(data)), GdkPixbuf.Colorspace.RGB, False, 8, spec.width, spec.height, spec.width * 3
+        )
+        self.picture.set_from_pixbuf(pixbuf)
+        self.soon.hide()
+        self.finish_button.set_sensitive(not self.finishing)
+
+    def cancelled(self) -> bool:
+        """The window's events handled, then whether Cancel was pressed."""
+        while Gtk.events_pending():
+            Gtk.main_iteration_do(False)
+        return self.stop
+
+    def finished(self) -> bool:
+        """Whether "Good enough, stop" was pressed (asked once a swatch came)."""
+        return self.finishing
+
+    def close(self) -> None:
+        self.window.destroy()
+
+    def _response(self, _window: object, response: int) -> None:
+        if response == self.FINISH:
+            self.finishing = True
+            self.finish_button.set_sensitive(False)
+            self.line.set_text(STOPPING)
+        elif response in (Gtk.ResponseType.CANCEL, Gtk.ResponseType.DELETE_EVENT):
+            self.stop = True
 
 
 def error_dialog(title: str, message: str) -> None:

@@ -40,12 +40,15 @@ class LinkJobs:
     """The flow's jobs in GIMP: blocking (GIMP's UI lives in another process), with the backend reached on first
     need. A job that fails ends with its message; a backend that cannot be reached raises ``link.LinkError``, which
     ``guarded`` reports. While the dialog previews, ``progress`` also follows each job (its status line) and ``stop``
-    is asked whether to cancel it (the dialog handles its events then)."""
+    is asked whether to cancel it (the dialog handles its events then); while a texture is learned, ``swatch``
+    gets its swatches and ``finish`` is asked whether to end it keeping the texture (the learning window's)."""
 
     def __init__(self) -> None:
         self.backend: link.Link | None = None
         self.progress: link.PROGRESS | None = None
         self.stop: Callable[[], bool] | None = None
+        self.swatch: Callable[[Frame], None] | None = None
+        self.finish: Callable[[], bool] | None = None
 
     def connect(self) -> link.Link:
         if self.backend is None:
@@ -57,7 +60,9 @@ class LinkJobs:
 
     def submit(self, kind: str, fields: dict[str, Any], frames: list[Frame], title: str, done: Done) -> None:
         try:
-            reply = run_job(self.connect(), kind, fields, frames, title, self.progress, self.stop)
+            reply = run_job(
+                self.connect(), kind, fields, frames, title, self.progress, self.stop, self.swatch, self.finish
+            )
         except link.LinkError as e:
             done(None, str(e))
         else:
@@ -104,9 +109,11 @@ def run_job(
     title: str,
     also: link.PROGRESS | None = None,
     stop: Callable[[], bool] | None = None,
+    swatch: Callable[[Frame], None] | None = None,
+    finish: Callable[[], bool] | None = None,
 ) -> Message:
-    """One backend job with GIMP's progress bar following it (and ``also``, with the same words); ``stop``: see
-    ``link.Link.run_to_end``'s ``cancel``."""
+    """One backend job with GIMP's progress bar following it (and ``also``, with the same words); ``stop``,
+    ``swatch`` and ``finish``: see ``link.Link.run_to_end``'s ``cancel``, ``on_swatch`` and ``finish``."""
     Gimp.progress_init(title)
     eta, shown = Eta(), [""]
 
@@ -120,7 +127,7 @@ def run_job(
             also(fraction, text)
 
     try:
-        return backend.run_to_end(kind, fields, frames, progress, stop)
+        return backend.run_to_end(kind, fields, frames, progress, stop, swatch, finish)
     finally:
         Gimp.progress_end()
 
@@ -200,8 +207,16 @@ def learn(
 
         if not learn_dialog(procedure, config):
             raise Cancelled
+    window = None
     try:
         flow = Flow(host, jobs)
+        if run_mode == Gimp.RunMode.INTERACTIVE:
+            from dialogs import LearningWindow
+
+            window = LearningWindow(config.get_property("name"))  # the texture so far, "Good enough, stop"
+            jobs.progress, jobs.stop, jobs.swatch, jobs.finish = (
+                window.progress, window.cancelled, window.show_swatch, window.finished
+            )  # fmt: skip
         flow.learn(*(config.get_property(name) for name in ("name", "scale", "minutes")))
         if flow.wants_training and run_mode == Gimp.RunMode.INTERACTIVE:
             from training import add
@@ -213,6 +228,8 @@ def learn(
             elif failure:
                 flow.say(failure, failed=True)
     finally:
+        if window is not None:
+            window.close()
         jobs.close()
     if flow.failed:
         raise UserError(flow.message)

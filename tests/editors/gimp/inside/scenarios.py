@@ -583,6 +583,24 @@ def learn_adds_training() -> dict:
     return rec
 
 
+def learn_good_enough() -> dict:
+    """Learn Texture from the menu with 5 minutes asked: the learning window shows the texture so far and "Good
+    enough, stop" is pressed (by the spy) at the first swatch; the style is saved then, and used."""
+    image, bg = load("rgba8")
+    image.select_rectangle(REPLACE, 8, 8, 72, 66)
+    user = OUT / "user.json"
+    steps = [{"set": {"name": "enough", "minutes": 5.0}}, {"press": "ok"}, {"press": "good enough"}]
+    user.write_text(json.dumps(steps))
+    try:
+        rec = call(LEARN, image, [bg], run_mode=Gimp.RunMode.INTERACTIVE)
+    finally:
+        user.unlink()
+    image.select_rectangle(REPLACE, *SPEC["stripe"])
+    rec["use"] = call(RESTORE, image, [bg], task="none", style_1="enough", mask_1="selection")
+    cleanup(image)
+    return rec
+
+
 for scenario in SPEC["scenarios"]:
     try:
         results[scenario] = globals()[scenario]()

@@ -178,6 +178,27 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
 
         return played
 
+    def _spy_learning(window: type) -> None:
+        """Log what the learning window shows at each swatch (its size, whether "Good enough, stop" is on, the
+        window on screen); press that button at the first one when $RETEX_GIMP_USER's steps say
+        ``{"press": "good enough"}``, as a user would."""
+        shown = window.show_swatch
+
+        def spied(self: object, swatch: tuple) -> None:
+            before = self.finish_button.get_sensitive()
+            shown(self, swatch)
+            pixbuf = self.picture.get_pixbuf()
+            _log("swatch", {"size": [pixbuf.get_width(), pixbuf.get_height()], "stop_before": before,
+                            "stop": self.finish_button.get_sensitive(), "on_screen": self.window.get_mapped(),
+                            "label": self.finish_button.get_label()})  # fmt: skip
+            path = os.environ.get("RETEX_GIMP_USER", "")
+            steps = json.loads(open(path, encoding="utf-8").read()) if os.path.exists(path) else []
+            if {"press": "good enough"} in steps and self.finish_button.get_sensitive():
+                self.finish_button.clicked()
+                _log("pressed", {"stop": self.finish_button.get_sensitive()})
+
+        window.show_swatch = spied
+
     _import = builtins.__import__
 
     def _importing(name: str, *args: object, **kwargs: object) -> object:
@@ -186,6 +207,7 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
         if name == "dialogs" and not getattr(module, "_spied", False):
             module._spied = True
             _spy_dialogs()
+            _spy_learning(module.LearningWindow)
         return module
 
     builtins.__import__ = _importing
