@@ -175,3 +175,17 @@ def test_a_slots_scale_and_seed_round_trip_and_are_optional_on_the_wire() -> Non
     header = json.loads(run.to_frames()[0])
     assert header["slots"][0] == {"style": "a", "strength": 0.8, "scale": 0.5, "seed": 42}
     assert header["slots"][2] == {"style": "c", "strength": 1.0}  # defaults stay off the wire: as before
+
+
+def test_a_learning_swatch_and_finish_round_trip_and_a_bad_swatch_is_refused() -> None:
+    from plugin.common.replies import Progress, parse_reply
+    from plugin.common.requests import FinishRequest, parse_request
+
+    swatch = (FrameSpec(4, 2, "RGB", "u8", "swatch"), bytes(range(24)))
+    event = Progress("j1", 0.25, "learning texture", 9.0, swatch, id="t1")
+    assert parse_reply(event.to_frames()) == event and parse_reply(event.to_frames()).swatch == swatch
+    assert parse_request(FinishRequest("j1", id="f1").to_frames()) == FinishRequest("j1", id="f1")
+    grey = (FrameSpec(4, 2, "Y", "u8", "swatch"), bytes(8))
+    with pytest.raises(ProtocolError) as e:
+        parse_reply(Progress("j1", 0.25, "learning texture", None, grey, id="t1").to_frames())
+    assert e.value.code == ErrorCode.BAD_MESSAGE
