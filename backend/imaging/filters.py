@@ -31,8 +31,16 @@ def gaussian_kernel_1d(sigma: float) -> torch.Tensor:
 
 
 def symmetric_pad(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:
-    """Pad ``r`` samples on both ends of ``dim`` by half-sample mirroring: ... b a | a b c | c b ..."""
+    """Pad ``r`` samples on both ends of ``dim`` by half-sample mirroring: ... b a | a b c | c b ...
+
+    One mirror (``r <= n``) is two flipped slices: copies only, the same bits as the general gather, and in an
+    exported graph a Slice and a Concat instead of a per-sample Gather (a graph traced at the smallest size it will
+    see keeps this choice valid at every size)."""
     n = x.shape[dim]
+    if 0 < r <= n:
+        lead = (slice(None),) * (dim % x.dim())
+        first, last = x[(*lead, slice(0, r))], x[(*lead, slice(-r, None))]  # a negative start: right at any size
+        return torch.cat([first.flip(dim), x, last.flip(dim)], dim)
     idx = torch.arange(-r, n + r, device=x.device) % (2 * n)
     idx = torch.where(idx >= n, 2 * n - 1 - idx, idx)
     return x.index_select(dim, idx)

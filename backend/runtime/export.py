@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -80,6 +81,58 @@ def _to_onnx(
     return model
 
 
+def _fold_unshuffle(model: onnx.ModelProto, weight_name: str, fold: int) -> None:
+    """``pixel_unshuffle(fold)`` then the 3x3 conv of weight ``weight_name`` -> one conv on the unfolded input
+    (kernel 3*fold, stride and padding ``fold``): the same sums, without the 6-D transpose the fold exports as
+    (measured: dearer than the conv that follows it, and than a SpaceToDepth before it). The weight stays the
+    file's (external data, replaced by a blend): Reshape/Transpose nodes rearrange it inside the graph, and ONNX
+    Runtime folds them once, at load."""
+    from onnx import helper, numpy_helper
+
+    nodes = model.graph.node
+    made = {out: node for node in nodes for out in node.output}
+    conv = next(node for node in nodes if node.op_type == "Conv" and node.input[1] == weight_name)
+    chain, source = [], conv.input[0]
+    while source in made and made[source].op_type in ("Squeeze", "Reshape", "Transpose", "Unsqueeze"):
+        chain.append(made[source])
+        source = made[source].input[0]
+    if not any(n.op_type == "Transpose" for n in chain):
+        raise RetexError(f"{weight_name}: no pixel fold before its conv in the exported graph; nothing written")
+    weight = next(i for i in model.graph.initializer if i.name == conv.input[1])
+    out_ch, in_ch, k = weight.dims[0], weight.dims[1] // fold**2, 3 * fold
+    names = [f"{weight_name}.unfold_{part}" for part in ("split", "order", "shape", "w0", "w1", "w")]
+    model.graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array([out_ch, in_ch, fold, fold, 3, 3], np.int64), names[0]),
+            numpy_helper.from_array(np.array([out_ch, in_ch, k, k], np.int64), names[2]),
+        ]
+    )
+    rearrange = [  # weight[o, c*f*f + i*f + j, ky, kx] -> kernel[o, c, ky*f + i, kx*f + j]
+        helper.make_node("Reshape", [conv.input[1], names[0]], [names[3]], name=names[3]),
+        helper.make_node("Transpose", [names[3]], [names[4]], name=names[4], perm=[0, 1, 4, 2, 5, 3]),
+        helper.make_node("Reshape", [names[4], names[2]], [names[5]], name=names[5]),
+    ]
+    unfolded = helper.make_node(
+        "Conv",
+        [source, names[5], *conv.input[2:]],
+        list(conv.output),
+        name=conv.name,
+        kernel_shape=[k, k],
+        strides=[fold, fold],
+        pads=[fold] * 4,
+    )
+    at = list(nodes).index(conv)
+    used = {i for n in nodes if n is not conv and n not in chain for i in n.input}
+    dead = {id(n) for n in chain if not set(n.output) & used}
+    kept = [n for n in nodes[:at] if id(n) not in dead] + rearrange + [unfolded] + list(nodes[at + 1 :])
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    consumed = {i for n in kept for i in n.input}
+    drop = [n for n in kept if n.op_type == "Constant" and not set(n.output) & consumed]
+    for node in drop:
+        model.graph.node.remove(node)
+
+
 def _safetensors_offsets(weights: Path) -> dict[str, tuple[str, list[int], int, int]]:
     """name -> (dtype, shape, file offset, length) of each tensor: an 8-byte header size, a JSON header, the data."""
     raw = Path(weights).read_bytes()
@@ -117,11 +170,12 @@ def _externalize(model: onnx.ModelProto, weights: Path, prefix: str, names: set[
         raise RetexError(f"{weights}: the graph lost weights {sorted(names - found)[:3]}; nothing written")
 
 
-def _write_checked(
-    path: Path, model: onnx.ModelProto, feeds: dict[str, torch.Tensor], expected: list[torch.Tensor], what: str
-) -> Path:
+Check = tuple[dict[str, torch.Tensor], list[torch.Tensor]]  # inputs by name, torch's outputs
+
+
+def _write_checked(path: Path, model: onnx.ModelProto, checks: list[Check], what: str) -> Path:
     """Write the graph atomically, once ONNX Runtime, loading it from its place beside the weights (its external
-    data resolves there), reproduces ``expected``; a failed check leaves no file."""
+    data resolves there), reproduces torch on each check; a failed check leaves no file."""
     import onnxruntime as ort
 
     data = model.SerializeToString()
@@ -129,8 +183,10 @@ def _write_checked(
     def write(tmp: Path) -> None:
         tmp.write_bytes(data)
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        got = session.run(None, {k: v.numpy() for k, v in feeds.items()})
-        err = max(float((torch.from_numpy(g) - e).abs().max()) for g, e in zip(got, expected, strict=True))
+        err = 0.0
+        for feeds, expected in checks:
+            got = session.run(None, {k: v.numpy() for k, v in feeds.items()})
+            err = max(err, *(float((torch.from_numpy(g) - e).abs().max()) for g, e in zip(got, expected, strict=True)))
         if not err < TOLERANCE:
             raise RetexError(
                 f"{what}: ONNX Runtime differs from torch by {err:.2e} (over {TOLERANCE:g}); nothing written"
@@ -143,9 +199,13 @@ def _write_checked(
     return path
 
 
-def _sizes(multiple: int, count: int) -> list[tuple[int, int]]:
-    """Distinct crop sizes, none square, so a graph whose shapes were frozen by the trace fails the check."""
-    return [(multiple * (3 + k), multiple * (5 + 2 * k)) for k in range(count)]
+def _sizes(multiple: int, count: int) -> list[list[tuple[int, int]]]:
+    """Two checks of ``count`` distinct crop sizes, none square, the second the first transposed: every side
+    differs from the trace's (``multiple`` square, the smallest crop a graph is given, so the choices the trace
+    froze hold for every crop) in one of them, so a graph whose shapes were frozen fails, and the smallest side is
+    checked on each axis."""
+    first = [(multiple * (1 + 2 * k), multiple * (3 + 2 * k)) for k in range(count)]
+    return [first, [(w, h) for h, w in first]]
 
 
 def export_restoration(weights: Path) -> Path:
@@ -158,7 +218,7 @@ def export_restoration(weights: Path) -> Path:
         raise RetexError(f"{weights} is not a restoration model")
     net = load_restoration(weights, task)
     m, n = net.config.multiple, len(net.branches)
-    trace = [torch.rand(1, net.config.in_channels, m * 2, m * 3) for _ in range(n)]
+    trace = [torch.rand(1, net.config.in_channels, m, m) for _ in range(n)]
     inputs, outputs = [f"x{k}" for k in range(n)], [f"band{k}" for k in range(n)]
     info = {
         "retex_kind": "restoration",
@@ -171,11 +231,16 @@ def export_restoration(weights: Path) -> Path:
         "mix": json.dumps([float(v) for v in net.mix.detach()]),
     }
     model = _to_onnx(_Branches(net), tuple(trace), inputs, outputs, info)
+    for k, spec in enumerate(net.config.branches):
+        if spec.unshuffle > 1:
+            _fold_unshuffle(model, f"branches.{k}.head.weight", spec.unshuffle)
     _externalize(model, weights, "", set(net.state_dict()) - {"mix"})
-    crops = [torch.rand(2, net.config.in_channels, *hw) for hw in _sizes(m, n)]
-    with torch.no_grad():
-        expected = net.run_branches(crops)
-    return _write_checked(onnx_path(weights), model, dict(zip(inputs, crops, strict=True)), expected, str(weights))
+    checks: list[Check] = []
+    for sizes in _sizes(m, n):
+        crops = [torch.rand(2, net.config.in_channels, *hw) for hw in sizes]
+        with torch.no_grad():
+            checks.append((dict(zip(inputs, crops, strict=True)), net.run_branches(crops)))
+    return _write_checked(onnx_path(weights), model, checks, str(weights))
 
 
 def export_style(weights: Path, out: Path | None = None) -> Path:
@@ -202,12 +267,16 @@ def export_style(weights: Path, out: Path | None = None) -> Path:
         noise = coordinate_noise(cfg.noise, h // cfg.down, w // cfg.down, (3, 5), torch.device("cpu"))
         return torch.rand(n, 3, h, w), noise
 
-    model = _to_onnx(_Residual(net), args(m * 4, m * 6, 1), ["image", "noise"], ["residual"], info)
+    model = _to_onnx(_Residual(net), args(m, m, 1), ["image", "noise"], ["residual"], info)
+    if cfg.fold > 1:
+        _fold_unshuffle(model, "net.head.weight", cfg.fold)
     _externalize(model, weights, "net.", set(net.state_dict()) - {"log_nominal"})
-    image, noise = args(*_sizes(m, 2)[1], 2)
-    with torch.no_grad():
-        expected = [net.residual(image, noise)]
-    return _write_checked(out or onnx_path(weights), model, {"image": image, "noise": noise}, expected, str(weights))
+    checks: list[Check] = []
+    for sizes in _sizes(m, 2):
+        image, noise = args(*sizes[0], 2)
+        with torch.no_grad():
+            checks.append(({"image": image, "noise": noise}, [net.residual(image, noise)]))
+    return _write_checked(out or onnx_path(weights), model, checks, str(weights))
 
 
 def available() -> bool:
