@@ -22,6 +22,7 @@ from ..styles import check_name
 from ..stylize import StyleSlot
 from ..swatch import soft_content, swatch
 from .frames import from_image, to_image, to_mask
+from .heal_job import heal_job, validate_heal
 from .registry import Registry
 
 ALPHA_MARGIN = 4  # input pixels around a region whose alpha is resized: the bicubic kernel reaches 2
@@ -64,10 +65,14 @@ def validate_run(request: RunRequest, registry: Registry) -> None:
             raise ProtocolError(ErrorCode.UNKNOWN_STYLE, str(e)) from None
     if task == "inpaint" and request.inpaint_mask is None:
         raise ProtocolError(ErrorCode.BAD_MESSAGE, "'inpaint_mask' must be the index of a frame")
+    if request.heal is not None:
+        validate_heal(request, registry)
 
 
 def run_job(job: Job, request: RunRequest, registry: Registry, progress: ProgressFn) -> Result:
     """Execute a validated ``run`` request; returns its result."""
+    if request.heal is not None:
+        return heal_job(job.id, request, registry, progress, lambda: _stop_if_cancelled(job))
     spec, data = request.image
     rgb, alpha = to_image(spec, data)
     crop = request.crop or (0, 0, spec.width, spec.height)
@@ -111,6 +116,11 @@ def run_job(job: Job, request: RunRequest, registry: Registry, progress: Progres
     progress(1.0, "done", 0.0)
     frame = from_image(spec, out, alpha)
     return Result(job.id, frame, (crop[0] * scale, crop[1] * scale), scale, id=request.id)
+
+
+def _stop_if_cancelled(job: Job) -> None:
+    if job.cancel.is_set():
+        raise Cancelled
 
 
 def _region_alpha(alpha: np.ndarray, crop: tuple[int, int, int, int], scale: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from .exchange import BackendError, BackendUnavailable, Exchange, Job, ProgressFn
+from .heal import Heal
 from .protocol import TOKEN_USER, ErrorCode, Frame, ProtocolError
 from .replies import Reply, Result, parse_reply
 from .requests import (
@@ -146,13 +147,15 @@ class Client:
         slots: list[dict[str, Any]] | None = None,
         crop: tuple[int, int, int, int] | None = None,
         options: dict[str, Any] | None = None,
+        heal: Heal | None = None,
         on_progress: ProgressFn | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Result:
         """Restore ``image`` with ``task`` (``none``: texture only), then texture it: each slot is ``{"style": name,
         "strength": 0..2, "mask": (FrameSpec, bytes) or None, "scale": 0.5..2, "seed": 0..}`` (scale and seed
-        optional); ``options`` as the protocol's (preserve_colours, cleanup). Values go as given: the server checks
-        them. Returns the result (its frame has the input's layout)."""
+        optional); ``options`` as the protocol's (preserve_colours, cleanup); ``heal``: texture the inpainting's fill
+        like its surroundings. Values go as given: the server checks them. Returns the result (its frame has the
+        input's layout)."""
         options = options or {}
         cleanup = options.get("cleanup")
         request = RunRequest(
@@ -166,6 +169,7 @@ class Client:
             crop,
             options.get("preserve_colours", False),
             None if cleanup == "auto" else cleanup,
+            heal,
         )
         return self._result(self.request(request, on_progress=on_progress, cancel=cancel))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from .fields import Slot, is_number, read_cleanup, read_crop, read_frame, read_mask, read_slot
+from .heal import Heal, check_heal_run, read_heal
 from .protocol import (
     MAX_MINUTES,
     MAX_SLOTS,
@@ -115,11 +116,14 @@ class RunRequest(Request):
     crop: tuple[int, int, int, int] | None = None  # x, y, width, height: restore only that region
     preserve_colours: bool = False
     cleanup: float | None = None  # photo models: 0 (keep the input) .. 1 (remove the most); None = auto
+    heal: Heal | None = None  # inpainting only: texture the fill like its surroundings (heal.py)
 
     def wire(self) -> tuple[dict[str, Any], list[Frame]]:
         options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
         if self.cleanup is not None:
             options["cleanup"] = self.cleanup
+        if self.heal is not None:
+            options["heal"] = self.heal.wire()
         slots = [s.wire() for s in self.slots]
         return run_request(
             self.task, self.image, inpaint_mask=self.inpaint_mask, slots=slots, crop=self.crop, options=options
@@ -142,14 +146,18 @@ class RunRequest(Request):
         if not isinstance(options, dict) or not isinstance(options.get("preserve_colours", False), bool):
             raise ProtocolError(ErrorCode.BAD_OPTION, "'options' must be an object; preserve_colours a boolean")
         inpaint_mask = read_mask(msg, h, "inpaint_mask", size, "inpaint_mask must have the image's size")
+        crop, heal = read_crop(h.get("crop"), size), read_heal(options.get("heal"))
+        if heal is not None:
+            check_heal_run(task, len(slots), crop)
         return cls(
             task,
             image,
             tuple(read_slot(msg, s, size) for s in slots),
             inpaint_mask,
-            read_crop(h.get("crop"), size),
+            crop,
             options.get("preserve_colours", False),
             read_cleanup(options.get("cleanup")),
+            heal,
             id=msg.id,
         )
 
