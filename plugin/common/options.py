@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .flow import Order
+from .heal import Heal
 from .recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, SIZE_TIP, TASKS, VARIATION_TIP, Recipe, Slot
 
 SLOTS = 3  # texture slots as arguments (style-N, strength-N, mask-N; size-N, variation-N at the end)
@@ -84,6 +85,11 @@ LEARN = [
     Option("minutes", "_Minutes", "Training time (about 8 is good)", "float", MINUTES[2], MINUTES[0], MINUTES[1]),
 ]
 
+HEAL = [
+    Option("style", "_Texture", "A style's name; empty: the texture around the selection", "string", ""),
+    Option("variation", "_Variation", f"{VARIATION_TIP}: 0, 1, 2…", "float", 0.0, -ANY, ANY),
+]
+
 
 def order_from(get: Callable[[str], Any]) -> Order:
     """The ``Order`` that the settings ``get(name)`` returns make: the texture slots whose style is set, each with
@@ -105,3 +111,9 @@ def order_from(get: Callable[[str], Any]) -> Order:
 def whole(value: Any) -> Any:
     """A number argument that is a whole number as an int (a seed); anything else as it is, for the check to name."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def heal_order(hole: Any, style: str = "", seed: Any = 0) -> Order:
+    """Heal with texture: the inpainting of ``hole`` (the host's selection) into a new layer, textured like its
+    surroundings, or as ``style``, in variation ``seed``."""
+    return Order(Recipe("inpaint", heal=Heal(style or None, whole(seed))), hole=hole)

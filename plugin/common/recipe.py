@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .fields import MAX_SEED, TEXTURE_SCALES
+from .heal import Heal
 from .protocol import Frame, run_request
 
 # The photo models first: they handle what photos carry (noise, JPEG, mild blur); the clean-image models after.
@@ -39,6 +40,10 @@ NAME_TO_LEARN = "Give the new texture a name."
 BUSY = "Retex is still working: wait for it, or Cancel it first."
 LEARNING = "Retex is already learning a texture: wait for it, or Cancel it first."
 NEEDS_MASK = "Inpainting needs a mask: choose what to fill (e.g. the current selection)."
+HEAL_ACTION = "Heal with texture"  # the action: fill the selection, textured like what is around it
+HEAL_TIP = "Fill the selection and give it the texture around it, in a new layer (select a hole with texture around it)"
+SELECT_TO_HEAL = "Select the hole to heal first, with some of the texture around it inside the image."
+SURROUNDINGS = "The texture around it"  # a heal's texture when no style is chosen
 RESULT_PREFIX = "Retex"  # every layer Retex adds is named so, the preview too
 PREVIEW_NAME = "Retex preview"
 
@@ -100,6 +105,7 @@ class Recipe:
     slots: list[Slot] = field(default_factory=list)
     preserve_colours: bool = False
     cleanup: float | None = None  # photo models: 0 (close to the input) to 1; None: the backend's "auto"
+    heal: Heal | None = None  # inpainting only: texture the fill like its surroundings, or as ``heal.style``
 
     @property
     def scale(self) -> int:
@@ -109,6 +115,11 @@ class Recipe:
         """The result layer's name, e.g. ``Retex: Denoise + straw 80 %`` or ``Retex: Upscale ×2 (clean-up 50 %)``:
         what was done, in the menu's words, readable in the layer list (a bare number would read like a copy
         number); a photo task's clean-up strength is said unless it was auto."""
+        if self.heal is not None:
+            style, seed = self.heal.style, self.heal.seed
+            return (
+                f"{RESULT_PREFIX}: Heal" + (f" with {style}" if style else "") + (f" variation {seed}" if seed else "")
+            )
         parts = [] if self.task == "none" else [DONE.get(self.task, self.task)]
         if self.task in PHOTO_TASKS and self.cleanup is not None:
             parts[0] += f" (clean-up {round(self.cleanup * 100)} %)"
@@ -140,11 +151,24 @@ class Recipe:
             slot.check()
             if styles is not None and slot.style not in styles:
                 raise UserError(f"The style '{slot.style}' no longer exists. Pick another one for that texture.")
+        if self.heal is not None:
+            self._check_heal(styles)
         if tasks is not None and self.task != "none" and self.task not in tasks:
             raise UserError(
                 f"The backend has no model for '{TASKS[self.task]}'. Run the installer again to get it, "
                 "or choose another restoration."
             )
+
+    def _check_heal(self, styles: Collection[str] | None) -> None:
+        """A heal is the inpainting with its own texture: no slots; its style exists and its variation is whole."""
+        assert self.heal is not None
+        style, seed = self.heal.style, self.heal.seed
+        if self.task != "inpaint" or self.slots:
+            raise UserError(f"{HEAL_ACTION} fills the selection with its own texture: no other restoration or texture.")
+        if style is not None and styles is not None and style not in styles:
+            raise UserError(f"The style '{style}' no longer exists. Pick another one, or {SURROUNDINGS.lower()}.")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise UserError(f"The variation must be a whole number from 0 to {MAX_SEED}.")
 
     @property
     def inpaints(self) -> bool:
@@ -153,7 +177,7 @@ class Recipe:
     def check_hole(self, hole: object | None) -> None:
         """Inpainting without a mask is refused before any pixels are read."""
         if self.inpaints and hole is None:
-            raise UserError(NEEDS_MASK)
+            raise UserError(SELECT_TO_HEAL if self.heal is not None else NEEDS_MASK)
 
     def request(
         self, image: Frame, inpaint_mask: Frame | None = None, crop: tuple[int, int, int, int] | None = None
@@ -164,6 +188,8 @@ class Recipe:
         options: dict[str, Any] = {"preserve_colours": self.preserve_colours}
         if self.task in PHOTO_TASKS:
             options["cleanup"] = "auto" if self.cleanup is None else self.cleanup
+        if self.heal is not None:
+            options["heal"] = self.heal.wire()
         return run_request(self.task, image, inpaint_mask=inpaint_mask, slots=slots, crop=crop, options=options)
 
 
