@@ -11,6 +11,7 @@ from .common.flow import Flow, Order
 from .common.jobs import SessionJobs
 from .common.options import DEFAULT_TASK, MINUTES, STYLE_SCALES
 from .common.recipe import CLEANUP_TIP, KEEP_COLOURS, KEEP_COLOURS_TIP, TASKS, Recipe, Shown, UserError
+from .heal import HealRow
 from .host import Active, KritaHost
 from .pump import Pump
 from .qt import (
@@ -117,6 +118,7 @@ class Panel(QWidget):
         self.apply_button.setToolTip("A new layer above this one (super-resolution: a new image)")
         self.preview_button.clicked.connect(self.preview)
         self.apply_button.clicked.connect(self.apply)
+        self.heal_row = HealRow(self.flow)  # Heal with texture: the selection, into a new layer
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.cancel_button = QPushButton("Cancel")
@@ -142,6 +144,7 @@ class Panel(QWidget):
         layout.addWidget(add)
         layout.addWidget(self.preserve)
         layout.addLayout(buttons)
+        layout.addWidget(self.heal_row)
         layout.addLayout(bar)
         layout.addWidget(self.message)
         self.learn_section = Section("Learn texture from selection", self._learn_form())
@@ -213,7 +216,8 @@ class Panel(QWidget):
             self._generation = session.generation
             for row in self.rows:
                 row.set_styles(session.styles)
-        for button in (self.preview_button, self.apply_button):
+            self.heal_row.set_styles(session.styles)
+        for button in (self.preview_button, self.apply_button, self.heal_row.button):
             button.setEnabled(self.flow.job is None)  # also while a texture is learned: the backend fits them in
         installing = self.offer.install
         self.learn_button.setEnabled(self.flow.learning is None and installing is None)

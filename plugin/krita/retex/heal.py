@@ -1,0 +1,43 @@
+"""The docker's Heal row: which texture the hole gets (the one around it, or a style) and the Heal button, which
+fills the current selection into a new layer. The work is ``common.flow``'s (``options.heal_order``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import masks
+from .common.flow import Flow
+from .common.options import heal_order
+from .common.recipe import HEAL_TIP, SURROUNDINGS
+from .qt import QHBoxLayout, QLabel, QPushButton, QWidget
+from .slots import StyleCombo
+
+if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
+    from .common.session import Style
+
+
+class HealRow(QWidget):
+    def __init__(self, flow: Flow) -> None:
+        super().__init__()
+        self.flow = flow
+        self.style = StyleCombo()
+        self.style.setToolTip("The texture the healed hole gets: the one around it, or a style's")
+        self.button = QPushButton("Heal")
+        self.button.setToolTip(HEAL_TIP)
+        self.button.clicked.connect(self.heal)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Heal with"))
+        row.addWidget(self.style, 1)
+        row.addWidget(self.button)
+        self.set_styles([])
+
+    def heal(self) -> None:
+        self.flow.run(heal_order(masks.SELECTION, self.style.currentData() or ""))
+
+    def set_styles(self, styles: list[Style]) -> None:
+        """The styles after the surroundings' own texture (the default), keeping the choice."""
+        keep = self.style.currentData() or ""
+        self.style.set_styles(styles)
+        self.style.insertItem(0, SURROUNDINGS, "")
+        self.style.setCurrentIndex(max(self.style.findData(keep), 0))
