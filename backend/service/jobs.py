@@ -172,10 +172,8 @@ def train_style_job(
     import torch
 
     from ..nets.style import StyleNet
-    from ..train.style import NOT_YET, Finish, StyleTrainConfig, train_style
+    from ..train.style import Finish, StyleTrainConfig, train_style
 
-    if job.finish.is_set():  # finished while it was queued: nothing learned
-        raise ProtocolError(ErrorCode.TOO_EARLY, NOT_YET)
     exemplar = to_image(*request.exemplar)[0]
     rgb = torch.from_numpy(exemplar)
     cfg = StyleTrainConfig(minutes=request.minutes, device=str(registry.device), library=str(registry.style_dirs[-1]))

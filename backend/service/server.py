@@ -50,6 +50,7 @@ from .worker import JobQueue, work
 MAX_MESSAGE_BYTES = 4 * 1024**3  # per part, enforced by ZeroMQ itself (zmq.MAXMSGSIZE); and per whole message
 MAX_PIXELS = 150_000_000  # per frame, refused with an error reply (f32 RGBA: 2.4 GB, under the cap)
 Send = Callable[[bytes, Reply], None]
+NOTHING_LEARNED = "finished while it waited for its turn: nothing was learned or saved"
 
 
 @dataclass
@@ -279,17 +280,21 @@ class Server:
 
     def _on_finish(self, send: Send, client: bytes, request: FinishRequest) -> None:
         """End one of this client's learning runs now, keeping its style as learned so far: the flag is read
-        between two steps (queued, it ends at once when its turn comes, having learned nothing). Another client's
+        between two steps. One still queued has learned nothing: it ends at once, saving nothing. Another client's
         job, or one that learns nothing, is answered exactly like one that does not exist."""
         with self.state.lock:
-            jobs = [*self.state.queue, *([self.state.running] if self.state.running else [])]
-            job = next((j for j in jobs if j.id == request.job and j.client == client), None)
-            if job is not None and isinstance(job.request, TrainStyleRequest):
-                job.finish.set()
-            else:
-                job = None
-        if job is None:
-            raise ProtocolError(ErrorCode.UNKNOWN_JOB, f"no learning job {request.job!r}")
+            queued = next((j for j in self.state.queue if j.id == request.job and j.client == client), None)
+            running = self.state.running
+            if running is None or running.id != request.job or running.client != client:
+                running = None
+            job = queued or running
+            if job is None or not isinstance(job.request, TrainStyleRequest):
+                raise ProtocolError(ErrorCode.UNKNOWN_JOB, f"no learning job {request.job!r}")
+            if queued is not None:
+                self.state.queue.remove(queued)
+            job.finish.set()
+        if queued is not None:
+            send(client, ErrorReply(ErrorCode.TOO_EARLY, NOTHING_LEARNED, id=queued.request_id))
         send(client, Ok(request.job, id=request.id))
 
     def _on_shutdown(self, send: Send, client: bytes, request: ShutdownRequest) -> None:

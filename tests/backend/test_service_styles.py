@@ -266,6 +266,25 @@ def test_finish_before_the_texture_is_worth_saving_says_so_and_saves_nothing(set
     assert not (user / "hasty.safetensors").exists()
 
 
+def test_finish_ends_a_queued_learning_job_at_once_saving_nothing(setup) -> None:
+    srv, _, user = setup
+    with Client(srv.endpoint, timeout_s=120) as client:
+        exchange = Exchange(client)
+        first = exchange.send(Job(TrainStyleRequest(exemplar_frame(), "first", minutes=5)))
+        waiting = exchange.send(Job(TrainStyleRequest(exemplar_frame(), "waiting", minutes=5)))
+        while first.server_job is None or waiting.server_job is None:
+            exchange.read(100)
+        exchange.finish(waiting)
+        while not waiting.done:
+            exchange.read(100)
+        assert waiting.code == ErrorCode.TOO_EARLY and "nothing was saved" in waiting.error
+        assert not first.done  # the running one goes on
+        exchange.cancel(first)
+        while not first.done:
+            exchange.read(100)
+    assert not (user / "waiting.safetensors").exists() and not (user / "first.safetensors").exists()
+
+
 def test_finish_is_for_ones_own_learning_jobs_only(setup) -> None:
     srv, _, _ = setup
     with Client(srv.endpoint, timeout_s=60) as mine, Client(srv.endpoint, timeout_s=60) as other:
