@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Retex for GIMP 3: Filters → Enhance → Retex: Restore & Texture… and Learn Texture from Selection….
+"""Retex for GIMP 3: Filters → Enhance → Retex: Restore & Texture…, Heal with Texture and Learn Texture from
+Selection….
 
-This file is the plug-in's entry: the two procedures, their registration and how they report. The GIMP side of the
+This file is the plug-in's entry: the three procedures, their registration and how they report. The GIMP side of the
 editor contract (``common.host``: the layer, its pixels and masks, the result layer or image) is ``host.py``, the
 dialogs ``dialogs.py``. What a run does (``common.flow``), its settings (``common.options``), how the backend is
-reached and how failures are worded are shared with the Krita plug-in. Both procedures take all their settings as
+reached and how failures are worded are shared with the Krita plug-in. The procedures take all their settings as
 arguments, so scripts and batch runs use them as the dialogs do.
 """
 
@@ -22,7 +23,7 @@ from common.config import BackendConfig
 from common.eta import Eta
 from common.flow import Flow
 from common.host import Done
-from common.options import LEARN, RESTORE, SLOTS, Option, order_from
+from common.options import HEAL, LEARN, RESTORE, SELECTION, SLOTS, Option, heal_order, order_from
 from common.protocol import Frame, Message
 from common.recipe import UserError
 from gi.repository import Gimp, GLib, GObject
@@ -30,6 +31,7 @@ from host import GimpHost
 
 RESTORE_PROC = "plug-in-retex-restore"
 LEARN_PROC = "plug-in-retex-learn-style"
+HEAL_PROC = "plug-in-retex-heal"
 
 
 class Cancelled(Exception):
@@ -164,6 +166,28 @@ def restore(
         Gimp.Display.new(host.image)
     Gimp.displays_flush()
     return [GObject.Value(Gimp.Layer, host.layer), GObject.Value(Gimp.Image, host.image)]
+
+
+def heal(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image | None,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+) -> list[GObject.Value]:
+    """Heal the selection into a new layer (one undo step), textured like its surroundings or as the 'style'
+    argument: no dialog, the selection is the one setting a menu run needs."""
+    host, jobs = GimpHost(image, drawables), LinkJobs()
+    host.target()
+    flow = Flow(host, jobs)
+    try:
+        flow.run(heal_order(SELECTION, config.get_property("style"), config.get_property("variation")))
+    finally:
+        jobs.close()
+    if flow.failed:
+        raise UserError(flow.message)
+    Gimp.displays_flush()
+    return [GObject.Value(Gimp.Layer, host.layer)]
 
 
 class Preview:
@@ -301,7 +325,7 @@ def add_arguments(p: Gimp.Procedure, options: list[Option]) -> None:
 
 class Retex(Gimp.PlugIn):
     def do_query_procedures(self) -> list[str]:
-        return [RESTORE_PROC, LEARN_PROC, settings.PROC]
+        return [RESTORE_PROC, HEAL_PROC, LEARN_PROC, settings.PROC]
 
     def do_set_i18n(self, _name: str) -> bool:
         return False
@@ -309,7 +333,7 @@ class Retex(Gimp.PlugIn):
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
         if name == settings.PROC:
             return settings.create(self, guarded(settings.run))
-        run = guarded(restore if name == RESTORE_PROC else learn)
+        run = guarded({RESTORE_PROC: restore, HEAL_PROC: heal}.get(name, learn))
         p = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         p.set_image_types("*")  # grey and indexed images get a message saying what to do, not a greyed-out menu
         p.set_sensitivity_mask(
@@ -333,6 +357,17 @@ class Retex(Gimp.PlugIn):
             add_arguments(p, RESTORE)
             p.add_layer_return_value("layer", "Layer", "The new layer", False, RW)
             p.add_image_return_value("new-image", "New image", "The new image (super-resolution), if any", True, RW)
+        elif name == HEAL_PROC:
+            p.set_menu_label("Retex: Heal with Texture")
+            p.set_documentation(
+                "Fill the selection with the texture around it, in a new layer",
+                "Inpaints the selection, then textures the fill like the ring of pixels around it ('style' empty), "
+                "or with a style, in a new layer above the selected one (one undo step). Select a hole with some of "
+                "the texture around it inside the image.",
+                name,
+            )
+            add_arguments(p, HEAL)
+            p.add_layer_return_value("layer", "Layer", "The new layer", False, RW)
         else:
             p.set_menu_label("Retex: Learn Texture from Selection…")
             p.set_documentation(
