@@ -128,3 +128,25 @@ def test_krita_heals_with_a_chosen_style(krita: Run) -> None:
 def test_krita_bad_selection_is_one_message_and_changes_nothing(krita: Run, name: str, words: str) -> None:
     rec = kh.record(krita, name)
     assert rec["failed"] and rec["message"].startswith(words) and rec["unchanged"], rec["message"]
+
+
+def test_krita_heal_is_undone_and_redone_by_krita(tmp_path: Path) -> None:
+    """In the full Krita GUI: Heal, then Edit → Undo removes the new layer and Redo brings it back."""
+    missing = kh.missing_tools("krita", "xvfb-run")
+    if missing:
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(missing)
+    weights = make_weights(tmp_path / "weights", ("inpaint",))
+    smooth_inpainting(weights)
+    cv2.imwrite(str(tmp_path / "in.png"), textured())
+    (tmp_path / "hole.raw").write_bytes((disc(*HOLE) * 255).astype(np.uint8).tobytes())
+    socket_dir = Path(tempfile.mkdtemp(prefix="rk", dir=tmp_path))
+    extra = {"RETEX_TEST_IMAGE": str(tmp_path / "in.png"), "RETEX_TEST_HOLE": str(tmp_path / "hole.raw")}
+    env = kh.krita_env(tmp_path, kh.backend_config(weights, socket_dir), gui=True, extra=extra)
+    out = tmp_path / "result.json"
+    proc = kh.krita_gui(env, kh.SCRIPTS / "gui_heal.py", out)
+    assert out.exists(), proc.stdout[-3000:]
+    result = json.loads(out.read_text())
+    assert "crash" not in result and not result["slot_errors"], result.get("crash") or result["slot_errors"]
+    assert (result["message"], result["failed"]) == ("Added the layer 'Retex: Heal'.", False)
+    assert result["healed"][0] == "Retex: Heal", result
+    assert "Retex: Heal" not in result["undone"] and result["redone"] == result["healed"], result
