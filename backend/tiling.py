@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-TILE = 512  # output tile side for the tiled run: bounds memory whatever the image size
+# Output tile side for the tiled run: bounds memory whatever the image size. Each tile's crops carry their
+# branches' halos, work thrown away after: at 4 MP, 512-px tiles do 1.32x the convolutions of one whole-image run
+# for sr4 (1.21x for denoise), 1024-px tiles 1.10x (1.07x), and an image up to 1 MP runs as one tile.
+TILE = 1024
 MIN_TILE = 64  # the smallest side a tile that ran out of memory is retried at, before the CPU takes it
 
 
