@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from tests.editors import reference
 from tests.editors.gimp.harness import record
 from tests.editors.gimp.test_gimp_plugin import (
     PREVIEW_RECT,
@@ -44,19 +45,15 @@ def previewed(run: Run, strength: float) -> np.ndarray:
 
     from backend.pipeline import process
     from backend.service.frames import from_image, to_image
-    from backend.styles import library_dirs, load_style
     from backend.stylize import StyleSlot
-    from backend.tasks import get_task
-    from backend.weights import load_restoration
     from plugin.common.protocol import FrameSpec
 
     source = cv2.imread(str(run.data / "rgba8.png"), cv2.IMREAD_UNCHANGED)[..., [2, 1, 0, 3]]
     rgb, alpha = to_image(FrameSpec(source.shape[1], source.shape[0], "RGBA", "u8"), source.tobytes())
-    task, (x, y, w, h) = get_task("denoise"), PREVIEW_RECT
-    style = load_style("dots", library_dirs(run.weights / "styles"))[0]
-    restoration = (task, load_restoration(run.weights / "denoise.safetensors", task))
+    x, y, w, h = PREVIEW_RECT
     with torch.no_grad(), kh.same_threads():
-        out = process(rgb, restoration, [StyleSlot(style, strength)], None, PREVIEW_RECT)
+        slot = StyleSlot(reference.style(run.weights, "dots"), strength)
+        out = process(rgb, reference.restoration(run.weights, "denoise"), [slot], None, PREVIEW_RECT)
     frame = from_image(FrameSpec(w, h, "RGBA", "u8"), out, alpha[..., y : y + h, x : x + w])
     return np.frombuffer(frame[1], np.uint8).reshape(h, w, 4)
 

@@ -26,6 +26,7 @@ import pytest
 import zmq
 
 from plugin.common.recipe import SELECT_TO_LEARN
+from tests.editors import reference
 from tests.editors.gimp import harness as gh
 from tests.editors.krita import harness as kh
 from tests.service_helpers import CLI_IN_WEIGHTS_DIR, EDITOR_TASKS, make_weights, rgba_test_image
@@ -259,10 +260,7 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
 
     from backend.pipeline import process
     from backend.service.frames import from_image, to_image, to_mask
-    from backend.styles import library_dirs, load_style
     from backend.stylize import StyleSlot
-    from backend.tasks import get_task
-    from backend.weights import load_restoration
     from plugin.common.protocol import FrameSpec
 
     rec = gh.record(gimp, "float_linear")
@@ -272,13 +270,15 @@ def test_gimp_32_bit_linear_image_keeps_full_precision(gimp: Run) -> None:
     h, w = source.shape[:2]
     spec = FrameSpec(w, h, "RGBA", "f32")
     rgb, alpha = to_image(spec, source.tobytes())
-    task = get_task("denoise")
-    style = load_style("dots", library_dirs(gimp.weights / "styles"))[0]
     with torch.no_grad(), kh.same_threads():
         out = process(
             rgb,
-            (task, load_restoration(gimp.weights / "denoise.safetensors", task)),
-            [StyleSlot(style, 1.0, to_mask(FrameSpec(w, h, "Y", "f32"), mask.tobytes()))],
+            reference.restoration(gimp.weights, "denoise"),
+            [
+                StyleSlot(
+                    reference.style(gimp.weights, "dots"), 1.0, to_mask(FrameSpec(w, h, "Y", "f32"), mask.tobytes())
+                )
+            ],
         )
     want = np.frombuffer(from_image(spec, out, alpha)[1], "<f4").reshape(h, w, 4)
     np.testing.assert_allclose(got, want, atol=2e-6)  # GIMP stores it linear: one round trip through babl

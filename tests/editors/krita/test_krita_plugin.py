@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.editors import reference
 from tests.editors.krita import harness as kh
 from tests.service_helpers import CLI_IN_WEIGHTS_DIR, EDITOR_TASKS, make_weights, rgba_test_image
 
@@ -251,10 +252,7 @@ def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str
 
     from backend.pipeline import process
     from backend.service.frames import from_image, to_image, to_mask
-    from backend.styles import library_dirs, load_style
     from backend.stylize import StyleSlot
-    from backend.tasks import get_task
-    from backend.weights import load_restoration
     from plugin.common.protocol import FrameSpec
 
     got, source = check_applied(kh.record(krita, depth), "Retex: Denoise + dots 100 %")
@@ -264,13 +262,15 @@ def test_krita_float_documents_equal_the_backend_pipeline(krita: Run, depth: str
     mask = np.zeros((h, w), np.uint8)
     x, y, rw, rh = RECT_FLOAT
     mask[y : y + rh, x : x + rw] = 255
-    task = get_task("denoise")
-    style = load_style("dots", library_dirs(krita.weights / "styles"))[0]
     with torch.no_grad(), kh.same_threads():
         out = process(
             rgb,
-            (task, load_restoration(krita.weights / "denoise.safetensors", task)),
-            [StyleSlot(style, 1.0, to_mask(FrameSpec(w, h, "Y", "u8"), mask.tobytes()))],
+            reference.restoration(krita.weights, "denoise"),
+            [
+                StyleSlot(
+                    reference.style(krita.weights, "dots"), 1.0, to_mask(FrameSpec(w, h, "Y", "u8"), mask.tobytes())
+                )
+            ],
         )
     assert got.tobytes() == from_image(spec, out, alpha)[1]
     np.testing.assert_array_equal(got[..., 3], source[..., 3])
