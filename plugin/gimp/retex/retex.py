@@ -255,6 +255,8 @@ def learn(
         if window is not None:
             window.close()
         jobs.close()
+    if window is not None and window.stop and flow.failed:
+        raise Cancelled  # the learning window's Cancel: nothing was saved, as the user asked
     if flow.failed:
         raise UserError(flow.message)
     if run_mode == Gimp.RunMode.INTERACTIVE:

@@ -18,7 +18,7 @@ from tests.editors.gimp.test_gimp_plugin import Run, session
 
 @pytest.fixture(scope="module")
 def gimp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    yield from session(tmp_path_factory, ["learn_good_enough"])
+    yield from session(tmp_path_factory, ["learn_good_enough", "learn_cancelled_in_window"])
 
 
 def test_gimp_shows_the_texture_being_learned_and_good_enough_keeps_it(gimp: Run) -> None:
@@ -30,3 +30,10 @@ def test_gimp_shows_the_texture_being_learned_and_good_enough_keeps_it(gimp: Run
     assert ["pressed", {"stop": False}] in rec["spy"]
     assert rec["seconds"] < 200 and rec["unchanged"], rec["seconds"]  # far from the 5 minutes asked
     assert rec["use"]["status"] == "success" and rec["use"]["layers"][0].startswith("Retex:"), rec["use"]
+
+
+def test_gimp_cancel_in_the_learning_window_saves_nothing(gimp: Run) -> None:
+    rec = record(gimp, "learn_cancelled_in_window")
+    assert rec["status"] == "cancel" and rec["unchanged"], rec
+    assert [name for name, _ in rec["spy"] if name == "dialog"] == []  # a cancel is no error to show
+    assert rec["use"]["status"] == "execution-error" and "'dropped' no longer exists" in rec["use"]["error"], rec["use"]

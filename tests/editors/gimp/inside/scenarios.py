@@ -583,22 +583,31 @@ def learn_adds_training() -> dict:
     return rec
 
 
-def learn_good_enough() -> dict:
-    """Learn Texture from the menu with 5 minutes asked: the learning window shows the texture so far and "Good
-    enough, stop" is pressed (by the spy) at the first swatch; the style is saved then, and used."""
+def learn_in_window(name: str, press: str) -> dict:
+    """Learn Texture from the menu with 5 minutes asked; the spy presses ``press`` in the learning window at the
+    first swatch."""
     image, bg = load("rgba8")
     image.select_rectangle(REPLACE, 8, 8, 72, 66)
     user = OUT / "user.json"
-    steps = [{"set": {"name": "enough", "minutes": 5.0}}, {"press": "ok"}, {"press": "good enough"}]
-    user.write_text(json.dumps(steps))
+    user.write_text(json.dumps([{"set": {"name": name, "minutes": 5.0}}, {"press": "ok"}, {"press": press}]))
     try:
         rec = call(LEARN, image, [bg], run_mode=Gimp.RunMode.INTERACTIVE)
     finally:
         user.unlink()
     image.select_rectangle(REPLACE, *SPEC["stripe"])
-    rec["use"] = call(RESTORE, image, [bg], task="none", style_1="enough", mask_1="selection")
+    rec["use"] = call(RESTORE, image, [bg], task="none", style_1=name, mask_1="selection")
     cleanup(image)
     return rec
+
+
+def learn_good_enough() -> dict:
+    """Good enough, stop at the first swatch: the style is saved then, and used."""
+    return learn_in_window("enough", "good enough")
+
+
+def learn_cancelled_in_window() -> dict:
+    """Cancel in the learning window: nothing saved, nothing to report; the style is unknown afterwards."""
+    return learn_in_window("dropped", "cancel learning")
 
 
 for scenario in SPEC["scenarios"]:

@@ -180,8 +180,8 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
 
     def _spy_learning(window: type) -> None:
         """Log what the learning window shows at each swatch (its size, whether "Good enough, stop" is on, the
-        window on screen); press that button at the first one when $RETEX_GIMP_USER's steps say
-        ``{"press": "good enough"}``, as a user would."""
+        window on screen); press that button (or Cancel) at the first one when $RETEX_GIMP_USER's steps say
+        ``{"press": "good enough"}`` (``{"press": "cancel learning"}``), as a user would."""
         shown = window.show_swatch
 
         def spied(self: object, swatch: tuple) -> None:
@@ -196,6 +196,10 @@ if os.environ.get("RETEX_GIMP_SPY") and os.path.basename(sys.argv[0] if sys.argv
             if {"press": "good enough"} in steps and self.finish_button.get_sensitive():
                 self.finish_button.clicked()
                 _log("pressed", {"stop": self.finish_button.get_sensitive()})
+            if {"press": "cancel learning"} in steps:
+                from gi.repository import Gtk
+
+                self.window.response(Gtk.ResponseType.CANCEL)
 
         window.show_swatch = spied
 
