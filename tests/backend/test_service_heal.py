@@ -101,6 +101,23 @@ def test_heal_changes_only_the_hole_and_adds_the_detail_inpainting_lacks(setup) 
     assert events[0] == (0.0, "heal: filling the hole") and events[-1][0] == 1.0
 
 
+@pytest.mark.parametrize("channels, sample, dtype", [("BGRA", "u16", "<u2"), ("RGB", "f32", "<f4")])
+def test_heal_keeps_the_layout_and_every_pixel_outside_the_hole(setup, channels: str, sample: str, dtype: str) -> None:
+    srv, _ = setup
+    n = len(channels)
+    rng = np.random.default_rng(7)
+    arr = np.clip(0.5 + 0.15 * rng.standard_normal((H, W, n)), 0, 1)
+    arr = np.round(arr * 65535).astype(dtype) if sample == "u16" else arr.astype(dtype)
+    with Client(srv.endpoint) as client:
+        result = client.run("inpaint", (FrameSpec(W, H, channels, sample), arr.tobytes()), inpaint_mask=hole_frame(),
+                            heal=Heal())  # fmt: skip
+    spec = result.specs[0]
+    assert (spec.width, spec.height, spec.channels, spec.sample) == (W, H, channels, sample)
+    got = np.frombuffer(result.frames[0], dtype).reshape(H, W, n)
+    hole = disc()
+    assert np.array_equal(got[~hole], arr[~hole]) and not np.array_equal(got[hole], arr[hole])
+
+
 def test_heal_equals_the_in_process_heal(setup) -> None:
     srv, weights = setup
     image, mask = textured(seed=3), hole_frame()
