@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from threading import Event
+from typing import Protocol
 
 import numpy as np
 
-from plugin.common.protocol import ErrorCode, FrameSpec, ProtocolError
+from plugin.common.protocol import ErrorCode, Frame, FrameSpec, ProtocolError
 from plugin.common.replies import Result
 from plugin.common.requests import RunRequest, TrainStyleRequest
 
@@ -27,7 +28,13 @@ from .registry import Registry
 
 ALPHA_MARGIN = 4  # input pixels around a region whose alpha is resized: the bicubic kernel reaches 2
 
-ProgressFn = Callable[..., None]  # (fraction, stage, eta seconds), and a learning run's swatch= (RGB u8 frame)
+
+class ProgressFn(Protocol):
+    """How a job reports: fraction, stage, eta in seconds; a learning run's swatch (an RGB u8 frame) now and then."""
+
+    def __call__(self, fraction: float, stage: str, eta: float | None, swatch: Frame | None = None) -> None: ...
+
+
 NO_TRAINING = "Learning a texture needs the training support: run python3 installer.py --with-training"
 
 
