@@ -1,17 +1,19 @@
 """Heal with texture: inpaint a hole, then texture the fill like its surroundings, so grass is filled with grass.
 
 The inpainting network alone gives a smooth smudge (it cannot invent texture). Healing adds a zero-mean residual
-inside the hole, fading in from its edge, scaled so that the hole gets ``detail`` times the high-pass energy it lacks
-against the ring around it; the fill's low frequencies stay the inpainting's. The residual is either
+inside the hole, fading in from its edge; the fill's low frequencies stay the inpainting's. The residual is either
 
-- the ring's own detail (default, instant): ``ring_detail`` quilts PATCH-px crops of the ring's high-pass band
-  (the image minus its blur) over the hole, overlapping windows normalised to keep their energy; or
+- the ring's own detail (default, instant): ``ring_detail`` quilts QUILT-px crops of the ring's high-pass band (the
+  image minus its blur) over the hole, each matched to the detail already there, so the texture continues the
+  surroundings' across the hole's edge; or
 - a style's residual: a chosen style, or one learned from the ring (the caller trains it on ``ring_exemplar``, a
   mosaic of ring crops; training is a tool and this module runs in the service).
 
 Every crop lies wholly outside the hole and the EDGE px around it, mostly in the ring (``crop_positions``), so only
-the surroundings are copied or learned. ``bench heal`` (docs/benchmarks.md) measures the trade ``detail`` makes: more
-of the ring's energy looks more like the surroundings and costs more PSNR (the detail is not the missing one).
+the surroundings are copied or learned. How much texture: texture that is not the missing one costs PSNR in
+proportion to its energy, so by default (``detail`` None) the hole gets the share of the ring's fine detail that
+adds AFFORD of the fill's expected error (``auto_detail``); a ``detail`` from 0 to 1 gives that share of it instead.
+``bench heal`` (docs/benchmarks.md) measures the trade.
 """
 
 from __future__ import annotations
@@ -28,11 +30,17 @@ from .tasks import Task
 
 RING = 32  # px around the hole whose texture the fill learns and matches
 EDGE = 4  # px: the texture fades in over the hole's outer EDGE px; the ring starts EDGE px outside
-PATCH = 32  # side of the ring's crops (the detail's quilt, a style's exemplar)
+PATCH = 32  # side of the ring's crops for a style's exemplar
+QUILT = 16  # side of the ring's crops the detail is quilted from
+OVERLAP = 4  # px a quilt crop shares with what is already there, where it is matched to it
+MATCH = 1.2  # a quilt crop is drawn among those matching the overlap within this factor of the best
+CANDIDATES = 512  # ring crops tried per quilt crop, at most (a big hole's ring holds thousands)
 EXEMPLAR = 128  # side of the exemplar mosaic (4 x 4 crops)
 MIN_CROPS = 4  # distinct crop positions the ring must hold
 BLUR = 2  # high pass = the image minus its (2 BLUR + 1)-px box blur, applied twice (energy and ring detail)
-DETAIL = 0.25  # the fraction of the missing high-pass energy the fill gets by default (see the module's text)
+DETAIL: float | None = None  # the default share of the ring's detail: None chooses it per hole (auto_detail)
+AFFORD = 0.10  # the texture adds this share of the fill's expected error: 10 log10(1.1) = 0.4 dB of the hole's PSNR
+SPREAD = 2.0  # the ring's low-pass variance counts up to this many times its fine energy (see auto_detail)
 
 
 @dataclass
@@ -51,11 +59,13 @@ class Hole:
 
 @dataclass
 class Healed:
-    """A heal's result (the whole image), the inpainting alone, and the strength the texture was given."""
+    """A heal's result (the whole image), the inpainting alone, the strength the texture was given and the share of
+    the ring's detail the hole got."""
 
     image: np.ndarray
     inpainted: np.ndarray
     strength: float
+    detail: float
 
 
 def _distance(mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -158,24 +168,62 @@ def high_pass_energy(image: np.ndarray, where: np.ndarray) -> float:
     return float((high_pass(image)[..., where] ** 2).mean())
 
 
+def ring_energy(image: np.ndarray, hole: Hole) -> float:
+    """The ring's fine-detail energy: the median over its pixels of the local (17-px) mean squared high pass, so an
+    edge or another surface crossing the ring does not count as the texture's."""
+    x0, y0, x1, y1 = hole.box
+    local = _box_blur((high_pass(image[..., y0:y1, x0:x1]) ** 2).mean(-3), 8)
+    return float(np.median(local.reshape(-1, y1 - y0, x1 - x0)[0][hole.ring[y0:y1, x0:x1]]))
+
+
+def auto_detail(image: np.ndarray, hole: Hole, fill: np.ndarray) -> float:
+    """The share of the ring's missing detail that adds AFFORD of the fill's expected error: the smooth fill misses
+    the hole's fine detail (about the ring's, ``ring_energy``) and its low frequencies (about the ring's low-pass
+    variance, up to SPREAD times the fine energy: a ring crossing an edge or a background would count their contrast
+    as error). ``fill`` is the inpainted box."""
+    x0, y0, x1, y1 = hole.box
+    box, ring = image[..., y0:y1, x0:x1], hole.ring[y0:y1, x0:x1]
+    fine = ring_energy(image, hole)
+    spread = float((box - high_pass(box))[..., ring].var(axis=-1).mean())
+    deficit = fine - high_pass_energy(fill, hole.mask[y0:y1, x0:x1])
+    return float(np.clip(AFFORD * (fine + min(spread, SPREAD * fine)) / max(deficit, 1e-12), 0.0, 1.0))
+
+
 def ring_detail(image: np.ndarray, hole: Hole, seed: int = 0) -> np.ndarray:
-    """1 x 3 x h x w over the hole's box: seeded ring crops of the image's high pass, laid on a half-PATCH grid with
-    Hann windows; dividing by the root of the summed squared windows keeps the crops' energy where they overlap
-    (independent crops add in energy, not in amplitude)."""
-    positions = ring_crops(hole)
+    """1 x 3 x h x w over the hole's box: the image's high pass, and in the hole QUILT-px crops of the ring's high
+    pass laid row by row, OVERLAP px apart (image quilting, Efros & Freeman 2001). Each crop is drawn (seeded) among
+    the ring's crops matching what is already under it (the surroundings' own detail, or crops laid before) within
+    MATCH of the best, and fills only what is not there yet: the texture keeps its grain and continues the
+    surroundings' across the hole's edge."""
+    ring_crops(hole)  # the same message as a style's exemplar when the ring is too thin
+    rng = np.random.default_rng(seed)
+    positions = crop_positions(hole, QUILT)
+    if len(positions) > CANDIDATES:
+        positions = [positions[i] for i in rng.choice(len(positions), CANDIDATES, replace=False)]
     detail = high_pass(image)
+    crops = np.stack([detail[0, :, y : y + QUILT, x : x + QUILT] for y, x in positions])  # N x 3 x Q x Q
     x0, y0, x1, y1 = hole.box
     h, w = y1 - y0, x1 - x0
-    acc = np.zeros((1, 3, h + PATCH, w + PATCH), np.float32)
-    weight = np.zeros((h + PATCH, w + PATCH), np.float32)
-    window = (np.outer(np.hanning(PATCH), np.hanning(PATCH)) + 1e-3).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    for y in range(0, h, PATCH // 2):
-        for x in range(0, w, PATCH // 2):
-            py, px = positions[int(rng.integers(len(positions)))]
-            acc[..., y : y + PATCH, x : x + PATCH] += window * detail[:1, :, py : py + PATCH, px : px + PATCH]
-            weight[y : y + PATCH, x : x + PATCH] += window * window
-    return (acc / np.sqrt(np.maximum(weight, 1e-6)))[..., :h, :w]
+    canvas = np.zeros((3, h + QUILT, w + QUILT), np.float32)
+    canvas[:, :h, :w] = detail[0, :, y0:y1, x0:x1]
+    known = np.zeros((h + QUILT, w + QUILT), bool)
+    known[:h, :w] = ~hole.mask[y0:y1, x0:x1]
+    step = QUILT - OVERLAP
+    for y in range(0, h, step):
+        for x in range(0, w, step):
+            there = known[y : y + QUILT, x : x + QUILT]
+            if there.all():
+                continue
+            under = canvas[:, y : y + QUILT, x : x + QUILT]
+            if there.any():
+                cost = (((crops - under) ** 2).sum(1) * there).sum((1, 2))
+                near = np.flatnonzero(cost <= MATCH * cost.min() + 1e-12)
+            else:
+                near = np.arange(len(crops))
+            pick = crops[int(near[rng.integers(len(near))])]
+            under[:, ~there] = pick[:, ~there]
+            there[...] = True
+    return canvas[None, :, :h, :w]
 
 
 def heal(
@@ -184,12 +232,12 @@ def heal(
     inpaint: tuple[Task, RestorationModel],
     style: StyleModel | None = None,
     seed: int = 0,
-    detail: float = DETAIL,
+    detail: float | None = DETAIL,
 ) -> Healed:
     """Inpaint the hole of ``mask`` in ``image`` (N x 3 x H x W on [0, 1]), then add the ring's detail (``style``
     None) or ``style``'s texture (brightness only: a short-learned style's colour speckle stays out) inside it,
-    fading in from its edge, at the strength that gives the hole ``detail`` times the high-pass energy it lacks
-    against the ring. Only the hole's pixels change."""
+    fading in from its edge, at the strength that gives the hole ``detail`` (None: ``auto_detail``) of the
+    high-pass energy it lacks against the ring. Only the hole's pixels change."""
     hole = find_hole(mask)
     x0, y0, x1, y1 = hole.box
     region = (x0, y0, x1 - x0, y1 - y0)
@@ -197,15 +245,16 @@ def heal(
     inpainted[..., y0:y1, x0:x1] = process(image, inpaint, [], hole.mask.astype(np.float32)[None, None], region=region)
     crop = inpainted[..., y0:y1, x0:x1]
     soft = hole.soft[None, None, y0:y1, x0:x1]
-    inside, ring = hole.mask[y0:y1, x0:x1], hole.ring[y0:y1, x0:x1]
+    inside = hole.mask[y0:y1, x0:x1]
     if style is None:
         unit = soft * ring_detail(image, hole, seed)
     else:
         unit = process(crop, None, [StyleSlot(style, 1.0, soft, 1.0, seed)], preserve_colours=True) - crop
-    # texture and smudge are nearly uncorrelated, so their energies add: fill the deficit's chosen fraction
-    deficit = high_pass_energy(image[..., y0:y1, x0:x1], ring) - high_pass_energy(crop, inside)
-    gain = np.sqrt(max(detail * deficit, 0.0) / max(high_pass_energy(unit, inside), 1e-12))
+    share = auto_detail(image, hole, crop) if detail is None else detail
+    # texture and smudge are nearly uncorrelated, so their energies add: fill the deficit's chosen share
+    deficit = ring_energy(image, hole) - high_pass_energy(crop, inside)
+    gain = np.sqrt(max(share * deficit, 0.0) / max(high_pass_energy(unit, inside), 1e-12))
     strength = float(np.clip(gain, 0.0, MAX_STRENGTH))
     out = inpainted.copy()
     out[..., y0:y1, x0:x1] = np.clip(crop + strength * unit, 0, 1)
-    return Healed(out, inpainted, strength)
+    return Healed(out, inpainted, strength, share)

@@ -3,9 +3,9 @@ fixed holes in textured regions of BSD100.
 
 Each hole is a seeded blob 40-60 px across at a named spot of a named image, chosen by what it is in (the
 texture, before any tuning) and kept whatever it scores. Methods: ``inpaint`` (the network
-alone), ``heal`` (the ring's detail at the default ``DETAIL``), ``heal@F`` (at the fraction F of the missing
-energy), ``heal-style`` (a style learned from each ring in ``seconds``, or a chosen one, at ``DETAIL``), ``gmic``,
-``telea``. Per method and hole:
+alone), ``heal`` (the ring's detail, its share chosen per hole: ``auto_detail``), ``heal@F`` (at the share F of the
+missing energy), ``heal-style`` (a style learned from each ring in ``seconds``, or a chosen one, its share chosen
+per hole), ``gmic``, ``telea``. Per method and hole:
 
 - ``psnr``: PSNR (dB, RGB, 8-bit levels) over the hole's pixels (the only ones any method changes).
 - ``swd``: the sliced-Wasserstein distance (``texture_stats``: 64 seeded projections, the texture loss's layers
@@ -39,7 +39,7 @@ import torch
 
 from ..cleanup import AUTO_STRENGTH
 from ..files import atomic_write, atomic_write_text
-from ..heal import DETAIL, Hole, find_hole, heal
+from ..heal import AFFORD, Hole, find_hole, heal
 from ..imaging.io import read_image, write_image
 from ..nets.vgg import WIDTHS, load_vgg
 from ..paths import BENCHMARK_DIR
@@ -168,7 +168,7 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
         "command": "python -m backend bench heal --json " + str(path),
         "psnr": "RGB, 8-bit levels, over the hole",
         "swd": "texture_stats SWD, VGG-16 relu1_2/relu3_1/relu4_2: result's hole vs the original's ring",
-        "detail": DETAIL,
+        "detail": f"per hole: the share of the ring's detail adding {AFFORD:g} of the fill's expected error",
         "style": opts.style or f"learned from each ring: train-style, {opts.seconds:g} s, {opts.threads} thread(s)",
         "gmic": _gmic_version(),
         "holes": [],
@@ -196,6 +196,7 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
             "centre": [spot.x, spot.y],
             "pixels": int(hole.mask.sum()),
             "strength": round(healed.strength, 3),
+            "detail": round(healed.detail, 3),
             "learning_steps": steps,
             "original_swd": distance(original, original, hole),
             "methods": {m: _scores(r, original, hole, distance) for m, r in results.items()},
@@ -238,11 +239,12 @@ def _gmic_version() -> str | None:
 
 
 def draw_sheet(path: Path, rows: list[tuple[Spot, Hole, np.ndarray, dict[str, np.ndarray]]]) -> None:
-    """Per hole a row: the original's box with the hole outlined, then each method's box, 2x."""
+    """Per hole a row of its box, 2x: the hole (blanked), each method's fill, and the original (the ground truth)
+    with the hole outlined."""
     from PIL import Image, ImageDraw
 
     cell, label = 2 * 128, 18
-    names = ("original", "inpaint", "heal", "heal@1", "heal-style", "gmic", "telea")
+    names = ("hole", "inpaint", "heal", "heal-style", "gmic", "telea", "original")
     sheet = Image.new("RGB", (cell * len(names), (cell + label) * len(rows) + label), "white")
     pen = ImageDraw.Draw(sheet)
     for c, name in enumerate(names):
@@ -255,13 +257,14 @@ def draw_sheet(path: Path, rows: list[tuple[Spot, Hole, np.ndarray, dict[str, np
         edge = outline & ~np.pad(outline, 1)[2:, 1:-1] | outline & ~np.pad(outline, 1)[:-2, 1:-1]
         edge |= outline & ~np.pad(outline, 1)[1:-1, 2:] | outline & ~np.pad(outline, 1)[1:-1, :-2]
         for c, name in enumerate(names):
-            if name != "original" and name not in results:
+            if name not in ("hole", "original") and name not in results:
                 continue
-            crop = (original if name == "original" else results[name])[0, :, y0:y1, x0:x1].transpose(1, 2, 0)
-            rgb = np.round(np.clip(crop, 0, 1) * 255).astype(np.uint8)
+            crop = results.get(name, original)[0, :, y0:y1, x0:x1].transpose(1, 2, 0)
+            rgb = np.round(np.clip(crop, 0, 1) * 255).astype(np.uint8).copy()
             if name == "original":
-                rgb = rgb.copy()
                 rgb[edge] = (255, 255, 0)
+            elif name == "hole":
+                rgb[outline] = (255, 255, 255)
             tile = Image.fromarray(rgb)
             scale = cell / max(tile.size)
             tile = tile.resize((round(tile.size[0] * scale), round(tile.size[1] * scale)), Image.Resampling.NEAREST)

@@ -88,8 +88,8 @@ def add_parser(sub: Any) -> None:
         "--detail",
         type=_detail,
         default=DETAIL,
-        help=f"how much of the surroundings' fine detail the fill gets, 0 to 1 (default {DETAIL:g}; more looks more "
-        "like the surroundings and strays further from what was there)",
+        help="how much of the surroundings' fine detail the fill gets, 0 to 1 (default: chosen for each hole, as much "
+        "as costs little fidelity; more looks more like the surroundings and strays further from what was there)",
     )
     p.add_argument("--seed", type=_seed, default=0, help="the texture's variation (a whole number, default 0)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for the learning (0: all)")

@@ -17,7 +17,17 @@ import torch
 from backend.bench.heal import HealBenchOptions, Spot, bench_heal, blob
 from backend.bench.report.heal import heal_section
 from backend.errors import RetexError
-from backend.heal import EDGE, RING, find_hole, heal, high_pass_energy, ring_exemplar
+from backend.heal import (
+    EDGE,
+    RING,
+    find_hole,
+    heal,
+    high_pass,
+    high_pass_energy,
+    ring_detail,
+    ring_energy,
+    ring_exemplar,
+)
 from backend.imaging.io import write_image
 from backend.nets.restoration import RestorationNet
 from backend.nets.style import StyleConfig, StyleNet
@@ -68,6 +78,42 @@ def test_the_hole_gets_the_rings_high_pass_energy(nets: tuple, use_style: bool, 
     assert smudge < 0.5 * ring  # what heal is for: the inpainting alone is smooth
     target = smudge + detail * (ring - smudge)
     assert 0.7 * target < filled < 1.3 * target
+
+
+def test_the_default_share_is_chosen_per_hole(nets: tuple) -> None:
+    """By default the share of the ring's detail is the hole's own (auto_detail), below the whole; a given one is
+    used as given."""
+    inpaint, _ = nets
+    image, mask = textured(), blob((96, 96), 48, 48, seed=1, radius=12)
+    chosen = heal(image, mask, inpaint)
+    assert 0 < chosen.detail < 1 and chosen.strength > 0
+    assert heal(image, mask, inpaint, detail=0.6).detail == 0.6
+    rougher = heal(np.clip(0.45 + 2 * (image - 0.45), 0, 1), mask, inpaint)
+    added = [float(((h.image - h.inpainted) ** 2).mean()) for h in (chosen, rougher)]
+    assert added[1] > 2 * added[0]  # more texture around, more texture in
+
+
+def test_an_edge_in_the_ring_is_not_texture() -> None:
+    """A bright bar across the ring (a trunk's edge, a background) barely moves the ring's fine energy, which is
+    what the fill gets: the mean rises by more than a third."""
+    image, hole = textured(), find_hole(blob((96, 96), 48, 48, seed=1, radius=12))
+    barred = image.copy()
+    barred[..., :, 20:24] = 1.0
+    assert high_pass_energy(barred, hole.ring) > 1.3 * high_pass_energy(image, hole.ring)
+    assert abs(ring_energy(barred, hole) / ring_energy(image, hole) - 1) < 0.1
+
+
+def test_the_quilt_continues_the_surroundings() -> None:
+    """Each crop is matched to the detail already around it, so stripes run on into the hole (in phase: the quilt
+    correlates with the hidden stripes), which crops drawn blindly would not."""
+    x = np.arange(128, dtype=np.float32)
+    stripes = np.broadcast_to(0.5 + 0.3 * np.sin(2 * np.pi * x / 7), (1, 3, 128, 128)).copy()
+    mask = blob((128, 128), 64, 64, seed=0, radius=20)
+    hole = find_hole(mask)
+    x0, y0, x1, y1 = hole.box
+    inside = hole.mask[y0:y1, x0:x1]
+    quilt, truth = ring_detail(stripes, hole)[..., inside], high_pass(stripes)[..., y0:y1, x0:x1][..., inside]
+    assert np.corrcoef(quilt.ravel(), truth.ravel())[0, 1] > 0.8
 
 
 @pytest.mark.parametrize("use_style", [False, True])

@@ -18,6 +18,14 @@ def _cell(methods: dict, name: str) -> str:
     return "–" if m is None else f"{m['psnr']:.2f} / {m['swd']:.2f}"
 
 
+def passes(methods: dict, name: str = "heal") -> str:
+    """Whether ``name`` meets the bars on a hole: PSNR at most 0.5 dB below plain inpainting's, SWD at most half of
+    it ("psnr", "swd", both or neither)."""
+    m, base = methods[name], methods["inpaint"]
+    met = [k for k, ok in (("psnr", m["psnr"] >= base["psnr"] - 0.5), ("swd", m["swd"] <= 0.5 * base["swd"])) if ok]
+    return " and ".join(met) if met else "neither"
+
+
 def heal_section(report: dict, sheet: str = "heal.png") -> list[str]:
     """Markdown lines: what was measured, one row per hole and the means, and how heal stands against the bars
     (PSNR at most 0.5 dB below plain inpainting's, SWD at most half of it)."""
@@ -25,24 +33,28 @@ def heal_section(report: dict, sheet: str = "heal.png") -> list[str]:
     lines = [
         "## Heal with texture",
         "",
-        f"`{report['command']}`: heal gives the hole {report['detail']:g} of the high-pass energy it lacks against",
-        "the ring, from the ring's own detail; `heal, detail F` gives F; `heal, style` textures it with a style",
-        f"({report['style']}) at {report['detail']:g}. G'MIC: {report['gmic'] or 'not installed'}.",
-        f"Hole PSNR: {report['psnr']}. SWD: {report['swd']}; the original's own hole scores the last column.",
+        f"`{report['command']}`: heal textures the fill with the ring's own detail; `share`: the share of the",
+        f"high-pass energy the hole lacks against the ring that it got ({report['detail']}); `heal, detail F` gives",
+        f"the share F; `heal, style` textures it with a style ({report['style']}) at the same share per hole.",
+        f"G'MIC: {report['gmic'] or 'not installed'}.",
+        f"Hole PSNR: {report['psnr']}. SWD: {report['swd']}; the original's own hole scores `original SWD`.",
         "Each cell: PSNR (dB) / SWD (lower: the hole's texture is closer to its surroundings').",
         "`backend/bench/heal.py` says exactly how.",
         "",
-        "| hole (BSD100) | " + " | ".join(label for _, label in COLUMNS) + " | original SWD | strength, steps |",
-        "|---" * (len(COLUMNS) + 3) + "|",
+        "| hole (BSD100) | "
+        + " | ".join(label for _, label in COLUMNS)
+        + " | original SWD | share, steps | heal meets |",
+        "|---" * (len(COLUMNS) + 4) + "|",
     ]
     for h in holes:
         cells = " | ".join(_cell(h["methods"], name) for name, _ in COLUMNS)
         lines.append(
             f"| {h['texture']} ({h['image']}) | {cells} | {h['original_swd']:.2f} | "
-            f"{h['strength']:.2f}, {h['learning_steps']} |"
+            f"{h['detail']:.2f}, {h['learning_steps']} | {passes(h['methods'])} |"
         )
     means = " | ".join(_cell(mean, name) for name, _ in COLUMNS)
-    lines += [f"| **mean** | {means} | | |", ""]
+    both = sum(passes(h["methods"]) == "psnr and swd" for h in holes)
+    lines += [f"| **mean** | {means} | | | {both} of {len(holes)} both |", ""]
     base = mean["inpaint"]
     lines.append("Against plain inpainting (the bars for heal: PSNR at most 0.5 dB lower, SWD at most 0.5×; the SWD")
     lines.append("ratio is the mean of the per-hole ratios):")
