@@ -42,7 +42,8 @@ LEARNING = "Retex is already learning a texture: wait for it, or Cancel it first
 NEEDS_MASK = "Inpainting needs a mask: choose what to fill (e.g. the current selection)."
 HEAL_ACTION = "Heal with texture"  # the action: fill the selection, textured like what is around it
 HEAL_TIP = "Fill the selection and give it the texture around it, in a new layer (select a hole with texture around it)"
-SELECT_TO_HEAL = "Select the hole to heal first, with some of the texture around it inside the image."
+HEAL_HOLE = "Select the hole to heal, with some of the texture around it inside the image."
+SELECT_TO_HEAL = f"There is no selection. {HEAL_HOLE}"
 SURROUNDINGS = "The texture around it"  # a heal's texture when no style is chosen
 RESULT_PREFIX = "Retex"  # every layer Retex adds is named so, the preview too
 PREVIEW_NAME = "Retex preview"
@@ -212,8 +213,11 @@ def mask_coverage(mask: bytes) -> str:
 
 def check_mask(data: bytes, kind: str, name: str = "") -> None:
     """Refuse a mask that selects nothing (or, for the selection, everything): almost surely not what was meant.
-    ``kind``: selection, selection_mask, layer (a layer's luminance or alpha), or a texture's words for a channel."""
+    ``kind``: selection, hole (the selection a heal fills), selection_mask, layer (a layer's luminance or alpha), or a
+    texture's words for a channel."""
     coverage = mask_coverage(data) if data else "empty"
+    if kind == "hole" and coverage != "partial":
+        raise UserError(SELECT_TO_HEAL if coverage == "empty" else f"The selection covers the whole image. {HEAL_HOLE}")
     if kind == "selection" and coverage != "partial":
         raise UserError(
             "There is no selection: select the area first, or pick another mask ('Whole image'…)."

@@ -14,7 +14,7 @@ from plugin.common.heal import Heal
 from plugin.common.jobs import SessionJobs
 from plugin.common.options import HEAL, heal_order
 from plugin.common.protocol import FrameSpec
-from plugin.common.recipe import SELECT_TO_HEAL, Recipe, UserError
+from plugin.common.recipe import SELECT_TO_HEAL, Recipe, UserError, check_mask
 from plugin.common.requests import RunRequest, request_of
 from plugin.common.session import Session
 from tests.plugin.test_flow import FakeHost, ready, settle
@@ -89,6 +89,15 @@ def test_bad_input_is_one_message_and_adds_nothing(session: Session, host: FakeH
     assert [name for name, _ in host.layers] == ["Background"]
     if "backend" not in words:
         assert "image" not in host.reads  # refused before any pixels were read
+
+
+def test_a_hole_that_is_no_selection_or_all_of_it_is_refused_in_a_heals_words() -> None:
+    """What a host's selection check says for a heal (Krita reads its selection as the mask kind 'hole')."""
+    with pytest.raises(UserError, match="^There is no selection. Select the hole to heal"):
+        check_mask(bytes(16), "hole")
+    with pytest.raises(UserError, match="^The selection covers the whole image. Select the hole to heal"):
+        check_mask(bytes([255]) * 16, "hole")
+    check_mask(bytes([255, 0]) * 8, "hole")
 
 
 def test_a_heal_recipe_takes_no_other_restoration_or_texture() -> None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import masks
 from .common.flow import Flow
 from .common.options import heal_order
 from .common.recipe import HEAL_TIP, SURROUNDINGS
+from .masks import MaskSource
 from .qt import QHBoxLayout, QLabel, QPushButton, QWidget
 from .slots import StyleCombo
 
 if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
     from .common.session import Style
+
+HOLE = MaskSource("hole", label="Current selection")  # the selection, refused with a heal's words
 
 
 class HealRow(QWidget):
@@ -33,7 +35,7 @@ class HealRow(QWidget):
         self.set_styles([])
 
     def heal(self) -> None:
-        self.flow.run(heal_order(masks.SELECTION, self.style.currentData() or ""))
+        self.flow.run(heal_order(HOLE, self.style.currentData() or ""))
 
     def set_styles(self, styles: list[Style]) -> None:
         """The styles after the surroundings' own texture (the default), keeping the choice."""

@@ -42,10 +42,10 @@ def read(doc: Document, source: MaskSource) -> Frame | None:
     w, h = doc.width(), doc.height()
     if source.kind == "whole":
         return None
-    if source.kind == "selection":
+    if source.kind in ("selection", "hole"):  # a hole: the selection a heal fills
         sel = doc.selection()
         data = bytes(sel.pixelData(0, 0, w, h)) if sel is not None and sel.width() > 0 else b""
-        check_mask(data, "selection")
+        check_mask(data, source.kind)
         return FrameSpec(w, h, "Y", "u8", "selection"), data
     node = find_node(doc, source.node)
     if node is None:

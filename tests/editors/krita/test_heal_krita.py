@@ -22,6 +22,7 @@ from backend.heal import heal, high_pass_energy
 from backend.pipeline import restore
 from backend.tasks import get_task
 from backend.weights import load_restoration
+from plugin.common.recipe import SELECT_TO_HEAL
 from tests.backend.test_service_heal import smooth_inpainting
 from tests.editors.krita import harness as kh
 from tests.service_helpers import make_weights
@@ -64,17 +65,18 @@ def krita(tmp_path_factory) -> Run:
     data = root / "data"
     data.mkdir()
     cv2.imwrite(str(data / "textured.png"), source)
-    for name, where in (("hole", disc(*HOLE)), ("too_big", disc(*TOO_BIG))):
+    for name, where in (("hole", disc(*HOLE)), ("too_big", disc(*TOO_BIG)), ("whole", np.ones((H, W), bool))):
         (data / f"{name}.raw").write_bytes((where * 255).astype(np.uint8).tobytes())
     (root / "out").mkdir()
     spec = {
         "textured": str(data / "textured.png"),
         "hole": str(data / "hole.raw"),
         "too_big": str(data / "too_big.raw"),
+        "whole": str(data / "whole.raw"),
         "plugins": kh.plugins_dir(env),
         "out": str(root / "out"),
         "results": str(root / "results.json"),
-        "scenarios": ["heal_surroundings", "heal_style", "heal_no_selection", "heal_too_big"],
+        "scenarios": ["heal_surroundings", "heal_style", "heal_no_selection", "heal_whole", "heal_too_big"],
     }
     (root / "spec.json").write_text(json.dumps(spec))
     proc = kh.kritarunner(env, "heal_scenarios", [str(root / "spec.json")])
@@ -121,7 +123,8 @@ def test_krita_heals_with_a_chosen_style(krita: Run) -> None:
 @pytest.mark.parametrize(
     "name, words",
     [
-        ("heal_no_selection", "There is no selection"),
+        ("heal_no_selection", SELECT_TO_HEAL),
+        ("heal_whole", "The selection covers the whole image. Select the hole to heal, with some of the texture"),
         ("heal_too_big", "The backend could not do it: too little texture around the hole"),
     ],
 )

@@ -68,3 +68,8 @@ def heal_no_selection(ctx: dict) -> dict:
 @scenario
 def heal_too_big(ctx: dict) -> dict:
     return healed(ctx, "heal_too_big", "too_big")
+
+
+@scenario
+def heal_whole(ctx: dict) -> dict:
+    return healed(ctx, "heal_whole", "whole")
