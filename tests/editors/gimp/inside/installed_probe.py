@@ -3,7 +3,7 @@
 import os
 import sys
 
-for name in ("plug-in-retex-restore", "plug-in-retex-learn-style"):
+for name in ("plug-in-retex-restore", "plug-in-retex-heal", "plug-in-retex-learn-style"):
     if not Gimp.get_pdb().procedure_exists(name):  # noqa: F821 (python-fu-eval's globals)
         raise RuntimeError(f"not registered: {name}")
 vendor = os.path.join(os.environ["HOME"], ".config/GIMP/3.0/plug-ins/retex/vendor")
