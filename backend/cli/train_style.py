@@ -29,13 +29,14 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> None:
-    end_on_signals()  # a checkpoint and an untouched library
+def settings(args: argparse.Namespace) -> tuple[Any, Any, dict]:
+    """(exemplar, training config, manifest info) from the command's arguments (``tools/learning_curve.py`` runs
+    the same command with its own hooks)."""
     import torch
 
     from ..imaging.io import read_image
     from ..styles import check_name
-    from ..train.style import StyleTrainConfig, train_style
+    from ..train.style import StyleTrainConfig
 
     check_name(args.name)
     cfg = StyleTrainConfig(device=args.device, threads=args.threads, seed=args.seed, precision=args.precision)
@@ -46,4 +47,12 @@ def run(args: argparse.Namespace) -> None:
         cfg.data = args.data
     exemplar = torch.from_numpy(read_image(Path(args.exemplar)).rgb)
     info = {"exemplar": args.exemplar_label or str(Path(args.exemplar).resolve()), "licence": args.licence}
+    return exemplar, cfg, info
+
+
+def run(args: argparse.Namespace) -> None:
+    end_on_signals()  # a checkpoint and an untouched library
+    from ..train.style import train_style
+
+    exemplar, cfg, info = settings(args)
     print(json.dumps(train_style(exemplar, args.name, args.scale, cfg, info=info, resume=args.resume)))

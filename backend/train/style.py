@@ -26,14 +26,14 @@ from ..imaging.resize import imresize
 from ..nets.restoration import RestorationNet
 from ..nets.style import StyleConfig, StyleNet
 from ..nets.vgg import load_vgg
-from ..paths import RUNS_DIR, TRAIN_DIRS, USER_STYLES_DIR
+from ..paths import RUNS_DIR, STYLES_DIR, TRAIN_DIRS, USER_STYLES_DIR
 from ..pipeline import process
 from ..styles import THUMBNAIL, check_name, save_style
 from ..stylize import normalize
 from ..tasks import Task, get_task
-from ..weights import default_path, load_restoration
+from ..weights import default_path, load_restoration, load_style_file
 from .common import LoopConfig, load_checkpoint, save_checkpoint
-from .data import PatchSampler
+from .data import ContentPool, PatchSampler
 from .losses import LossLayers, StyleLosses
 
 MIN_EXEMPLAR = {"fine": 64, "coarse": 128}  # smallest side, px
@@ -50,21 +50,33 @@ class Finish(Exception):
 class StyleTrainConfig(LoopConfig):
     iters: int = 100000  # normally ended by ``minutes``
     minutes: float = 8.0
-    lr: float = 1e-3
+    lr: float = 3e-3  # 3x the restoration's: measured faster on a 150 s run (docs/design.md, "Learning fast")
     min_lr: float = 1e-4
     warmup: int = 20  # a style run is a few hundred steps: a long warm-up would eat most of it
     batch: int = 4
     patch: int = 0  # 0: 128 px for fine styles, 192 px for coarse ones
+    first_patch: int = 0  # > 0: the first ``first_steps`` steps on patches this small (a quarter of the cost at half)
+    first_steps: int = 200
     perceptual_weight: float = 0.01
     max_grad_norm: float = 10.0
     max_blur: float = 1.5  # content blur sigma drawn from [0, max_blur]
     content_tasks: tuple[str, ...] = ("blur", "sr4", "denoise", "deblur")  # each batch's content: one of these
     checkpoint_minutes: float = 1.0
+    pool: int = 8  # content chunks (batches) made at the start and served again (0: new content every step)
+    refresh: int = 4  # batches served between two new chunks of the pool
+    images: int = 48  # training photos decoded (a random subset; 0: all)
+    start_from: str = "nearest"  # "nearest": the shipped style of the same shape closest to the exemplar; "scratch"
+    schedule: str = "constant"  # any moment may be the end (a user stops when it looks right); "cosine": to ``minutes``
     usable_steps: int = 30  # the first state worth saving or previewing: before it the residual is still noise
     preview_seconds: float = 3.0  # ``on_preview`` at most this often
     data: list[str] = field(default_factory=lambda: [str(d) for d in TRAIN_DIRS])
     run_dir: str = str(RUNS_DIR / "styles")
     library: str = str(USER_STYLES_DIR)
+
+    def lr_at(self, it: int, done: float) -> float:
+        if self.schedule == "constant":
+            return min(1.0, (it + 1) / self.warmup) * self.lr
+        return super().lr_at(it, done)
 
 
 def prepare_exemplar(rgb: torch.Tensor, scale: str) -> torch.Tensor:
@@ -90,6 +102,28 @@ def nominal_guess(exemplar: torch.Tensor, net: StyleNet) -> float:
     swamps the content and training stalls (measured: Gram ratio 1.2 vs 0.44 after 160 steps on Brodatz grass)."""
     lo, hi = net.config.band
     return 0.5 * float(band_pass(exemplar, lo, hi).std())
+
+
+def nearest_style(net: StyleNet, losses: StyleLosses, content: torch.Tensor, nominal: float) -> str:
+    """Start ``net`` from the shipped style of its shape whose texture on ``content`` is already nearest the
+    exemplar's (its output at the exemplar's ``nominal``, by texture loss), or leave it as it is when none is nearer;
+    returns the style's name ("" for none)."""
+
+    def distance(candidate: StyleNet) -> float:
+        with torch.no_grad():
+            z = content + normalize(candidate(content).float(), None, nominal)
+            return float(losses.texture(losses.vgg(z, losses.layers.texture)).mean())
+
+    best, best_name = distance(net), ""
+    for path in sorted(STYLES_DIR.glob("*.safetensors")):
+        shipped, _ = load_style_file(path)
+        if shipped.config == net.config and (d := distance(shipped.to(content.device))) < best:
+            best, best_name, state = d, path.stem, shipped.state_dict()
+    if best_name:
+        net.load_state_dict(state)
+    with torch.no_grad():
+        net.log_nominal.fill_(math.log(nominal))
+    return best_name
 
 
 class ContentMaker:
@@ -150,8 +184,6 @@ def train_style(
     patch = cfg.patch or (128 if scale == "fine" else 192)
     if patch % net.config.multiple:
         raise RetexError(f"patch must be a multiple of {net.config.multiple}")
-    with torch.no_grad():
-        net.log_nominal.fill_(math.log(max(nominal_guess(exemplar, net), 1e-3)))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     ckpt = Path(cfg.run_dir) / name / "checkpoint.safetensors"
     start, elapsed0 = 0, 0.0
@@ -165,15 +197,26 @@ def train_style(
     # Without the training photos (an installed plug-in has no ../shared), the content is the exemplar itself,
     # blurred harder into smooth content: weaker generalization, but it always works.
     fallback = [] if folders else [(exemplar[0] * 255).round().to(torch.uint8)]
-    sampler = PatchSampler(
-        folders,
-        min(patch, *exemplar.shape[-2:]) // net.config.multiple * net.config.multiple if fallback else patch,
-        seed=cfg.seed + start,
-        images=fallback,
-    )
+    if fallback:
+        patch = min(patch, *exemplar.shape[-2:]) // net.config.multiple * net.config.multiple
+    sampler = PatchSampler(folders, patch, seed=cfg.seed + start, images=fallback, count=cfg.images)
     gen = torch.Generator().manual_seed(cfg.seed * 7919 + start)
     # without the training photos, the exemplar blurred harder stands in for every task's output
     make_content = ContentMaker(cfg.content_tasks if folders else ("blur",), cfg.max_blur if folders else 4.0, gen)
+    pool = ContentPool(lambda: make_content(sampler.batch(cfg.batch)), cfg.pool, cfg.refresh, gen) if cfg.pool else None
+
+    def content_batch(it: int = 0) -> torch.Tensor:
+        size = cfg.first_patch if pool and cfg.first_patch and it < cfg.first_steps else patch
+        return (pool.batch(cfg.batch, size) if pool else make_content(sampler.batch(cfg.batch))).to(device)
+
+    start_style = ""  # the shipped style learning started from ("" for none)
+    if not resume:
+        nominal = max(nominal_guess(exemplar, net), 1e-3)
+        if cfg.start_from == "nearest":
+            start_style = nearest_style(net, losses, content_batch(), nominal)
+        else:
+            with torch.no_grad():
+                net.log_nominal.fill_(math.log(nominal))
     t0 = time.monotonic() - elapsed0
     last_save, last_preview, loss_avg = time.monotonic(), -math.inf, float("nan")
     bar = tqdm(total=100, disable=not progress, desc=f"train-style {name}", dynamic_ncols=True, unit="%")
@@ -185,7 +228,7 @@ def train_style(
                 break
             for group in opt.param_groups:
                 group["lr"] = cfg.lr_at(it, done)
-            content = make_content(sampler.batch(cfg.batch)).to(device)
+            content = content_batch(it)
             origin = tuple(int(v) * net.config.multiple for v in torch.randint(0, 4096, (2,), generator=gen))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 raw = net(content, origin)
@@ -235,7 +278,9 @@ def train_style(
         "iterations": completed,
         "train_loss": loss_avg,
         "device": device.type,
+        "start_from": start_style,
         "train": json.dumps({k: v for k, v in asdict(cfg).items() if k not in {"data", "run_dir", "library"}}),
     }
     path = save_style(Path(cfg.library), name, net.cpu().eval(), record, thumbnail(exemplar))
-    return {"style": name, "path": str(path), "iterations": completed, "minutes": minutes, "loss": loss_avg}
+    summary = {"style": name, "path": str(path), "iterations": completed, "minutes": minutes, "loss": loss_avg}
+    return summary | {"start_from": start_style}

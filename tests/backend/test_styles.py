@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +20,14 @@ from PIL import Image, ImageFilter
 from backend.errors import RetexError
 from backend.nets.restoration import RestorationNet
 from backend.nets.style import StyleConfig, StyleNet, coordinate_noise
+from backend.nets.vgg import load_vgg
 from backend.pipeline import process, style_residual
 from backend.styles import check_name, list_styles, load_style_file, save_style
 from backend.stylize import StyleSlot, compose, effective_masks, normalize
 from backend.tasks import get_task
-from backend.train.losses import gram, perceptual_loss, texture_loss
-from backend.train.style import ContentMaker
+from backend.train.data import ContentPool
+from backend.train.losses import LossLayers, StyleLosses, gram, perceptual_loss, texture_loss
+from backend.train.style import ContentMaker, nearest_style
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -258,6 +260,52 @@ def test_training_content_is_what_each_task_restores() -> None:
     assert torch.equal(ContentMaker(("blur",), 0.0, torch.Generator())(clean), clean)
 
 
+def test_the_content_pool_serves_what_was_made_and_renews_the_oldest_chunk() -> None:
+    """Content is made once per chunk, not per step: each served crop comes from a chunk in the pool, and every
+    ``refresh`` batches the oldest chunk is made anew."""
+    made: list[int] = []
+
+    def make() -> torch.Tensor:
+        made.append(len(made))
+        return torch.full((2, 3, 16, 16), float(made[-1]))
+
+    pool = ContentPool(make, chunks=2, refresh=3, gen=torch.Generator().manual_seed(0))
+    seen = set()
+    for _ in range(5):
+        batch = pool.batch(4, 8)
+        assert batch.shape == (4, 3, 8, 8)
+        seen |= {float(v) for v in batch.flatten()}
+    assert made == [0, 1, 2]  # two at the start, one after the 3rd batch (the 6th would be next)
+    assert seen <= {0.0, 1.0, 2.0} and 2.0 in seen
+    assert {float(v) for v in pool.batch(64, 8).flatten()} == {2.0, 3.0}  # the 6th renewed chunk 1: 0 and 1 gone
+
+
+def test_learning_starts_from_the_shipped_style_nearest_the_exemplar() -> None:
+    """The start is the shipped style of the same shape whose texture on the content is nearest the exemplar's (or
+    the fresh network when none is nearer); its nominal strength is the exemplar's."""
+    vgg = load_vgg()
+    exemplar = torch.from_numpy(np.asarray(Image.open(REPO / "weights" / "styles" / "wicker.png"), np.float32) / 255)
+    losses = StyleLosses(vgg, LossLayers(), exemplar.permute(2, 0, 1)[None])
+    content = image(64, 64)
+    torch.manual_seed(0)
+    net = StyleNet(StyleConfig.new("fine"))
+    name = nearest_style(net, losses, content, 0.05)
+
+    def distance(candidate: StyleNet) -> float:
+        with torch.no_grad():
+            z = content + normalize(candidate(content), None, 0.05)
+            return float(losses.texture(vgg(z, losses.layers.texture)).mean())
+
+    folder = REPO / "weights" / "styles"
+    every = {p.stem: load_style_file(p)[0] for p in sorted(folder.glob("*.safetensors"))}
+    shipped = {k: v for k, v in every.items() if v.config == net.config}
+    assert name in shipped
+    weights = {k: v for k, v in net.state_dict().items() if k != "log_nominal"}
+    assert all(torch.equal(v, shipped[name].state_dict()[k]) for k, v in weights.items())
+    assert abs(net.nominal - 0.05) < 1e-6
+    assert distance(net) <= min(map(distance, shipped.values())) + 1e-6
+
+
 def test_train_style_smoke_adds_the_style_to_the_library(lab) -> None:
     assert lab["summary"]["iterations"] == 3
     proc = cli("styles", "--json", env=lab["env"])
@@ -368,9 +416,23 @@ def test_interrupted_training_leaves_the_library_and_a_checkpoint_that_resumes(l
         cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     checkpoint = root / "runs" / "styles" / "slow" / "checkpoint.safetensors"
-    time.sleep(20)  # past start-up (VGG and content loading), into the training loop
+    err_chars: list[str] = []
+    learning = threading.Event()
+
+    def read_progress() -> None:  # the bar's "it=N" says the run is past start-up, into the training loop
+        assert proc.stderr is not None
+        while char := proc.stderr.read(1):
+            err_chars.append(char)
+            if "it=" in "".join(err_chars[-8:]):
+                learning.set()
+
+    reader = threading.Thread(target=read_progress, daemon=True)
+    reader.start()
+    assert learning.wait(timeout=300), "".join(err_chars)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    err = "".join(err_chars)
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert checkpoint.is_file()
     assert not (root / "styles" / "slow.safetensors").exists()
