@@ -1,5 +1,5 @@
-"""The docker's Heal row: which texture the hole gets (the one around it, or a style) and the Heal button, which
-fills the current selection into a new layer. The work is ``common.flow``'s (``options.heal_order``)."""
+"""The docker's Heal row: the Heal button, which fills the current selection into a new layer, and which texture
+the hole gets (the one around it, or a style). The work is ``common.flow``'s (``options.heal_order``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .common.flow import Flow
 from .common.options import heal_order
 from .common.recipe import HEAL_TIP, SURROUNDINGS
 from .masks import MaskSource
-from .qt import QHBoxLayout, QLabel, QPushButton, QWidget
+from .qt import QHBoxLayout, QPushButton, QSize, QWidget
 from .slots import StyleCombo
 
 if TYPE_CHECKING:  # pyzmq is loaded late (see pump.py)
@@ -23,15 +23,15 @@ class HealRow(QWidget):
         super().__init__()
         self.flow = flow
         self.style = StyleCombo()
+        self.style.setIconSize(QSize(24, 24))  # the row fits the docker's first width beside the button
         self.style.setToolTip("The texture the healed hole gets: the one around it, or a style's")
         self.button = QPushButton("Heal")
         self.button.setToolTip(HEAL_TIP)
         self.button.clicked.connect(self.heal)
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Heal with"))
-        row.addWidget(self.style, 1)
         row.addWidget(self.button)
+        row.addWidget(self.style, 1)
         self.set_styles([])
 
     def heal(self) -> None:
