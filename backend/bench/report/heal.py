@@ -33,11 +33,15 @@ def heal_section(report: dict, sheet: str = "heal.png") -> list[str]:
     lines = [
         "## Heal with texture",
         "",
-        f"`{report['command']}`: heal textures the fill with the ring's own detail; `share`: the share of the",
-        f"high-pass energy the hole lacks against the ring that it got ({report['detail']}); `heal, detail F` gives",
-        f"the share F; `heal, style` textures it with a style ({report['style']}) at the same share per hole.",
+        f"`{report['command']}`.",
+        "`heal`: the fill textured with the ring's own detail; `share`: the share of the high-pass energy the hole",
+        f"lacks against the ring that it got ({report['detail']}).",
+        "`heal, detail F`: the share F.",
+        f"`heal, style`: textured with a style ({report['style']}) at heal's share.",
+        "`heal meets`: which of the bars below heal meets on that hole.",
         f"G'MIC: {report['gmic'] or 'not installed'}.",
-        f"Hole PSNR: {report['psnr']}. SWD: {report['swd']}; the original's own hole scores `original SWD`.",
+        f"Hole PSNR: {report['psnr']}.",
+        f"SWD: {report['swd']}; the original's own hole scores `original SWD`.",
         "Each cell: PSNR (dB) / SWD (lower: the hole's texture is closer to its surroundings').",
         "`backend/bench/heal.py` says exactly how.",
         "",
@@ -63,5 +67,5 @@ def heal_section(report: dict, sheet: str = "heal.png") -> list[str]:
         if name in mean:
             m = mean[name]
             lines.append(f"- {label}: PSNR {m['psnr'] - base['psnr']:+.2f} dB, SWD {m['swd_vs_inpaint']:.2f}×")
-    lines += ["", f"![heal with texture: original (hole outlined) / each method]({sheet})", ""]
+    lines += ["", f"![heal with texture, per hole: the hole / each method's fill / the original]({sheet})", ""]
     return lines
