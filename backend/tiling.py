@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Output tile side for the tiled run: bounds memory whatever the image size. Each tile's crops carry their
-# branches' halos, work thrown away after: at 4 MP, 512-px tiles do 1.32x the convolutions of one whole-image run
-# for sr4 (1.21x for denoise), 1024-px tiles 1.10x (1.07x), and an image up to 1 MP runs as one tile.
-TILE = 1024
+# Output tile side for the tiled run: bounds memory whatever the image size. Larger tiles waste less on halos
+# (at 4 MP sr4 does 1.32x a whole-image run's convolutions with 512-px tiles, 1.10x with 1024) and ONNX Runtime
+# gains from them, but torch eager on the CPU loses more (1024: denoise at 4 MP 1.6x slower, one thread).
+TILE = 512
 MIN_TILE = 64  # the smallest side a tile that ran out of memory is retried at, before the CPU takes it
 
 

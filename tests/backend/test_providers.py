@@ -218,7 +218,7 @@ def test_the_service_on_a_gpu_that_runs_out_of_memory(tmp_path) -> None:
     assert (hello["device"], hello["runtime"]) == ("cuda", "onnx")
     got, want = (to_image(frame[0], data)[0] for data in (result.frame[1], expected(weights, "denoise", frame)))
     assert float(np.abs(got - want).max()) <= 1e-4
-    assert any("out of memory on cuda with 768-pixel tiles" in s for s in stages), stages
+    assert any("out of memory on cuda with 512-pixel tiles" in s for s in stages), stages
 
 
 def test_the_service_when_even_the_cpu_runs_out_of_memory(tmp_path) -> None:
