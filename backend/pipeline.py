@@ -181,8 +181,8 @@ class _Tiles:
             return
         out = self.out[..., y0:y1, x0:x1]
         for weight, band, (ry0, rx0, _, _) in zip(self.net.mix, bands, windows, strict=True):
-            part = band[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
-            out += np.multiply(part, weight, out=part)  # bands are fresh outputs, ours to scale: no temporary
+            inner = band[..., y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0]
+            out += np.multiply(inner, weight, out=inner)  # bands are fresh outputs, ours to scale: no temporary
 
     def _shrink(self, error: BaseException) -> None:
         """Half the tile side, or at the floor the CPU; on the CPU at the floor the error stands."""
