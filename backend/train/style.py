@@ -38,6 +38,7 @@ from .losses import LossLayers, StyleLosses
 
 MIN_EXEMPLAR = {"fine": 64, "coarse": 128}  # smallest side, px
 MAX_EXEMPLAR = 512  # larger exemplars are downscaled to this longest side (texture scale follows)
+FLAT = 1 / 255  # an exemplar whose detail in the style's band has a smaller standard deviation has no texture
 NOT_YET = "stopped before the texture was learned enough to use: nothing was saved"
 
 
@@ -181,6 +182,8 @@ def train_style(
     bf16 = cfg.use_bf16(device)
     torch.manual_seed(cfg.seed)
     net = StyleNet(StyleConfig.new(scale)).to(device)
+    if 2 * nominal_guess(exemplar, net) < FLAT:
+        raise RetexError("the exemplar is flat: it holds no texture to learn (select a textured area)")
     patch = cfg.patch or (128 if scale == "fine" else 192)
     if patch % net.config.multiple:
         raise RetexError(f"patch must be a multiple of {net.config.multiple}")

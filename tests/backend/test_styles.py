@@ -380,6 +380,7 @@ def test_restore_bad_style_arguments(lab, args: list[str], words: list[str]) -> 
     [
         (lambda p: Image.fromarray(np.zeros((40, 80, 3), np.uint8)).save(p), ["at least 64 px"]),
         (lambda p: p.write_text("not an image"), ["not"]),
+        (lambda p: Image.fromarray(np.full((96, 96, 3), 120, np.uint8)).save(p), ["flat", "no texture"]),
     ],
 )
 def test_train_style_bad_exemplars(lab, make, words: list[str]) -> None:
