@@ -125,3 +125,21 @@ def test_no_periodic_hatching_on_flat_grey(name: str) -> None:
     """A periodic hatch is one strong frequency: on flat mid-grey no frequency holds more than 2 % of the energy
     (the fold lattice of the networks held 5-24 % for six shipped styles before it was removed)."""
     assert hatch(residual(name, flat((0.5, 0.5, 0.5)))) <= HATCH
+
+
+def test_two_textures_keep_their_amplitude_where_feathered_masks_meet() -> None:
+    """grass fading into straw over a feathered edge (complementary masks): in every ring of the blend the energy
+    lies between the two textures' own, no band of weaker (or doubled) texture between them. Two independent
+    textures blended by weights summing to 1 keep half their energy where both weigh 0.5; the shipped fine styles
+    are not independent (they share the seed-0 coordinate noise: grass and straw correlate at 0.59), which keeps
+    this blend even."""
+    base, x = flat((0.5, 0.5, 0.5)), np.arange(SIDE)
+    ramp = np.clip((x - 0.3 * SIDE) / (0.4 * SIDE), 0, 1).astype(np.float32)
+    a = np.broadcast_to(ramp, (1, 1, SIDE, SIDE)).copy()
+    grass, straw = shipped("grass"), shipped("straw")
+    r = (process(base, None, [StyleSlot(grass, 1.0, 1 - a), StyleSlot(straw, 1.0, a)]) - base)[0]
+    alone = [float((residual(n, base) ** 2).mean()) for n in ("grass", "straw")]
+    edges = np.linspace(0, 1, 6)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        energy = float((r[:, :, (ramp >= lo) & (ramp <= hi)].astype(np.float64) ** 2).mean())
+        assert 0.85 * min(alone) <= energy <= 1.15 * max(alone), (lo, energy, alone)
