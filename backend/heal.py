@@ -18,6 +18,7 @@ adds AFFORD of the fill's expected error (``auto_detail``); a ``detail`` from 0 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ MATCH = 1.2  # a quilt crop is drawn among those matching the overlap within thi
 CANDIDATES = 512  # ring crops tried per quilt crop, at most (a big hole's ring holds thousands)
 EXEMPLAR = 128  # side of the exemplar mosaic (4 x 4 crops)
 MIN_CROPS = 4  # distinct crop positions the ring must hold
+TILE = 256  # px: the hole's box is measured in tiles of this side (``find_hole``)
 BLUR = 2  # high pass = the image minus its (2 BLUR + 1)-px box blur, applied twice (energy and ring detail)
 DETAIL: float | None = None  # the default share of the ring's detail: None chooses it per hole (auto_detail)
 AFFORD = 0.10  # the texture adds this share of the fill's expected error: 10 log10(1.1) = 0.4 dB of the hole's PSNR
@@ -68,20 +70,26 @@ class Healed:
     detail: float
 
 
-def _distance(mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Euclidean distance (px) from each pixel of ``box`` to the nearest hole pixel; 0 in the hole."""
-    x0, y0, x1, y1 = box
-    inner = mask[y0:y1, x0:x1]
-    padded = np.pad(inner, 1)
-    edge = inner & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
-    ey, ex = np.nonzero(edge)
-    yy, xx = np.mgrid[0 : y1 - y0, 0 : x1 - x0]
-    best = np.full(inner.shape, np.inf, dtype=np.float32)
-    for start in range(0, len(ey), 256):  # boundary pixels in chunks: memory stays at box x 256 floats
-        dy = yy[..., None] - ey[None, None, start : start + 256]
-        dx = xx[..., None] - ex[None, None, start : start + 256]
-        best = np.minimum(best, np.sqrt(dy * dy + dx * dx).min(axis=-1))
-    return np.where(inner, 0, best).astype(np.float32)
+def _distance(feature: np.ndarray, reach: int) -> np.ndarray:
+    """Euclidean distance (px) from each pixel to the nearest ``feature`` pixel, exact up to ``reach`` and inf beyond:
+    the distance within the column, then the best of the 2 ``reach`` + 1 columns around, in the rows that come that
+    close only (Felzenszwalb & Huttenlocher's two passes, cut at ``reach``). The work grows with the area times
+    ``reach``, not with the hole's outline, so a large hole is measured as fast as a small one."""
+    h, w = feature.shape
+    rows = np.arange(h, dtype=np.int32)[:, None]
+    far = np.int32(h + reach + 1)
+    above = np.maximum.accumulate(np.where(feature, rows, -far), axis=0)  # the nearest feature row above, or at
+    below = np.minimum.accumulate(np.where(feature, rows, h + far)[::-1], axis=0)[::-1]  # ... and below
+    column = np.minimum(rows - above, below - rows)
+    near = np.flatnonzero((column <= reach).any(axis=1))  # only these rows have a pixel within reach
+    sub = np.where(column[near] <= reach, column[near].astype(np.float64) ** 2, np.inf)
+    best = sub.copy()
+    for dx in range(1, min(reach, w - 1) + 1):
+        np.minimum(best[:, dx:], sub[:, :-dx] + dx * dx, out=best[:, dx:])
+        np.minimum(best[:, :-dx], sub[:, dx:] + dx * dx, out=best[:, :-dx])
+    out = np.full((h, w), np.inf, np.float32)
+    out[near] = np.sqrt(np.where(best <= reach * reach, best, np.inf))
+    return out
 
 
 def find_hole(mask: np.ndarray) -> Hole:
@@ -93,36 +101,44 @@ def find_hole(mask: np.ndarray) -> Hole:
         raise RetexError("the mask has no hole to heal (white = pixels to fill)")
     if hole.all():
         raise RetexError("the mask covers the whole image: nothing around the hole to learn its texture from")
-    ys, xs = np.nonzero(hole)
-    box = (max(0, xs.min() - RING), max(0, ys.min() - RING), min(W, xs.max() + 1 + RING), min(H, ys.max() + 1 + RING))
-    outside, inside = _distance(hole, box), _distance(~hole, box)  # px to the hole, px to its outside
+    ys, xs = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    box = (max(0, xs[0] - RING), max(0, ys[0] - RING), min(W, xs[-1] + 1 + RING), min(H, ys[-1] + 1 + RING))
     x0, y0, x1, y1 = box
     soft, guard, ring = np.zeros((H, W), np.float32), np.zeros((H, W), bool), np.zeros((H, W), bool)
-    soft[y0:y1, x0:x1] = np.clip(inside / EDGE, 0, 1)
-    guard[y0:y1, x0:x1] = outside <= EDGE
-    ring[y0:y1, x0:x1] = (outside > EDGE) & (outside <= RING)
+    for ty in range(y0, y1, TILE):  # tile by tile, skipping those farther than RING from the hole (two far holes)
+        for tx in range(x0, x1, TILE):
+            ay, ax = max(y0, ty - RING), max(x0, tx - RING)  # the tile and RING px around it: all that is near
+            part = hole[ay : min(y1, ty + TILE + RING), ax : min(x1, tx + TILE + RING)]
+            if not part.any():
+                continue
+            outside, inside = _distance(part, RING), _distance(~part, EDGE)  # px to the hole, px to its outside
+            cut = np.s_[ty - ay : min(y1, ty + TILE) - ay, tx - ax : min(x1, tx + TILE) - ax]
+            here = np.s_[ty : min(y1, ty + TILE), tx : min(x1, tx + TILE)]
+            soft[here] = np.clip(inside[cut] / EDGE, 0, 1)
+            guard[here] = outside[cut] <= EDGE
+            ring[here] = (outside[cut] > EDGE) & (outside[cut] <= RING)
     return Hole(hole, soft, guard, ring, box)
 
 
 def crop_positions(hole: Hole, patch: int = PATCH) -> list[tuple[int, int]]:
-    """Top-left corners (y, x) of the ``patch``-px squares inside the ring's box that do not touch the guard and lie
-    mostly in the ring (at least half their pixels), on a 4-px grid."""
+    """Top-left corners (y, x) of the ``patch``-px squares that do not touch the guard and lie mostly in the ring (at
+    least half their pixels), on a 4-px grid, row by row. Beside a straight side (a rectangle's, a lasso's) a square
+    needs EDGE + ``patch`` px and up to 4 more for the grid, more than the RING px the box holds: the squares may
+    reach past the box by what is missing (8 px for a PATCH-px square, none for a QUILT-px one)."""
+    H, W = hole.mask.shape
     x0, y0, x1, y1 = hole.box
-    blocked = hole.guard[y0:y1, x0:x1]
-    ring = hole.ring[y0:y1, x0:x1]
-    # integral images: a square's count of blocked and ring pixels in O(1)
-    bi = np.pad(blocked.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    ri = np.pad(ring.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    out = []
-    for y in range(0, y1 - y0 - patch + 1, 4):
-        for x in range(0, x1 - x0 - patch + 1, 4):
+    reach = max(0, EDGE + patch + 4 - RING)
+    x0, y0 = max(0, x0 - reach), max(0, y0 - reach)
+    rows, cols, k = (min(H, y1 + reach) - y0) // 4, (min(W, x1 + reach) - x0) // 4, patch // 4
 
-            def count(ii: np.ndarray, y: int = y, x: int = x) -> int:
-                return int(ii[y + patch, x + patch] - ii[y, x + patch] - ii[y + patch, x] + ii[y, x])
+    def count(where: np.ndarray) -> np.ndarray:
+        """Each square's count of ``where`` pixels: sums over 4 x 4 blocks, then their integral image."""
+        blocks = where[y0 : y0 + 4 * rows, x0 : x0 + 4 * cols].reshape(rows, 4, cols, 4).sum((1, 3))
+        ii = np.pad(blocks.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        return ii[k:, k:] - ii[:-k, k:] - ii[k:, :-k] + ii[:-k, :-k]
 
-            if count(bi) == 0 and 2 * count(ri) >= patch * patch:
-                out.append((y0 + y, x0 + x))
-    return out
+    clean = (count(hole.guard) == 0) & (2 * count(hole.ring) >= patch * patch)
+    return [(y0 + 4 * int(i), x0 + 4 * int(j)) for i, j in np.argwhere(clean)]
 
 
 def ring_crops(hole: Hole) -> list[tuple[int, int]]:
@@ -189,27 +205,34 @@ def auto_detail(image: np.ndarray, hole: Hole, fill: np.ndarray) -> float:
     return float(np.clip(AFFORD * (fine + min(spread, SPREAD * fine)) / max(deficit, 1e-12), 0.0, 1.0))
 
 
-def ring_detail(image: np.ndarray, hole: Hole, seed: int = 0) -> np.ndarray:
+def ring_detail(
+    image: np.ndarray, hole: Hole, seed: int = 0, progress: Callable[[float], None] | None = None
+) -> np.ndarray:
     """1 x 3 x h x w over the hole's box: the image's high pass, and in the hole QUILT-px crops of the ring's high
     pass laid row by row, OVERLAP px apart (image quilting, Efros & Freeman 2001). Each crop is drawn (seeded) among
     the ring's crops matching what is already under it (the surroundings' own detail, or crops laid before) within
     MATCH of the best, and fills only what is not there yet: the texture keeps its grain and continues the
-    surroundings' across the hole's edge."""
+    surroundings' across the hole's edge. ``progress`` gets the share of the rows laid before each row (a big hole
+    takes seconds; raising from it stops the quilting)."""
     ring_crops(hole)  # the same message as a style's exemplar when the ring is too thin
     rng = np.random.default_rng(seed)
     positions = crop_positions(hole, QUILT)
     if len(positions) > CANDIDATES:
         positions = [positions[i] for i in rng.choice(len(positions), CANDIDATES, replace=False)]
-    detail = high_pass(image)
-    crops = np.stack([detail[0, :, y : y + QUILT, x : x + QUILT] for y, x in positions])  # N x 3 x Q x Q
     x0, y0, x1, y1 = hole.box
     h, w = y1 - y0, x1 - x0
+    # the high pass of the box and the 2 BLUR px its two blurs reach beyond (not of a whole 24 MP image)
+    ay, ax = max(0, y0 - 2 * BLUR), max(0, x0 - 2 * BLUR)
+    detail = high_pass(image[..., ay : y1 + 2 * BLUR, ax : x1 + 2 * BLUR])[..., y0 - ay :, x0 - ax :]
+    crops = np.stack([detail[0, :, y - y0 : y - y0 + QUILT, x - x0 : x - x0 + QUILT] for y, x in positions])
     canvas = np.zeros((3, h + QUILT, w + QUILT), np.float32)
-    canvas[:, :h, :w] = detail[0, :, y0:y1, x0:x1]
+    canvas[:, :h, :w] = detail[0, :, :h, :w]
     known = np.zeros((h + QUILT, w + QUILT), bool)
     known[:h, :w] = ~hole.mask[y0:y1, x0:x1]
     step = QUILT - OVERLAP
     for y in range(0, h, step):
+        if progress is not None:
+            progress(y / h)
         for x in range(0, w, step):
             there = known[y : y + QUILT, x : x + QUILT]
             if there.all():
@@ -233,11 +256,13 @@ def heal(
     style: StyleModel | None = None,
     seed: int = 0,
     detail: float | None = DETAIL,
+    progress: Callable[[float], None] | None = None,
 ) -> Healed:
     """Inpaint the hole of ``mask`` in ``image`` (N x 3 x H x W on [0, 1]), then add the ring's detail (``style``
     None) or ``style``'s texture (brightness only: a short-learned style's colour speckle stays out) inside it,
     fading in from its edge, at the strength that gives the hole ``detail`` (None: ``auto_detail``) of the
-    high-pass energy it lacks against the ring. Only the hole's pixels change."""
+    high-pass energy it lacks against the ring. Only the hole's pixels change. ``progress`` follows the ring's detail
+    (``ring_detail``)."""
     hole = find_hole(mask)
     x0, y0, x1, y1 = hole.box
     region = (x0, y0, x1 - x0, y1 - y0)
@@ -247,7 +272,7 @@ def heal(
     soft = hole.soft[None, None, y0:y1, x0:x1]
     inside = hole.mask[y0:y1, x0:x1]
     if style is None:
-        unit = soft * ring_detail(image, hole, seed)
+        unit = soft * ring_detail(image, hole, seed, progress)
     else:
         unit = process(crop, None, [StyleSlot(style, 1.0, soft, 1.0, seed)], preserve_colours=True) - crop
     share = auto_detail(image, hole, crop) if detail is None else detail

@@ -2,7 +2,8 @@
 the hole of its mask and textures the fill like the ring around it (``backend.heal``), on the worker thread.
 
 ``backend.heal`` runs the pipeline itself, so its networks are handed over ``_Watched``: each tile first checks for
-a cancel and reports that the job is alive, which is what a run's tiles do.
+a cancel and reports that the job is alive, which is what a run's tiles do. The ring's detail (no style) reports
+each row of its quilt the same way, from half way to the end.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def heal_job(
         stage[0] = TEXTURING
         tick()
 
+    def quilted(done: float) -> None:
+        check()
+        progress(0.5 + 0.5 * done, TEXTURING, None)
+
     task, net = registry.net("inpaint")
     style = None if options.style is None else cast(StyleModel, _Watched(registry.style(options.style), styled))
     progress(0.0, FILLING, None)
@@ -89,6 +94,7 @@ def heal_job(
             style,
             options.seed,
             DETAIL if options.detail is None else options.detail,
+            quilted,
         )
     except RetexError as e:
         raise ProtocolError(ErrorCode.BAD_OPTION, str(e)) from None

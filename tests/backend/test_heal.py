@@ -1,13 +1,15 @@
 """Heal with texture (``backend.heal``, ``python -m backend heal``, ``bench heal``): the heal touches only the hole,
-gives the hole the ring's high-pass energy, refuses bad masks with one line, and the benchmark
-runs end to end on a tiny input. Networks are tiny random ones where the test calls ``heal`` itself; the command
-line uses the shipped inpainting weights and the shipped ``grass`` style, as a user's would."""
+whatever its shape (rectangles, thin strips, L-shapes, at the image's border), gives the hole the ring's high-pass
+energy, measures a big hole as fast as its area allows, reports the quilt's progress, refuses bad masks with one
+line, and the benchmark runs end to end on a tiny input. Networks are tiny random ones where the test calls ``heal``
+itself; the command line uses the shipped inpainting weights and the shipped ``grass`` style, as a user's would."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,10 @@ from backend.bench.report.heal import heal_section
 from backend.errors import RetexError
 from backend.heal import (
     EDGE,
+    MIN_CROPS,
+    PATCH,
     RING,
+    crop_positions,
     find_hole,
     heal,
     high_pass,
@@ -132,6 +137,110 @@ def test_ring_and_exemplar() -> None:
     x0, y0, x1, y1 = hole.box
     assert x1 - x0 <= 2 * (24 + RING) + 1 and EDGE < RING
     assert ring_exemplar(textured(128, 128), hole).shape == (1, 3, 128, 128)
+
+
+def _rect(h: int, w: int, *boxes: tuple[int, int, int, int]) -> np.ndarray:
+    """H x W 0/1: the union of the (y0, x0, y1, x1) rectangles."""
+    mask = np.zeros((h, w), np.float32)
+    for y0, x0, y1, x1 in boxes:
+        mask[y0:y1, x0:x1] = 1
+    return mask
+
+
+SHAPES = {
+    "square 10": _rect(160, 160, (75, 75, 85, 85)),
+    "rectangle 40 x 30": _rect(160, 160, (60, 50, 90, 90)),
+    "rectangle 120 x 90": _rect(192, 192, (50, 36, 140, 156)),
+    "tall 20 x 90": _rect(160, 160, (35, 70, 125, 90)),
+    "thin long strip": _rect(128, 192, (62, 20, 66, 172)),
+    "L-shape": _rect(160, 160, (40, 40, 120, 56), (104, 40, 120, 120)),
+    "at the border": _rect(128, 128, (0, 40, 30, 90)),
+    "in a corner": _rect(128, 128, (88, 88, 128, 128)),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_any_selection_shape_heals(nets: tuple, shape: str) -> None:
+    """Users select rectangles and lasso shapes, not discs: beside a straight side the ring (RING - EDGE px deep)
+    is shallower than a PATCH-px crop, which therefore reaches past the box; every shape heals, only its hole
+    changes, and no crop touches the hole or its guard."""
+    inpaint, _ = nets
+    mask = SHAPES[shape]
+    image = textured(*mask.shape)
+    hole = find_hole(mask)
+    assert len(crop_positions(hole)) >= MIN_CROPS
+    for y, x in crop_positions(hole):
+        assert not hole.guard[y : y + PATCH, x : x + PATCH].any()
+        assert 2 * hole.ring[y : y + PATCH, x : x + PATCH].sum() >= PATCH * PATCH
+    healed = heal(image, mask, inpaint)
+    outside = mask == 0
+    assert np.array_equal(healed.image[..., outside], image[..., outside])
+    assert healed.strength > 0 and not np.array_equal(healed.image[..., ~outside], healed.inpainted[..., ~outside])
+    assert ring_exemplar(image, hole).shape == (1, 3, 128, 128)
+
+
+def test_guard_ring_and_weight_are_the_exact_distances(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard, the ring and the texture's weight follow the Euclidean distance to the hole (and to its outside),
+    against a brute-force distance, here for an L-shape whose box spans several of the tiles it is measured in."""
+    monkeypatch.setattr("backend.heal.TILE", 40)
+    mask = _rect(160, 160, (30, 30, 130, 44), (116, 30, 130, 140))
+    hole = find_hole(mask)
+    inside = mask > 0
+    yy, xx = np.mgrid[0:160, 0:160]
+
+    def distance(to: np.ndarray) -> np.ndarray:
+        best = np.full((160, 160), np.inf)
+        for y, x in zip(*np.nonzero(to & ~binary_interior(to)), strict=True):
+            best = np.minimum(best, np.hypot(yy - y, xx - x))
+        return np.where(to, 0, best)
+
+    outside, depth = distance(inside), distance(~inside)
+    assert np.array_equal(hole.guard, outside <= EDGE)
+    assert np.array_equal(hole.ring, (outside > EDGE) & (outside <= RING))
+    assert np.allclose(hole.soft, np.clip(depth / EDGE, 0, 1))
+    assert 0 < (hole.soft[inside] < 1).sum() < inside.sum()
+
+
+def binary_interior(where: np.ndarray) -> np.ndarray:
+    """The pixels of ``where`` whose four neighbours are all in it (the image's edge counts as outside)."""
+    p = np.pad(where, 1)
+    return where & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+
+
+def test_a_big_hole_is_measured_quickly() -> None:
+    """Measuring the hole (guard, ring, weight, crop positions) takes work in proportion to the area near it: a
+    400-px hole in a 6000 x 4000 image, and two holes at opposite corners (one box over the whole image), in well
+    under a few seconds even on a loaded machine (it took minutes when it grew with the hole's outline)."""
+    yy, xx = np.ogrid[0:4000, 0:6000]
+    disc = ((yy - 2000) ** 2 + (xx - 3000) ** 2 <= 200**2).astype(np.float32)
+    corners = _rect(4000, 6000, (100, 100, 140, 140), (3860, 5860, 3900, 5900))
+    for mask in (disc, corners):
+        start = time.perf_counter()
+        hole = find_hole(mask)
+        assert len(crop_positions(hole)) >= MIN_CROPS
+        assert time.perf_counter() - start < 20  # about 0.2 s unloaded
+        assert hole.guard.sum() > mask.sum()
+
+
+def test_the_quilt_reports_its_progress_and_stops_when_asked() -> None:
+    image, mask = textured(128, 128), blob((128, 128), 64, 64, seed=0, radius=30)
+    hole = find_hole(mask)
+    shares: list[float] = []
+    ring_detail(image, hole, progress=shares.append)
+    assert len(shares) > 3 and shares[0] == 0 and shares == sorted(shares) and shares[-1] < 1
+
+    class Stop(Exception):
+        pass
+
+    def stop(share: float) -> None:
+        shares.append(share)
+        if share > 0.3:
+            raise Stop
+
+    shares.clear()
+    with pytest.raises(Stop):
+        ring_detail(image, hole, progress=stop)
+    assert shares[-1] > 0.3 and len(shares) < 10
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Heal with texture through a real server process over real ZeroMQ (``options.heal`` on an inpainting run): only
-the hole changes, and it gets more fine detail than the plain inpainting of the same hole; the result equals the
-in-process heal; a chosen style and a seed are used; progress and cancel work as for other runs; a bad hole or bad
-options are one error with a stable code. Tiny random networks (tests/service_helpers.py)."""
+the hole changes, and it gets more fine detail than the plain inpainting of the same hole; a rectangle heals too;
+the result equals the in-process heal; a chosen style and a seed are used; progress and cancel work as for other
+runs, also while the ring's detail is quilted; a bad hole or bad options are one error with a stable code. Tiny
+random networks (tests/service_helpers.py)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,7 @@ from plugin.common.requests import RawRequest
 from tests.service_helpers import make_weights, start_server
 
 W, H = 112, 96
-HOLE = (
-    56,
-    48,
-    12,
-)  # a disc's centre x, y and radius (a rectangle's corners leave no clean ring crops: backend/heal.py)
+HOLE = (56, 48, 12)  # a disc's centre x, y and radius
 
 
 def smooth_inpainting(weights: Path) -> None:
@@ -99,6 +96,20 @@ def test_heal_changes_only_the_hole_and_adds_the_detail_inpainting_lacks(setup) 
     assert filled > 1.5 * plain_energy  # the texture the smudge lacks ...
     assert filled < high_pass_energy(as_float[2], ring)  # ... up to a share of the ring's
     assert events[0] == (0.0, "heal: filling the hole") and events[-1][0] == 1.0
+    quilting = [f for f, stage in events if stage == "heal: texturing"]
+    assert quilting and quilting == sorted(quilting) and 0.5 <= quilting[0] and quilting[-1] < 1
+
+
+def test_a_rectangle_heals(setup) -> None:
+    """What users mostly select: a rectangle (its straight sides leave a shallower ring than a disc's)."""
+    srv, _ = setup
+    where = np.zeros((H, W), bool)
+    where[30:60, 40:80] = True
+    image = textured()
+    with Client(srv.endpoint) as client:
+        healed = client.run("inpaint", image, inpaint_mask=hole_frame(where), heal=Heal())
+    got, source = rgba((healed.specs[0], healed.frames[0])), rgba(image)
+    assert np.array_equal(got[~where], source[~where]) and not np.array_equal(got[where], source[where])
 
 
 @pytest.mark.parametrize("channels, sample, dtype", [("BGRA", "u16", "<u2"), ("RGB", "f32", "<f4")])
@@ -148,7 +159,7 @@ def test_a_chosen_style_and_a_seed_change_the_texture(setup) -> None:
     [
         (np.zeros((H, W), bool), "no hole"),
         (np.ones((H, W), bool), "whole image"),
-        (disc((40, 40, 36)), "too little texture"),
+        (disc((56, 48, 36)), "too little texture"),
     ],
 )
 def test_a_bad_hole_is_one_error(setup, where: np.ndarray, words: str) -> None:
@@ -186,19 +197,27 @@ def test_bad_heal_options_are_refused_with_a_stable_code(setup, change: dict, co
     assert info.value.code == code
 
 
-def test_cancel_stops_a_heal(setup) -> None:
+@pytest.mark.parametrize("style", ["dots", None])
+def test_cancel_stops_a_heal(setup, style: str | None) -> None:
+    """Asked at the first report (a style's: at the first tile; the ring's detail: at the quilt's first row, a big
+    hole's quilt taking about a second), the heal stops with ``cancelled``."""
     srv, _ = setup
-    w = h = 384  # the cancel arrives while the hole is measured (about a second), and stops the first tile
-    image, mask = textured(w, h), hole_frame(disc((192, 192, 50), w, h))
+    w = h = 384
+    image, mask = textured(w, h), hole_frame(disc((192, 192, 150), w, h))
     stop = threading.Event()
+
+    def report(fraction: float, stage: str, eta: float | None) -> None:
+        if style is not None or stage == "heal: texturing":
+            stop.set()
+
     with Client(srv.endpoint, timeout_s=120) as client:
         with pytest.raises(BackendError) as info:
             client.run(
                 "inpaint",
                 image,
                 inpaint_mask=mask,
-                heal=Heal("dots"),
-                on_progress=lambda *a: stop.set(),
+                heal=Heal(style),
+                on_progress=report,
                 cancel=stop.is_set,
             )
         assert client.hello()["running"] is None
