@@ -6,31 +6,34 @@ interpolation: at s = 2 the mean of two pixels), the network runs there with the
 coordinates, and its residual is resampled back, image pixel ``y`` reading working position ``(y + 0.5) / s - 0.5``.
 Every position is a function of absolute coordinates and each tile reads a halo scaled with ``s``, so a tile, a
 crop or a preview gets the same texture as the whole image, as at scale 1; the texture's features (and the band of
-the residual) grow by ``s``. Scale 1 runs the network on the image itself: the same bits as before scales existed.
-The seed picks another noise field (``nets.style.coordinate_noise``), seed 0 being the original one.
+the residual) grow by ``s``. Scale 1 runs the network on the image itself. The seed picks another noise field
+(``nets.style.coordinate_noise``), seed 0 being the original one.
 
 Two artefacts of the networks are taken out here, where every runtime and tool passes. The image is mirrored past
 its border before the network runs, so its zero-padded convolutions never reach a kept pixel: the texture near the
 border has the interior's colour and energy (without it the coarse styles left a colour cast, up to 0.9 of their
 standard deviation, in the outer 8 px). And the residual's fold lattice is removed: each pixel of a fold cell (the
 ``multiple`` x ``multiple`` pixels one network site fills) carries an offset of its own, the same in every cell,
-a hatch of that period (a 4-px grid holding 37-59 % of a coarse style's energy on flat grey); its local estimate,
-each position's deviation from its cell's mean averaged over the LATTICE_CELLS cells around, is subtracted.
+a hatch of that period (a 4-px grid holding 37-59 % of a coarse style's energy on flat grey). Its local estimate is
+subtracted: of the detail a cell-wide smoothing leaves (smooth content and ramps stay out of it), each position's
+deviation from its cell's mean, averaged over the cells around (LATTICE_CELLS each way).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from .arrays import A, like, pad_edge, to_numpy
+from .arrays import A, is_tensor, like, pad_edge, to_numpy
 from .runtime.base import StyleModel, as_style_model
 from .tiling import TILE, tile_grid, tiled_map
 
 if TYPE_CHECKING:
+    import torch
+
     from .nets.style import StyleNet
 
 LATTICE_CELLS = 4  # reach, in fold cells, of the fold lattice's local estimate: 9 x 9 cells (a narrow notch)
@@ -38,7 +41,7 @@ LATTICE_CELLS = 4  # reach, in fold cells, of the fold lattice's local estimate:
 
 def _reach(net: StyleModel) -> int:
     """Working pixels of context a residual pixel needs: the network's halo plus the lattice estimate's."""
-    return net.halo + (LATTICE_CELLS + 1) * net.config.multiple
+    return net.halo + (LATTICE_CELLS + 2) * net.config.multiple
 
 
 def _border(net: StyleModel) -> int:
@@ -60,25 +63,59 @@ def style_margin(net: StyleModel, scale: float) -> int:
     return scaled_halo(net, scale)
 
 
-def _box(x: np.ndarray, r: int, axis: int) -> np.ndarray:
-    """Mean over 2r + 1 samples along ``axis``, the ends mirrored (cumulative sums in float64)."""
+def _cell_smooth(x: A, m: int, axis: int) -> A:
+    """Mean over one cell's width, centred: taps 1/2, 1, ..., 1, 1/2 (over m); it keeps linear ramps and zeroes
+    every periodic pattern of period ``m``. The ends mirrored; numpy or torch."""
+    r = m // 2
+    if is_tensor(x):
+        from .imaging.filters import symmetric_pad  # torch is there whenever a tensor is
+
+        t = symmetric_pad(cast("torch.Tensor", x), r, axis)
+        n = t.shape[axis] - 2 * r
+        parts = [t.narrow(axis, i, n) * (0.5 if i in (0, 2 * r) else 1.0) for i in range(2 * r + 1)]
+        return cast(A, sum(parts[1:], parts[0]) / m)
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (r, r)
+    a = np.pad(cast(np.ndarray, x), pad, mode="symmetric")
+    n = x.shape[axis]
+    total = 0.5 * (np.take(a, np.arange(n), axis=axis) + np.take(a, np.arange(2 * r, n + 2 * r), axis=axis))
+    for i in range(1, 2 * r):
+        total = total + np.take(a, np.arange(i, n + i), axis=axis)
+    return cast(A, np.asarray(total / m, dtype=a.dtype))
+
+
+def _cells_box(x: A, axis: int) -> A:
+    """Mean over the 2 LATTICE_CELLS + 1 cells around, along ``axis`` of a cell view; the ends mirrored."""
+    r, k = LATTICE_CELLS, 2 * LATTICE_CELLS + 1
+    if is_tensor(x):
+        from .imaging.filters import symmetric_pad
+
+        return cast(A, symmetric_pad(cast("torch.Tensor", x), r, axis).unfold(axis, k, 1).mean(dim=-1))
     pad = [(0, 0)] * x.ndim
     pad[axis] = (r + 1, r)
-    c = np.cumsum(np.pad(x, pad, mode="symmetric"), axis=axis, dtype=np.float64)
-    n = x.shape[axis]
-    hi, lo = np.take(c, np.arange(2 * r + 1, n + 2 * r + 1), axis=axis), np.take(c, np.arange(n), axis=axis)
-    return ((hi - lo) / (2 * r + 1)).astype(x.dtype)
+    a = cast(np.ndarray, x)
+    c = np.cumsum(np.pad(a, pad, mode="symmetric"), axis=axis, dtype=np.float64)
+    n = a.shape[axis]
+    hi, lo = np.take(c, np.arange(k, n + k), axis=axis), np.take(c, np.arange(n), axis=axis)
+    return cast(A, ((hi - lo) / k).astype(a.dtype))
 
 
-def without_lattice(raw: np.ndarray, m: int) -> np.ndarray:
-    """``raw`` (sides multiples of ``m``, its cells on the picture's grid) less its fold lattice: each position's
-    deviation from its cell's mean, averaged over the cells around (module docstring)."""
+def without_lattice(raw: A, m: int) -> A:
+    """``raw`` (sides multiples of ``m``, its cells on the picture's grid) less its fold lattice (module docstring):
+    the detail a cell-wide smoothing leaves, each position's deviation from its cell's mean there, averaged over the
+    cells around. Smooth content and ramps stay. On a torch tensor too, so that a trainer can differentiate
+    through it."""
     if m == 1:
         return raw
     n, c, h, w = raw.shape
-    cells = raw.reshape(n, c, h // m, m, w // m, m)
-    lattice = _box(_box(cells - cells.mean(axis=(3, 5), keepdims=True), LATTICE_CELLS, 2), LATTICE_CELLS, 4)
-    return (cells - lattice).reshape(raw.shape)
+    detail = raw - _cell_smooth(_cell_smooth(raw, m, -1), m, -2)
+    if is_tensor(detail):
+        cells = cast("torch.Tensor", detail).reshape(n, c, h // m, m, w // m, m)
+        lattice = cells - cells.mean(dim=(3, 5), keepdim=True)
+    else:
+        cells_np = cast(np.ndarray, detail).reshape(n, c, h // m, m, w // m, m)
+        lattice = cells_np - cells_np.mean(axis=(3, 5), keepdims=True)
+    return cast(A, raw - _cells_box(_cells_box(lattice, 2), 4).reshape(raw.shape))
 
 
 def _span(start: int, n: int, scale: float, m: int) -> tuple[int, np.ndarray, np.ndarray]:

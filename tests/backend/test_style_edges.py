@@ -13,6 +13,7 @@ import pytest
 from backend.pipeline import process
 from backend.runtime import load_style_model
 from backend.runtime.base import StyleModel
+from backend.style_grid import LATTICE_CELLS, without_lattice
 from backend.styles import find_style, list_styles
 from backend.stylize import StyleSlot
 
@@ -143,3 +144,20 @@ def test_two_textures_keep_their_amplitude_where_feathered_masks_meet() -> None:
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         energy = float((r[:, :, (ramp >= lo) & (ramp <= hi)].astype(np.float64) ** 2).mean())
         assert 0.85 * min(alone) <= energy <= 1.15 * max(alone), (lo, energy, alone)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_the_lattice_removal_is_the_same_on_torch(m: int) -> None:
+    """What the runtime removes, a trainer can remove too (differentiably): torch and numpy give the same; a pure
+    fold lattice is removed entirely and a ramp is kept (not made a staircase of cells)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(m)
+    raw = rng.standard_normal((1, 3, 20 * m, 28 * m)).astype(np.float32)
+    a, b = without_lattice(raw, m), without_lattice(torch.from_numpy(raw), m).numpy()
+    assert np.abs(a - b).max() < 1e-5
+    offsets = np.tile(rng.standard_normal((1, 3, m, m)).astype(np.float32), (1, 1, 20, 28))
+    b = (LATTICE_CELLS + 2) * m  # the array's own border is mirrored: in the halo the runtime throws away
+    inner = (..., slice(b, -b), slice(b, -b))
+    assert np.abs(without_lattice(offsets - offsets.mean(axis=(2, 3), keepdims=True), m)[inner]).max() < 1e-5
+    ramp = np.broadcast_to(np.linspace(0, 1, 28 * m, dtype=np.float32), (1, 3, 20 * m, 28 * m)).copy()
+    assert np.abs(without_lattice(ramp, m) - ramp)[inner].max() < 1e-5
