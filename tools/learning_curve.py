@@ -1,8 +1,8 @@
 """How fast ``train-style`` learns: the Gram ratio (``eval-style``'s protocol) of the style as it was at given wall
 times from the command's start, loading included. Runs ``python -m backend train-style`` in this process with the
 same arguments, snapshots the network into a library of its own at each time (NAME-150s, ...), then evaluates the
-snapshots together with the real ``python -m backend eval-style`` (in a process of its own: evaluated inside the
-training process, the same snapshot measured differently, pebbles 0.784 against 0.861).
+snapshots together with the real ``python -m backend eval-style`` in a process of its own (it measures with the
+code as it is when the run ends, not as it was when the run began).
 
     python tools/learning_curve.py EXEMPLAR --name pebbles --at 150,480 --threads 2 [--limit 20] [--set lr=0.003]
 
