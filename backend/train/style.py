@@ -28,6 +28,7 @@ from ..nets.style import StyleConfig, StyleNet
 from ..nets.vgg import load_vgg
 from ..paths import RUNS_DIR, STYLES_DIR, TRAIN_DIRS, USER_STYLES_DIR
 from ..pipeline import process
+from ..style_grid import without_lattice
 from ..styles import THUMBNAIL, check_name, save_style
 from ..stylize import normalize
 from ..tasks import Task, get_task
@@ -112,7 +113,8 @@ def nearest_style(net: StyleNet, losses: StyleLosses, content: torch.Tensor, nom
 
     def distance(candidate: StyleNet) -> float:
         with torch.no_grad():
-            z = content + normalize(candidate(content).float(), None, nominal)
+            raw = without_lattice(candidate(content).float(), candidate.config.multiple)
+            z = content + normalize(raw, None, nominal)
             return float(losses.texture(losses.vgg(z, losses.layers.texture)).mean())
 
     best, best_name = distance(net), ""
@@ -234,8 +236,8 @@ def train_style(
             content = content_batch(it)
             origin = tuple(int(v) * net.config.multiple for v in torch.randint(0, 4096, (2,), generator=gen))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                raw = net(content, origin)
-                z = content + normalize(raw.float(), None, net.log_nominal.exp())
+                raw = without_lattice(net(content, origin).float(), net.config.multiple)  # as the runtime runs it
+                z = content + normalize(raw, None, net.log_nominal.exp())
                 tex, perc = losses(z, content)
             loss = (tex + cfg.perceptual_weight * perc).mean()
             opt.zero_grad(set_to_none=True)

@@ -22,6 +22,7 @@ from backend.nets.restoration import RestorationNet
 from backend.nets.style import StyleConfig, StyleNet, coordinate_noise
 from backend.nets.vgg import load_vgg
 from backend.pipeline import process, style_residual
+from backend.style_grid import without_lattice
 from backend.styles import check_name, list_styles, load_style_file, save_style
 from backend.stylize import StyleSlot, compose, effective_masks, normalize
 from backend.tasks import get_task
@@ -293,7 +294,7 @@ def test_learning_starts_from_the_shipped_style_nearest_the_exemplar() -> None:
 
     def distance(candidate: StyleNet) -> float:
         with torch.no_grad():
-            z = content + normalize(candidate(content), None, 0.05)
+            z = content + normalize(without_lattice(candidate(content), candidate.config.multiple), None, 0.05)
             return float(losses.texture(vgg(z, losses.layers.texture)).mean())
 
     folder = REPO / "weights" / "styles"
