@@ -21,9 +21,8 @@ import pytest
 
 from backend.heal import heal, high_pass_energy
 from backend.pipeline import restore
-from backend.tasks import get_task
-from backend.weights import load_restoration
 from tests.backend.test_service_heal import smooth_inpainting
+from tests.editors import reference
 from tests.editors.gimp import harness as gh
 from tests.editors.gimp.test_gimp_plugin import check_one_undo_step
 from tests.editors.krita.test_heal_krita import as_rgb, textured
@@ -97,8 +96,7 @@ def test_gimp_heals_the_selection_into_a_new_layer_in_one_undo_step(gimp: Run) -
     assert (got[hole] != source[hole]).any()
     # the texture plain inpainting lacks, and the same result as the heal in-process (one level: thread counts)
     bgra = source[..., [2, 1, 0, 3]]
-    task = get_task("inpaint")
-    net = load_restoration(gimp.weights / "inpaint.safetensors", task)
+    task, net = reference.restoration(gimp.weights, "inpaint")  # on the backend's runtime
     mask = hole.astype(np.float32)[None, None]
     plain = restore(net, task, as_rgb(bgra), mask)
     assert high_pass_energy(as_rgb(got[..., [2, 1, 0, 3]]), hole) > 1.5 * high_pass_energy(plain, hole)

@@ -20,10 +20,9 @@ import pytest
 
 from backend.heal import heal, high_pass_energy
 from backend.pipeline import restore
-from backend.tasks import get_task
-from backend.weights import load_restoration
 from plugin.common.recipe import SELECT_TO_HEAL
 from tests.backend.test_service_heal import smooth_inpainting
+from tests.editors import reference
 from tests.editors.krita import harness as kh
 from tests.service_helpers import make_weights
 
@@ -103,8 +102,7 @@ def test_krita_heals_the_selection_into_a_new_layer_changed_only_in_the_hole(kri
     np.testing.assert_array_equal(got[~hole], source[~hole])
     assert (got[hole] != source[hole]).any()
     # the texture plain inpainting lacks, and the same result as the heal in-process (one level: thread counts)
-    task = get_task("inpaint")
-    net = load_restoration(krita.weights / "inpaint.safetensors", task)
+    task, net = reference.restoration(krita.weights, "inpaint")  # on the backend's runtime
     mask = hole.astype(np.float32)[None, None]
     plain = restore(net, task, as_rgb(source), mask)
     assert high_pass_energy(as_rgb(got), hole) > 1.5 * high_pass_energy(plain, hole)
