@@ -53,12 +53,18 @@ def make_weights(folder: Path, tasks: tuple[str, ...] = ("denoise", "sr2", "inpa
         with torch.no_grad():
             for p in net.parameters():
                 p.add_(0.05 * torch.randn_like(p))
-        save_restoration(folder / f"{name}.safetensors", net, get_task(name))
-        if BACKEND_PYTHON != sys.executable:  # another environment may have ONNX Runtime alone: give it the graphs
-            from backend.runtime.export import export
-
-            export(folder / f"{name}.safetensors")
+        save_test_restoration(folder, name, net)
     return folder
+
+
+def save_test_restoration(folder: Path, name: str, net: RestorationNet) -> None:
+    """Save a test's restoration network as task ``name``'s weights in ``folder``; for a backend in another
+    environment (which may have ONNX Runtime alone) its ONNX graph too, exported again whenever the weights change."""
+    save_restoration(folder / f"{name}.safetensors", net, get_task(name))
+    if BACKEND_PYTHON != sys.executable:
+        from backend.runtime.export import export
+
+        export(folder / f"{name}.safetensors")
 
 
 @dataclass

@@ -91,6 +91,7 @@ class Harness(threading.Thread):
         }
         (self.root / "config" / "config.json").write_text(json.dumps(config))
         self.env = env
+        self.python = os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable  # e.g. the inference-only env's
         self.backends: list[subprocess.Popen] = []
         self.killed_plugins: list[int] = []
         self._stopping = threading.Event()
@@ -112,7 +113,7 @@ class Harness(threading.Thread):
 
     def _start(self, stem: Path, args: list[str]) -> None:
         proc = subprocess.Popen(
-            [os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable, *args],  # e.g. the inference-only env's
+            [self.python, *args],
             cwd=REPO,
             env=self.env,
             stdout=subprocess.PIPE,

@@ -38,6 +38,7 @@ SIZE16 = (64, 48)
 RECT16 = (8, 6, 30, 20)
 RECT_FLOAT = (10, 10, 40, 30)
 PREVIEW_RECT = (30, 20, 40, 36)  # x, y, w, h: the selection a preview runs on (test_gimp_dialog.py)
+LEARNING = ["learn", "learn_good_enough", "learn_cancelled_in_window"]  # they need the training support (torch)
 SCENARIOS = [
     "two_masks_u8",
     "size_variation",
@@ -146,14 +147,25 @@ def session(tmp_path_factory: pytest.TempPathFactory, scenarios: list[str]) -> I
         "other_protocol": _other_protocol_server(stop),
         "scenarios": scenarios,
     }
-    (harness.root / "spec.json").write_text(json.dumps(spec))
     try:
-        with gh.x_display() as display:
-            output = harness.gimp(
-                gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/spec.json", "DISPLAY": display}
+        # Against another backend environment (the inference-only one has no torch), the scenarios that learn a
+        # texture run afterwards on this environment's backend: learning needs the training support
+        # (test_gimp_training covers adding it)
+        other = [s for s in scenarios if s in LEARNING] if os.environ.get("RETEX_TEST_BACKEND_PYTHON") else []
+        runs = [("spec.json", "results.json", [s for s in scenarios if s not in other], harness.python)]
+        runs += [("learning-spec.json", "learning.json", other, sys.executable)] if other else []
+        output, results = "", {}
+        for spec_name, results_name, chosen, python in [run for run in runs if run[2]]:
+            harness.python = python
+            out = harness.root / "out" / results_name
+            (harness.root / spec_name).write_text(
+                json.dumps({**spec, "scenarios": chosen, "results": f"{inside}/out/{results_name}"})
             )
-        out = harness.root / "out" / "results.json"
-        results = json.loads(out.read_text()) if out.exists() else {}
+            with gh.x_display() as display:
+                output += harness.gimp(
+                    gh.FILES / "scenarios.py", {"RETEX_GIMP_SPEC": f"{inside}/{spec_name}", "DISPLAY": display}
+                )
+            results |= json.loads(out.read_text()) if out.exists() else {}
         for rec in results.values():  # the dumps' paths, as seen from here
             for key in ("result", "source"):
                 if isinstance(rec.get(key), dict) and "file" in rec[key]:

@@ -6,11 +6,9 @@ starts on an environment with torch, learns the texture."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
@@ -41,9 +39,8 @@ def harness_on(inference: Path) -> type[gh.Harness]:
 
         def _start(self, stem: Path, args: list[str]) -> None:
             added = (self.root / "repo" / "training-added").exists()
-            python = sys.executable if added else str(inference)
-            with mock.patch.dict(os.environ, {"RETEX_TEST_BACKEND_PYTHON": python}):
-                super()._start(stem, args)
+            self.python = sys.executable if added else str(inference)
+            super()._start(stem, args)
 
         def gimp(self, script: Path, extra_env: dict[str, str], timeout: float = 280) -> str:
             return super().gimp(script, {**extra_env, "RETEX_GIMP_ANSWER": "yes"}, timeout)

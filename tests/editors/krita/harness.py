@@ -58,14 +58,19 @@ def missing_tools(*tools: str) -> str | None:
     return f"{', '.join(absent)} not installed (apt-get install --no-install-recommends {PACKAGES})"
 
 
+def write_config(home: Path, config: dict) -> None:
+    """Make ``config`` the Retex backend config of the test HOME ``home``."""
+    (home / ".config" / "retex").mkdir(parents=True, exist_ok=True)
+    (home / ".config" / "retex" / "config.json").write_text(json.dumps(config))
+
+
 def krita_env(root: Path, config: dict, gui: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
     """A fresh HOME under ``root`` with the plug-in installed and ``config`` as the Retex backend config; returns the
     environment to run Krita with. ``gui`` also installs and enables the test-driver plug-in in kritarc."""
     home = root / "home"
     pykrita = home / ".local" / "share" / "krita" / "pykrita"
     copy_plugin("krita", pykrita)
-    (home / ".config" / "retex").mkdir(parents=True, exist_ok=True)
-    (home / ".config" / "retex" / "config.json").write_text(json.dumps(config))
+    write_config(home, config)
     if gui:
         shutil.copytree(SCRIPTS / "retex_testdriver", pykrita / "retex_testdriver", dirs_exist_ok=True)
         shutil.copy2(SCRIPTS / "retex_testdriver.desktop", pykrita)
@@ -119,10 +124,11 @@ def krita_gui(env: dict[str, str], script: Path, out: Path, timeout: float = 240
     return done
 
 
-def backend_config(weights: Path, socket_dir: Path) -> dict:
-    """The config a test HOME gets: this interpreter and checkout, tiny test weights, ``THREADS`` threads."""
+def backend_config(weights: Path, socket_dir: Path, python: str | None = None) -> dict:
+    """The config a test HOME gets: the backend's interpreter (``python``, by default RETEX_TEST_BACKEND_PYTHON's,
+    e.g. the inference-only environment's, or this one), this checkout, tiny test weights, ``THREADS`` threads."""
     return {
-        "python": os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable,  # e.g. the inference-only env's
+        "python": python or os.environ.get("RETEX_TEST_BACKEND_PYTHON") or sys.executable,
         "repo": str(REPO),
         "endpoint": f"ipc://{socket_dir / 'krita.sock'}",
         "args": ["--weights-dir", str(weights), "--threads", str(THREADS)],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,8 @@ def krita(tmp_path_factory) -> Run:
     weights = make_weights(root / "weights", EDITOR_TASKS)
     socket_dir = Path(tempfile.mkdtemp(prefix="rk", dir=root))  # ipc paths must stay short
     extra = {"RETEX_USER_STYLES": str(root / "user-styles"), "RETEX_RUNS": str(root / "runs")}
-    env = kh.krita_env(root, kh.backend_config(weights, socket_dir), extra=extra)
+    config = kh.backend_config(weights, socket_dir, python=sys.executable)  # learning needs the training support
+    env = kh.krita_env(root, config, extra=extra)
     spec = {
         **make_inputs(root / "data"),
         "plugins": kh.plugins_dir(env),
