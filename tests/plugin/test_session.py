@@ -133,6 +133,7 @@ def test_a_backend_that_cannot_start_says_why(tmp_path: Path) -> None:
 
 def test_session_runs_restarts_a_killed_backend_and_stops_it(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("RETEX_USER_STYLES", str(tmp_path / "user-styles"))  # not the developer's own library
     weights = make_weights(tmp_path / "weights", tasks=("denoise",))
     args = ["--weights-dir", str(weights), "--threads", "1"]
     session = Session(BackendConfig(sys.executable, str(REPO), f"ipc://{tmp_path / 's'}", args), "test")
