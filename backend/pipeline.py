@@ -21,7 +21,7 @@ from .runtime.memory import out_of_memory
 from .style_grid import style_margin, style_residual, style_tiles  # style_residual: also the bench's
 from .stylize import StyleSlot, check_mask, check_slot, compose
 from .tasks import Task
-from .tiling import MIN_TILE, TILE, split, tile_grid, window
+from .tiling import MIN_TILE, split, tile_grid, window
 
 if TYPE_CHECKING:
     from .nets.restoration import RestorationNet
@@ -42,6 +42,8 @@ def _pool2(x: np.ndarray) -> np.ndarray:
 def _bilinear_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:
     """Linear resize along ``axis`` to ``size`` samples, pixel centres aligned (align_corners=False)."""
     n = x.shape[axis]
+    if size == 2 * n and n > 1:
+        return _double_axis(x, axis)
     src = np.maximum((np.arange(size, dtype=np.float32) + 0.5) * np.float32(n / size) - 0.5, 0)
     i0 = np.minimum(src.astype(np.int64), n - 1)
     i1 = np.minimum(i0 + 1, n - 1)
@@ -49,6 +51,25 @@ def _bilinear_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:
     t = t.reshape(-1, 1) if axis == -2 else t
     a, b = np.take(x, i0, axis=axis), np.take(x, i1, axis=axis)
     return a * (1 - t) + b * t
+
+
+def _double_axis(x: np.ndarray, axis: int) -> np.ndarray:
+    """``_bilinear_axis`` to twice the samples (axis -1 or -2), by slices instead of gathers (the push-pull's usual
+    step, 3x faster at 4 MP), the same arithmetic so the same bits: sample 2i reads i-1 and i at 0.25 / 0.75
+    (sample 0: i = 0), sample 2i+1 reads i and i+1 at 0.75 / 0.25, the last edge clamped."""
+
+    def at(part: slice | int) -> tuple:
+        return (Ellipsis, part) if axis == -1 else (Ellipsis, part, slice(None))
+
+    shape = list(x.shape)
+    shape[axis] *= 2
+    out = np.empty(shape, np.float32)
+    quarter, three = np.float32(0.25), np.float32(0.75)
+    out[at(0)] = x[at(0)]  # t = 0: a * 1 + b * 0
+    out[at(slice(2, None, 2))] = x[at(slice(None, -1))] * (1 - three) + x[at(slice(1, None))] * three
+    out[at(slice(1, -1, 2))] = x[at(slice(None, -1))] * (1 - quarter) + x[at(slice(1, None))] * quarter
+    out[at(-1)] = x[at(-1)] * (1 - quarter) + x[at(-1)] * quarter
+    return out
 
 
 def fill_holes(image: A, mask: Array) -> A:
@@ -90,7 +111,7 @@ def net_input(task: Task, image: A, mask: Array | None = None) -> A:
 def run_padded(
     net: RestorationModel | RestorationNet,
     x: A,
-    tile: int = TILE,
+    tile: int | None = None,
     on_tile: TileCallback | None = None,
     on_notice: Notice | None = None,
 ) -> A:
@@ -113,7 +134,9 @@ def _counter(total: int, on_tile: TileCallback | None) -> Callable[[], None]:
     return step
 
 
-def run_tiled(net: RestorationModel | RestorationNet, x: A, tile: int = TILE, on_tile: TileCallback | None = None) -> A:
+def run_tiled(
+    net: RestorationModel | RestorationNet, x: A, tile: int | None = None, on_tile: TileCallback | None = None
+) -> A:
     """The network's output computed tile by tile (see ``_run_tiled``)."""
     return like(_run_tiled(as_restoration_model(net), to_numpy(x), tile, on_tile), x)
 
@@ -121,7 +144,7 @@ def run_tiled(net: RestorationModel | RestorationNet, x: A, tile: int = TILE, on
 def _run_tiled(
     net: RestorationModel,
     x: np.ndarray,
-    tile: int = TILE,
+    tile: int | None = None,
     on_tile: TileCallback | None = None,
     on_notice: Notice | None = None,
 ) -> np.ndarray:
@@ -131,15 +154,18 @@ def _run_tiled(
     need a few dozen pixels, and only the cheap coarse branches need wide context. One call per tile gives every
     branch its crop (``net.run_branches``: torch or ONNX Runtime, the only place they differ). ``on_tile(done,
     total)`` is called after each branch's share of a tile; raising from it (e.g. on cancel) stops the run. A tile
-    that runs out of memory is retried smaller, then on the CPU (``_Tiles``): the same result, said once.
+    that runs out of memory is retried smaller, then on the CPU (``_Tiles``): the same result, said once. The tile
+    side is the runtime's own (``net.tile``) unless ``tile`` is given.
     """
     m = net.config.multiple
     h, w = x.shape[-2:]
     if h % m or w % m:
         raise ValueError(f"input sides must be multiples of {m}")
+    tile = net.tile if tile is None else tile
     tile = min(max(m, tile - tile % m), max(h, w))  # a small image is one tile, of its own size
     grid = tile_grid(h, w, tile)
-    tiles = _Tiles(net, x, [-(-halo // m) * m for halo in net.halos], tile, on_notice)
+    halos = [-(-halo // g) * g for halo, g in zip(net.halos, net.config.grids, strict=True)]  # on each branch's grid
+    tiles = _Tiles(net, x, halos, tile, on_notice)
     step = _counter(len(grid) * len(net.halos), on_tile)
     for y0, x0 in grid:
         for box in split((y0, x0, min(y0 + tile, h), min(x0 + tile, w)), tiles.side):

@@ -9,8 +9,10 @@ import numpy as np
 
 # Output tile side for the tiled run: bounds memory whatever the image size. Larger tiles waste less on halos
 # (at 4 MP sr4 does 1.32x a whole-image run's convolutions with 512-px tiles, 1.10x with 1024) and ONNX Runtime
-# gains from them, but torch eager on the CPU loses more (1024: denoise at 4 MP 1.6x slower, one thread).
+# gains from them (a restoration graph alone, 2 threads: sr4 +15 %, denoise +6 % with 1024), but torch eager on
+# the CPU loses more (1024: denoise at 4 MP 1.6x slower, one thread): each runtime says its own (``tile``).
 TILE = 512
+ONNX_TILE = 1024
 MIN_TILE = 64  # the smallest side a tile that ran out of memory is retried at, before the CPU takes it
 
 

@@ -62,9 +62,14 @@ class RestorationConfig:
         )
 
     @property
+    def grids(self) -> tuple[int, ...]:
+        """Each branch's cell in full-resolution pixels (down x unshuffle): its crops start and end on this grid."""
+        return tuple(b.down * b.unshuffle for b in self.branches)
+
+    @property
     def multiple(self) -> int:
         """Input sides are padded to a multiple of this so every branch's pooling and folding tiles exactly."""
-        return max(b.down * b.unshuffle for b in self.branches)
+        return max(self.grids)
 
 
 class ResBlock(nn.Module):

@@ -27,6 +27,9 @@ class RestorationShape(Protocol):
     @property
     def multiple(self) -> int: ...
 
+    @property
+    def grids(self) -> tuple[int, ...]: ...
+
 
 class StyleShape(Protocol):
     """What the pipeline reads of a style network's config (``StyleConfig`` or a graph's record)."""
@@ -55,6 +58,11 @@ class RestorationModel(Protocol):
 
     @property
     def halos(self) -> list[int]: ...
+
+    @property
+    def tile(self) -> int:
+        """The output tile side this runtime runs the network fastest at (memory permitting)."""
+        ...
 
     @property
     def device(self) -> str: ...

@@ -24,6 +24,7 @@ from safetensors.numpy import load_file
 
 from ..errors import RetexError
 from ..tasks import Task
+from ..tiling import ONNX_TILE
 from .noise import coordinate_noise
 from .providers import PROVIDERS, device_of, provider_list, warn_once
 from .threads import get_threads
@@ -40,6 +41,7 @@ class RestorationShape:
     in_channels: int
     out_channels: int
     multiple: int
+    grids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class OnnxRestoration:
     """A restoration network on ONNX Runtime, with the interface of ``base.RestorationModel``."""
 
     runtime = "onnx"
+    tile = ONNX_TILE
 
     def __init__(
         self,
@@ -153,7 +156,10 @@ class OnnxRestoration:
         self._reopen = reopen or (lambda on: open_graph(self.weights, "restoration", meta["retex_name"], on)[0])
         self.device = running_device(session)
         config = json.loads(meta["config"])
-        self.config = RestorationShape(int(config["in_channels"]), int(config["out_channels"]), int(meta["multiple"]))
+        grids = tuple(int(b["down"]) * int(b["unshuffle"]) for b in config["branches"])
+        self.config = RestorationShape(
+            int(config["in_channels"]), int(config["out_channels"]), int(meta["multiple"]), grids
+        )
         self._halos = [int(h) for h in json.loads(meta["halos"])]
         self.mix = np.asarray(json.loads(meta["mix"]), dtype=np.float32) if mix is None else mix
         self._inputs = [i.name for i in session.get_inputs()]

@@ -10,6 +10,7 @@ import torch
 
 from ..nets.restoration import RestorationConfig, RestorationNet
 from ..nets.style import StyleConfig, StyleNet
+from ..tiling import TILE
 from .threads import apply_to_torch
 
 apply_to_torch()  # the --threads count, if one was chosen before torch was imported
@@ -27,6 +28,7 @@ class TorchRestoration:
     """A ``RestorationNet`` as a ``base.RestorationModel``."""
 
     runtime = "torch"
+    tile = TILE
 
     def __init__(self, net: RestorationNet) -> None:
         self.net = net

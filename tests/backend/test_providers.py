@@ -28,9 +28,10 @@ from tests.backend.test_service import expected, random_frame
 from tests.service_helpers import REPO, make_weights, start_server
 
 DENOISE = WEIGHTS_DIR / "denoise.safetensors"
-# denoise's widest halo is 160 px: on a 768 x 768 image a 512-pixel tile reads up to 672 x 672 pixels and a 256-pixel
-# one at most 576 x 576, so this limit fails the first and holds the second
-HOLDS_256 = 576 * 576
+# denoise's widest halo is 160 px: on a 768 x 768 image the first tile (torch: 512 px, reading up to 672 x 672;
+# ONNX Runtime: 1024 px, the whole image) reads more than 576 x 576 and one of half that side (256 or 384 px) at
+# most 576 x 576, so this limit fails the first and holds the second
+HOLDS_HALF = 576 * 576
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +134,7 @@ def on_fake_gpu(monkeypatch) -> None:
     monkeypatch.setattr(fake_gpu.FakeGpuSession, "runs", [])
 
 
-@pytest.mark.parametrize(("limit", "said"), [(HOLDS_256, ["smaller tiles"]), (1, ["smaller tiles", "on the CPU"])])
+@pytest.mark.parametrize(("limit", "said"), [(HOLDS_HALF, ["smaller tiles"]), (1, ["smaller tiles", "on the CPU"])])
 def test_out_of_memory_mid_image_gives_the_same_picture(on_fake_gpu, monkeypatch, caplog, limit, said) -> None:
     """Tiles too big for the (simulated) GPU are retried at half the side, down to 64 px, then on the CPU: the
     picture equals an uninterrupted run, and each step is said once, in the log and to ``on_notice``."""
@@ -148,8 +149,8 @@ def test_out_of_memory_mid_image_gives_the_same_picture(on_fake_gpu, monkeypatch
     assert float(np.abs(got - want).max()) <= 1e-5
     assert len(notices) == len(said) and all(s in n for s, n in zip(said, notices, strict=True))
     assert [r.getMessage() for r in caplog.records] == notices
-    if limit == HOLDS_256:  # the GPU kept the run, on 256-pixel tiles after the first failure
-        assert max(fake_gpu.FakeGpuSession.runs[1:]) <= HOLDS_256 and gpu.device == "cuda"
+    if limit == HOLDS_HALF:  # the GPU kept the run, on tiles of half the side after the first failure
+        assert max(fake_gpu.FakeGpuSession.runs[1:]) <= HOLDS_HALF and gpu.device == "cuda"
 
 
 class TorchOnSmallGpu:
@@ -161,7 +162,7 @@ class TorchOnSmallGpu:
 
     def __init__(self, net: RestorationModel, limit: int) -> None:
         self.net, self.limit = net, limit
-        self.config, self.mix, self.halos = net.config, net.mix, net.halos
+        self.config, self.mix, self.halos, self.tile = net.config, net.mix, net.halos, net.tile
 
     def run_branches(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         if max(c.shape[-2] * c.shape[-1] for c in crops) > self.limit:
@@ -172,7 +173,7 @@ class TorchOnSmallGpu:
         return self.net
 
 
-@pytest.mark.parametrize("limit", [HOLDS_256, 1])
+@pytest.mark.parametrize("limit", [HOLDS_HALF, 1])
 def test_torch_out_of_memory_mid_image_gives_the_same_picture(limit) -> None:
     """The same fallback on the torch runtime, on torch's OutOfMemoryError: smaller tiles, then the CPU."""
     task, image = get_task("denoise"), picture(768, 768)
@@ -181,7 +182,7 @@ def test_torch_out_of_memory_mid_image_gives_the_same_picture(limit) -> None:
     notices: list[str] = []
     got = process(image, (task, TorchOnSmallGpu(cpu, limit)), [], on_notice=notices.append)
     assert float(np.abs(got - want).max()) <= 1e-5
-    assert len(notices) == (1 if limit == HOLDS_256 else 2) and "out of memory on cuda" in notices[0]
+    assert len(notices) == (1 if limit == HOLDS_HALF else 2) and "out of memory on cuda" in notices[0]
 
 
 def test_out_of_memory_on_the_cpu_too_is_the_error(on_fake_gpu, monkeypatch) -> None:
@@ -205,7 +206,7 @@ def test_the_service_on_a_gpu_that_runs_out_of_memory(tmp_path) -> None:
     CPU run, and its progress says why it went on smaller."""
     weights = make_weights(tmp_path / "weights", ("denoise",))
     export(weights / "denoise.safetensors")
-    env = fake_gpu.server_env(tmp_path / "site", HOLDS_256)
+    env = fake_gpu.server_env(tmp_path / "site", HOLDS_HALF)
     server = start_server(f"ipc://{tmp_path / 'retex.sock'}", weights, "--device", "cuda", "--runtime", "onnx", env=env)
     try:
         frame = random_frame(768, 768, "RGBA", "f32")
@@ -218,7 +219,7 @@ def test_the_service_on_a_gpu_that_runs_out_of_memory(tmp_path) -> None:
     assert (hello["device"], hello["runtime"]) == ("cuda", "onnx")
     got, want = (to_image(frame[0], data)[0] for data in (result.frame[1], expected(weights, "denoise", frame)))
     assert float(np.abs(got - want).max()) <= 1e-4
-    assert any("out of memory on cuda with 512-pixel tiles" in s for s in stages), stages
+    assert any("out of memory on cuda with 768-pixel tiles: smaller tiles" in s for s in stages), stages
 
 
 def test_the_service_when_even_the_cpu_runs_out_of_memory(tmp_path) -> None:
