@@ -85,6 +85,8 @@ def test_differences_only_where_the_same_images_were_scored():
 def test_speed_layout(speed):
     assert speed["kind"] == "speed" and speed["complete"] and speed["machine"]["cpu"]
     assert speed["peak_flops"]["fp32"] > 1e8
+    measured = speed["peak_flops_measured"]  # the ceiling: the best of the start's and the end's measurement
+    assert speed["peak_flops"]["fp32"] == max(measured["start"]["fp32"], measured["end"]["fp32"])
     assert speed["providers"] == {"torch": "torch cpu", "onnx": "CPUExecutionProvider"}  # where each runtime ran
     assert speed["models"]["sr4+straw"]["macs_per_pixel"] > speed["models"]["inpaint"]["macs_per_pixel"] / 4
     runs = {(r["spec"], r["mode"]): r for r in speed["runs"]}
