@@ -238,5 +238,8 @@ def _loaded(array: np.ndarray, fmt: str) -> LoadedImage:
 def to_codes(x: Array, bits: int) -> np.ndarray:
     """Round [0, 1] floats to the nearest code of the output depth (NaN becomes 0 rather than undefined)."""
     top = np.float32((1 << bits) - 1)
-    codes = np.rint(np.clip(np.nan_to_num(to_numpy(x), nan=0.0), 0, 1) * top)
+    codes = np.nan_to_num(to_numpy(x), nan=0.0)  # a copy: the steps below work in it, no temporary each
+    np.clip(codes, 0, 1, out=codes)
+    codes *= top
+    np.rint(codes, out=codes)
     return codes.astype(np.uint16 if bits == 16 else np.uint8)
