@@ -12,6 +12,15 @@ def _mode(mode: str, runtime: str | None) -> str:
     return mode if runtime is None else f"{mode}, {runtime}"
 
 
+def _both(s: dict) -> str:
+    """The peak's two measurements, when the run made two (the fractions are of the better one)."""
+    measured = s.get("peak_flops_measured")
+    if not measured:
+        return ""
+    start, end = (measured[k]["fp32"] / 1e9 for k in ("start", "end"))
+    return f" (fp32 the better of {start:.0f} at the start and {end:.0f} at the end: every fraction is of it)"
+
+
 def speed_section(s: dict, folder: Path, rel) -> list[str]:
     m = s["machine"]
     where = f"**{m['gpu']}** (CUDA {m['cuda']}), host CPU {m['cpu']}" if m.get("gpu") else f"**{m['cpu']}**"
@@ -24,10 +33,10 @@ def speed_section(s: dict, folder: Path, rel) -> list[str]:
         f"{s['precision']}{', channels_last' if s.get('channels_last') else ''}"
         f"{', torch.compile' if s.get('compiled') else ''}; the service runs fp32 (threads: "
         f"{s.get('service', {}).get('threads') or 'all'}). {load_note(s)} Peak arithmetic "
-        f"measured in the same run with a 2048² matrix product: {flops}."
+        f"measured in the same run with a 2048² matrix product: {flops}{_both(s)}."
         + ("" if s.get("complete") else " **Incomplete run.**"),
         "",
-        "Output megapixels per second (best of up to 3 runs; sizes are output megapixels, square images):",
+        "Output megapixels per second (best of 2 or 3 runs; sizes are output megapixels, square images):",
         "",
         "| spec | params | MACs/px | mode | " + " | ".join(f"{v:g} MP" for v in sizes) + " |",
         "|---|---|---|---|" + "---|" * len(sizes),
