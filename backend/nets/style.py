@@ -27,7 +27,8 @@ from ..runtime.noise import coordinate_noise as numpy_noise
 SCALES = ("fine", "coarse")
 BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, sigma_hi) per scale, full-res px
 # Version 2 of a coarse style: an open band (the mean is removed over the image by ``backend.stylize``) at full
-# resolution, low-passed at sigma 1 px (without it the Gram loss drove the residual to pixel speckle), the
+# resolution, low-passed at sigma 1 px (without it the Gram loss drove the residual to pixel speckle; a style may
+# record a wider one, ``low_pass``: starry-night's 1.2 keeps its grain from swamping its strokes), the
 # convolutions on a 4x4 pixel fold: a painting's colour shifts, strokes and their edges pass (docs/design.md).
 # Version 1 (the seed's 4x working grid and G4-G16 band) still loads and runs as before.
 OPEN_BAND = (1.0, math.inf)
@@ -45,12 +46,15 @@ class StyleConfig:
     noise: int = 4  # noise channels fed with the image
     fold: int = 2  # pixel fold: convolutions run at 1/fold of the working resolution
     version: int = 1  # 1: the residual bands of BANDS; 2 (coarse only): the open band OPEN_BAND
+    low_pass: float = OPEN_BAND[0]  # version 2: the residual's low-pass sigma, full-resolution px
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}")
         if self.version not in VERSIONS or (self.version == 2 and self.scale != "coarse"):
             raise ValueError(f"version must be one of {VERSIONS} (2 for a coarse style only)")
+        if not 0.5 <= self.low_pass <= 4.0 or (self.version == 1 and self.low_pass != OPEN_BAND[0]):
+            raise ValueError("low_pass must be within 0.5-4 px (a style of version 2 only)")
 
     @classmethod
     def new(cls, scale: str) -> StyleConfig:
@@ -67,7 +71,7 @@ class StyleConfig:
     @property
     def band(self) -> tuple[float, float]:
         """(sigma_lo, sigma_hi) of the residual's band, in full-resolution pixels (sigma_hi inf: a low-pass)."""
-        return OPEN_BAND if self.version == 2 else BANDS[self.scale]
+        return (self.low_pass, OPEN_BAND[1]) if self.version == 2 else BANDS[self.scale]
 
     @property
     def multiple(self) -> int:
@@ -78,7 +82,8 @@ class StyleConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> StyleConfig:
-        kwargs: dict[str, Any] = {k: (str(v) if k == "scale" else int(v)) for k, v in d.items()}
+        kinds = {"scale": str, "low_pass": float}
+        kwargs: dict[str, Any] = {k: kinds.get(k, int)(v) for k, v in d.items()}
         return cls(**kwargs)
 
 

@@ -23,6 +23,7 @@ SIDE = 256
 SLACK = 1.25  # the border band may exceed the interior strips' extremes by this factor (their sample is ~60 strips)
 CAST_FLOOR = 0.05  # std: a cast below this is under 0.5 % of the residual's own amplitude (below one 8-bit level)
 HATCH = 0.02  # no single frequency (with its mirror) may hold more than this share of the residual's energy
+REPEATS = 4  # a hatch repeats: frequencies of fewer cycles across the image are a wash, not a hatch
 
 
 def shipped(name: str) -> StyleModel:
@@ -71,10 +72,15 @@ def fringe(r: np.ndarray) -> dict[str, float]:
 
 
 def hatch(r: np.ndarray) -> float:
-    """Share of the luminance residual's energy in its strongest frequency and that frequency's mirror image."""
+    """Share of the luminance residual's energy in its strongest periodic frequency (one that repeats at least
+    REPEATS times across the image) and that frequency's mirror image. A wave of one or two cycles across the
+    whole image is a wash of colour, not a hatch (starry-night's strongest: one cycle, 1.3 % of its energy)."""
     y = r.mean(axis=0)
     power = np.abs(np.fft.fft2(y - y.mean())) ** 2
-    return float(np.sort(power.ravel())[-2:].sum() / power.sum())
+    cycles = np.hypot(
+        *np.meshgrid(np.fft.fftfreq(y.shape[0]) * y.shape[0], np.fft.fftfreq(y.shape[1]) * y.shape[1], indexing="ij")
+    )
+    return float(np.sort(power[cycles >= REPEATS])[-2:].sum() / power.sum())
 
 
 def ramp_rings(name: str, rings: int = 5) -> tuple[np.ndarray, float]:
