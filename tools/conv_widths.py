@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
+import sys
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from backend.bench.speed_specs import best_time  # noqa: E402
 
 WIDTHS = ((48, 40), (40, 40), (40, 48), (48, 48), (24, 24), (32, 32), (44, 44), (64, 64))
 
@@ -28,11 +33,7 @@ def gflops(cin: int, cout: int, side: int, threads: int, runs: int = 10) -> floa
     session = ort.InferenceSession(graph.getvalue(), options, providers=["CPUExecutionProvider"])
     x = {"x": np.random.default_rng(0).random((1, cin, side, side), dtype=np.float32)}
     session.run(None, x)
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        session.run(None, x)
-        best = min(best, time.perf_counter() - t0)
+    best = best_time(partial(session.run, None, x), budget_s=0.0, max_runs=runs, min_runs=runs)
     return 2 * cin * cout * 9 * side * side / best / 1e9
 
 
