@@ -60,6 +60,12 @@ class StyleTrainConfig(LoopConfig):
     first_patch: int = 0  # > 0: the first ``first_steps`` steps on patches this small (a quarter of the cost at half)
     first_steps: int = 200
     perceptual_weight: float = 0.01
+    # Where ``nominal`` starts, and how far it may grow, in units of the exemplar's own detail (``detail_std``). At
+    # the full detail the texture swamps the content and training from scratch stalls (Brodatz grass: Gram ratio 1.2
+    # vs 0.44 after 160 steps at half). Left free, it kept growing (lettuce: to 3.8x in 8 minutes) while the texture
+    # on photos it was not trained on got worse (Gram ratio 1.27; the same network at 1.8x: 0.75): docs/design.md
+    start_nominal: float = 0.5
+    max_nominal: float = 1.5
     max_grad_norm: float = 10.0
     max_blur: float = 1.5  # content blur sigma drawn from [0, max_blur]
     content_tasks: tuple[str, ...] = ("blur", "sr4", "denoise", "deblur")  # each batch's content: one of these
@@ -99,11 +105,10 @@ def thumbnail(exemplar: torch.Tensor) -> torch.Tensor:
     return imresize(square, THUMBNAIL / s).clamp(0, 1)
 
 
-def nominal_guess(exemplar: torch.Tensor, net: StyleNet) -> float:
-    """Where ``nominal`` starts: half the exemplar's own energy in the style's band. At the full energy the texture
-    swamps the content and training stalls (measured: Gram ratio 1.2 vs 0.44 after 160 steps on Brodatz grass)."""
+def detail_std(exemplar: torch.Tensor, net: StyleNet) -> float:
+    """The exemplar's own detail: the standard deviation of its content in the style's band."""
     lo, hi = net.config.band
-    return 0.5 * float(band_pass(exemplar, lo, hi).std())
+    return float(band_pass(exemplar, lo, hi).std())
 
 
 def nearest_style(net: StyleNet, losses: StyleLosses, content: torch.Tensor, nominal: float) -> str:
@@ -184,7 +189,8 @@ def train_style(
     bf16 = cfg.use_bf16(device)
     torch.manual_seed(cfg.seed)
     net = StyleNet(StyleConfig.new(scale)).to(device)
-    if 2 * nominal_guess(exemplar, net) < FLAT:
+    detail = detail_std(exemplar, net)
+    if detail < FLAT:
         raise RetexError("the exemplar is flat: it holds no texture to learn (select a textured area)")
     patch = cfg.patch or (128 if scale == "fine" else 192)
     if patch % net.config.multiple:
@@ -215,8 +221,9 @@ def train_style(
         return (pool.batch(cfg.batch, size) if pool else make_content(sampler.batch(cfg.batch))).to(device)
 
     start_style = ""  # the shipped style learning started from ("" for none)
+    nominal = max(cfg.start_nominal * detail, 1e-3)
+    ceiling = math.log(max(cfg.max_nominal * detail, nominal))
     if not resume:
-        nominal = max(nominal_guess(exemplar, net), 1e-3)
         if cfg.start_from == "nearest":
             start_style = nearest_style(net, losses, content_batch(), nominal)
         else:
@@ -249,6 +256,8 @@ def train_style(
             # the running norm held it back (Brodatz grass: Gram ratio 0.55 vs 0.36 on BSD100)
             torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
             opt.step()
+            with torch.no_grad():
+                net.log_nominal.clamp_(max=ceiling)
             completed = it + 1
             loss_avg = value if math.isnan(loss_avg) else 0.95 * loss_avg + 0.05 * value
             bar.n = int(100 * done)

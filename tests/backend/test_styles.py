@@ -28,7 +28,7 @@ from backend.stylize import StyleSlot, compose, effective_masks, normalize
 from backend.tasks import get_task
 from backend.train.data import ContentPool
 from backend.train.losses import LossLayers, StyleLosses, gram, perceptual_loss, texture_loss
-from backend.train.style import ContentMaker, nearest_style
+from backend.train.style import ContentMaker, StyleTrainConfig, detail_std, nearest_style, train_style
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -305,6 +305,29 @@ def test_learning_starts_from_the_shipped_style_nearest_the_exemplar() -> None:
     assert all(torch.equal(v, shipped[name].state_dict()[k]) for k, v in weights.items())
     assert abs(net.nominal - 0.05) < 1e-6
     assert distance(net) <= min(map(distance, shipped.values())) + 1e-6
+
+
+def test_the_learned_strength_stays_within_its_ceiling(tmp_path: Path) -> None:
+    """Left free, the nominal strength kept growing past where the texture looks best on new photos: after every
+    step it is at most ``max_nominal`` times the exemplar's own detail, wherever the run had taken it (here a
+    checkpoint far above)."""
+    from backend.weights import read_tensors, save_tensors
+
+    exemplar = image(64, 64)
+    cfg = StyleTrainConfig(
+        iters=1, warmup=1, batch=1, patch=32, data=[], start_from="scratch", threads=1, pool=0, usable_steps=1,
+        run_dir=str(tmp_path / "runs"), library=str(tmp_path / "styles"),
+    )  # fmt: skip
+    train_style(exemplar, "capped", "fine", cfg, progress=False)
+    detail = detail_std(exemplar, StyleNet(StyleConfig.new("fine")))
+    checkpoint = tmp_path / "runs" / "capped" / "checkpoint.safetensors"
+    tensors, meta = read_tensors(checkpoint)
+    tensors["net.log_nominal"] = torch.tensor(float(np.log(10 * detail)))
+    save_tensors(checkpoint, tensors, meta)
+    cfg.iters = 2
+    train_style(exemplar, "capped", "fine", cfg, resume=True, progress=False)
+    net, _ = load_style_file(tmp_path / "styles" / "capped.safetensors")
+    assert net.nominal == pytest.approx(cfg.max_nominal * detail, rel=1e-4)
 
 
 def test_train_style_smoke_adds_the_style_to_the_library(lab) -> None:
