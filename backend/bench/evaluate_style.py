@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,14 @@ import torch
 from ..degrade.observe import observe
 from ..errors import RetexError
 from ..imaging.io import list_images, read_image
+from ..nets.restoration import RestorationNet
 from ..nets.vgg import WIDTHS, load_vgg
 from ..paths import BENCHMARK_DIR, SHARED
 from ..pipeline import process, style_residual
 from ..runtime.base import StyleModel
 from ..styles import find_style, load_style_file
 from ..stylize import StyleSlot, compose, normalize
-from ..tasks import get_task
+from ..tasks import Task, get_task
 from ..train.losses import LossLayers, StyleLosses, perceptual_loss
 from ..train.style import prepare_exemplar
 from ..weights import default_path, load_restoration
@@ -63,6 +65,23 @@ def _r_squared(xs: list[float], ys: list[float]) -> float:
     ss_res = float(((y[:, None] - fit) ** 2).sum())
     ss_tot = float(((y - y.mean()) ** 2).sum())
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0
+
+
+def contents(
+    restoration: tuple[Task, RestorationNet] | None, set_name: str, paths: list[Path]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(clean, restored) per image, as every style is evaluated on: the clean image cropped to the task's scale,
+    degraded with a seed fixed per image and restored by the task's network (the clean image itself for none)."""
+    for index, path in enumerate(paths):
+        clean = torch.from_numpy(read_image(path).rgb)
+        if restoration is None:
+            yield clean, clean
+            continue
+        task = restoration[0]
+        h, w = clean.shape[-2:]
+        clean = clean[..., : h - h % task.scale, : w - w % task.scale]
+        obs = observe(task, clean, torch.Generator().manual_seed(zlib.crc32(f"{set_name}/{index}".encode())))
+        yield clean, process(obs.image, restoration, [], obs.mask)
 
 
 def evaluate_styles(
@@ -106,17 +125,7 @@ def evaluate_styles(
         sums = {n: dict.fromkeys(keys, 0.0) for n in names}
         res_mean = {n: dict.fromkeys(STRENGTHS, 0.0) for n in names}
         res_std = {n: dict.fromkeys(STRENGTHS, 0.0) for n in names}
-        for index, path in enumerate(paths):
-            clean = torch.from_numpy(read_image(path).rgb)
-            if task is not None and task.scale > 1:
-                h, w = clean.shape[-2:]
-                clean = clean[..., : h - h % task.scale, : w - w % task.scale]
-            gen = torch.Generator().manual_seed(zlib.crc32(f"{set_name}/{index}".encode()))
-            base = clean
-            if task is not None:
-                obs = observe(task, clean, gen)
-                base = process(obs.image, restoration, [], obs.mask)
-
+        for clean, base in contents(restoration, set_name, paths):
             with torch.no_grad():  # the style runs in float32 exactly as in the product; only VGG may use bf16
                 ref = features(clean, layers.perceptual)
                 feats_m = features(base, layers.all)

@@ -63,9 +63,9 @@ class StyleTrainConfig(LoopConfig):
     # Where ``nominal`` starts, and how far it may grow, in units of the exemplar's own detail (``detail_std``). At
     # the full detail the texture swamps the content and training from scratch stalls (Brodatz grass: Gram ratio 1.2
     # vs 0.44 after 160 steps at half). Left free, it kept growing (lettuce: to 3.8x in 8 minutes) while the texture
-    # on photos it was not trained on got worse (Gram ratio 1.27; the same network at 1.8x: 0.75): docs/design.md
+    # on photos it was not trained on got worse (Gram ratio 1.27); held within 1.25x, 0.73 (docs/design.md)
     start_nominal: float = 0.5
-    max_nominal: float = 1.5
+    max_nominal: float = 1.25
     max_grad_norm: float = 10.0
     max_blur: float = 1.5  # content blur sigma drawn from [0, max_blur]
     content_tasks: tuple[str, ...] = ("blur", "sr4", "denoise", "deblur")  # each batch's content: one of these
