@@ -152,6 +152,7 @@ class HealBenchOptions:
     threads: int = 1
     style: str | None = None  # a chosen style instead of learning each ring's
     sheet: Path | None = Path("docs/heal.png")
+    seed: int = 0  # the holes' shapes: spot i's blob is drawn with seed + i (other seeds: other shapes, same spots)
 
 
 Learner = Callable[[np.ndarray, Hole], tuple[StyleModel, int]]  # (image, hole) -> (style, training steps)
@@ -165,7 +166,8 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
     distance = TextureDistance()
     report: dict[str, Any] = {
         "kind": "heal",
-        "command": "python -m backend bench heal --json " + str(path),
+        "command": f"python -m backend bench heal --json {path}" + (f" --seed {opts.seed}" if opts.seed else ""),
+        "seed": opts.seed,
         "psnr": "RGB, 8-bit levels, over the hole",
         "swd": "texture_stats SWD, VGG-16 relu1_2/relu3_1/relu4_2: result's hole vs the original's ring",
         "detail": f"per hole: the share of the ring's detail adding {AFFORD:g} of the fill's expected error",
@@ -177,7 +179,7 @@ def bench_heal(path: Path, opts: HealBenchOptions, learn: Learner) -> dict:
     t0 = time.monotonic()
     for index, spot in enumerate(opts.spots):
         original = read_image(opts.data / "BSD100" / "HR" / f"{spot.image}.png").rgb
-        mask = blob(original.shape[-2:], spot.x, spot.y, seed=index)
+        mask = blob(original.shape[-2:], spot.x, spot.y, seed=opts.seed + index)
         hole = find_hole(mask)
         healed = heal(original, mask, inpaint)
         results = {"inpaint": healed.inpainted, "heal": healed.image, "telea": telea_fill(original, mask)}

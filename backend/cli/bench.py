@@ -58,12 +58,13 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--markdown", default="docs/benchmarks.md")
     q = bench.add_parser("heal", help="heal with texture vs plain inpainting, G'MIC and Telea on BSD100 holes")
     q.add_argument("--json", default="docs/benchmarks/heal.json", help="rewritten after each hole")
-    q.add_argument("--sheet", default="docs/heal.png", help="the side-by-side sheet")
+    q.add_argument("--sheet", default="docs/heal.png", help="the side-by-side sheet ('': none)")
     q.add_argument("--seconds", type=float, default=90.0, help="time to learn each ring's texture")
     q.add_argument("--style", help="a chosen style for every hole instead of learning each ring's")
     q.add_argument("--limit", type=int, help="only the first N holes")
     q.add_argument("--data", help="benchmark root holding BSD100/HR/*.png (default: ../shared/data/benchmark)")
     q.add_argument("--threads", type=int, default=1, help="CPU threads")
+    q.add_argument("--seed", type=int, default=0, help="the holes' shapes (other seeds: the same spots, other shapes)")
     q = bench.add_parser("compare", help="draw the visual comparison sheets docs/compare-*.png")
     q.add_argument("--output-dir", default="docs")
     q.add_argument("--data", help="benchmark root holding NAME/HR/*.png (default: ../shared/data/benchmark)")
@@ -146,7 +147,8 @@ def _heal(args: argparse.Namespace) -> None:
     from ..bench.heal import HealBenchOptions, bench_heal
     from .heal import learn_ring_style
 
-    opts = HealBenchOptions(seconds=args.seconds, threads=args.threads, style=args.style, sheet=Path(args.sheet))
+    sheet = Path(args.sheet) if args.sheet else None
+    opts = HealBenchOptions(seconds=args.seconds, threads=args.threads, style=args.style, sheet=sheet, seed=args.seed)
     opts.spots = opts.spots[: args.limit]
     if args.data:
         opts.data = Path(args.data)

@@ -350,5 +350,9 @@ def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
     assert report["mean"]["heal"]["swd"] < report["mean"]["inpaint"]["swd"]
     for m in methods.values():
         assert np.isfinite(m["psnr"]) and m["swd"] >= 0
-    section = "\n".join(heal_section(saved))
+    opts.seed, opts.sheet = 7, None  # the same spot, another hole shape
+    other = bench_heal(tmp_path / "heal-seed7.json", opts, never)
+    assert other["holes"][0]["pixels"] != saved["holes"][0]["pixels"]
+    section = "\n".join(heal_section(saved, [other]))
     assert section.startswith("## Heal with texture") and "| noise (tiny) |" in section and "| **mean** |" in section
+    assert "other hole shapes (`python -m backend bench heal --json" in section and "--seed 7`)" in section

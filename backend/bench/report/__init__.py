@@ -103,7 +103,8 @@ def write_report(folder: Path, markdown: Path) -> Path:
         ]
     lines += compare_section(markdown.parent)
     if (folder / "heal.json").is_file():  # bench heal's
-        lines += heal_section(json.loads((folder / "heal.json").read_text()))
+        others = [json.loads(f.read_text()) for f in sorted(folder.glob("heal-seed*.json"))]  # bench heal --seed
+        lines += heal_section(json.loads((folder / "heal.json").read_text()), others)
     markdown.parent.mkdir(parents=True, exist_ok=True)
     markdown.write_text("\n".join(lines).rstrip() + "\n")
     return markdown

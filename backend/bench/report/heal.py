@@ -26,9 +26,10 @@ def passes(methods: dict, name: str = "heal") -> str:
     return " and ".join(met) if met else "neither"
 
 
-def heal_section(report: dict, sheet: str = "heal.png") -> list[str]:
+def heal_section(report: dict, others: list[dict], sheet: str = "heal.png") -> list[str]:
     """Markdown lines: what was measured, one row per hole and the means, and how heal stands against the bars
-    (PSNR at most 0.5 dB below plain inpainting's, SWD at most half of it)."""
+    (PSNR at most 0.5 dB below plain inpainting's, SWD at most half of it), there and on ``others``, runs on other
+    hole shapes (``bench heal --seed``)."""
     holes, mean = report["holes"], report["mean"]
     lines = [
         "## Heal with texture",
@@ -67,5 +68,12 @@ def heal_section(report: dict, sheet: str = "heal.png") -> list[str]:
         if name in mean:
             m = mean[name]
             lines.append(f"- {label}: PSNR {m['psnr'] - base['psnr']:+.2f} dB, SWD {m['swd_vs_inpaint']:.2f}×")
+    for other in others:
+        met = [h["texture"] for h in other["holes"] if passes(h["methods"]) == "psnr and swd"]
+        lines.append("")
+        lines.append(
+            f"The same spots with other hole shapes (`{other['command']}`): heal meets both bars on {len(met)} of "
+            f"{len(other['holes'])} holes ({', '.join(met) or 'none'})."
+        )
     lines += ["", f"![heal with texture, per hole: the hole / each method's fill / the original]({sheet})", ""]
     return lines
