@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from backend.bench.evaluate_style import contents  # noqa: E402
+from backend.bench.evaluate_style import contents, vgg_bf16  # noqa: E402
 from backend.imaging.filters import band_pass  # noqa: E402
 from backend.imaging.io import list_images, read_image  # noqa: E402
 from backend.nets.style import BANDS  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> int:
     paths = list_images(BENCHMARK_DIR / "BSD100" / "HR")[: args.limit or None]
     bases = [base for _, base in contents(restoration, "BSD100", paths)]
     vgg, layers = load_vgg(), LossLayers()
-    bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # as eval-style measures
+    bf16 = vgg_bf16()  # as eval-style measures
 
     def layer_losses(losses: StyleLosses, x: torch.Tensor) -> list[float]:
         """``x``'s texture loss to the exemplar, layer by layer (their sum is the loss ``eval-style`` adds up)."""

@@ -60,14 +60,13 @@ def fringe(name: str, colour: tuple[float, float, float], cast_shift: float = 0.
     side and of an interior strip, and the mean energy of each relative to the interior strips' mean. ``cast_shift``
     adds that many standard deviations to the border band's red (what the measure must see)."""
     base, model = flat(colour), shipped(name)
+    frame = np.ones(base.shape[-2:], bool)
+    frame[BAND:-BAND, BAND:-BAND] = False  # the outer BAND px
     border_cast, inner_cast, border_e, inner_e = [], [], [], []
     for seed in range(SEEDS):
         r = (process(base, None, [StyleSlot(model, 1.0, None, 1.0, seed)]) - base)[0].astype(np.float64)
         sd = float(r.std())
-        r[0, :BAND] += cast_shift * sd
-        r[0, -BAND:] += cast_shift * sd
-        r[0, :, :BAND] += cast_shift * sd
-        r[0, :, -BAND:] += cast_shift * sd
+        r[0][frame] += cast_shift * sd
         border, inner = strips(r)
         border_cast += [cast(b, sd) for b in border]
         inner_cast += [cast(i, sd) for i in inner]
