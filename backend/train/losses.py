@@ -14,9 +14,6 @@ import torch
 
 from ..nets.vgg import VGG16Features
 
-SLICED_SAMPLES = 4096  # pixels per image and layer in the sliced loss
-SLICED_DIRECTIONS = 64  # random directions per layer and step
-
 
 @dataclass(frozen=True)
 class LossLayers:
@@ -56,39 +53,11 @@ def perceptual_loss(feats: dict[int, torch.Tensor], targets: dict[int, torch.Ten
 class StyleLosses:
     """Texture loss to one exemplar and perceptual loss to a content image, sharing one VGG pass per image."""
 
-    def __init__(
-        self, vgg: VGG16Features, layers: LossLayers, exemplar: torch.Tensor, sliced_weight: float = 0.0
-    ) -> None:
-        self.vgg, self.layers, self.sliced_weight = vgg, layers, sliced_weight
+    def __init__(self, vgg: VGG16Features, layers: LossLayers, exemplar: torch.Tensor) -> None:
+        self.vgg, self.layers = vgg, layers
         with torch.no_grad():
             feats = vgg(exemplar, layers.texture)
             self.target = {k: gram(v).mean(0) for k, v in feats.items()}
-            # the exemplar's pixels as C-dimensional samples, and their mean square (each layer's sliced term is
-            # relative to it, so layers of different magnitudes weigh alike)
-            self.samples = {k: v.float().permute(0, 2, 3, 1).reshape(-1, v.shape[1]) for k, v in feats.items()}
-            self.power = {k: float(v.pow(2).mean()) for k, v in self.samples.items()}
-
-    def sliced(self, feats: dict[int, torch.Tensor], limit: int = SLICED_SAMPLES) -> torch.Tensor:
-        """Per-image sliced-Wasserstein loss to the exemplar (Heitz et al. 2021): each layer's pixels and the
-        exemplar's projected on SLICED_DIRECTIONS new random directions, sorted, compared quantile by
-        quantile; at most ``limit`` pixels per image (a random subset) keep the sorts cheap."""
-        total: torch.Tensor | float = 0.0
-        for k in self.layers.texture:
-            f = feats[k]
-            n, c = f.shape[:2]
-            x = f.float().permute(0, 2, 3, 1).reshape(n, -1, c)
-            if x.shape[1] > limit:
-                x = x[:, torch.randperm(x.shape[1], device=x.device)[:limit]]
-            dirs = torch.randn(c, SLICED_DIRECTIONS, device=x.device)
-            dirs = dirs / dirs.norm(dim=0, keepdim=True)
-            mine = (x @ dirs).sort(dim=1).values  # n x m x P
-            ex = self.samples[k]
-            if ex.shape[0] > limit:
-                ex = ex[torch.randperm(ex.shape[0], device=x.device)[:limit]]
-            target = (ex @ dirs).sort(dim=0).values  # M x P
-            pos = ((torch.arange(mine.shape[1], device=x.device) + 0.5) * target.shape[0] / mine.shape[1]).long()
-            total = total + (mine - target[pos.clamp(max=target.shape[0] - 1)]).pow(2).mean(dim=(1, 2)) / self.power[k]
-        return cast(torch.Tensor, total)
 
     def texture(self, feats: dict[int, torch.Tensor]) -> torch.Tensor:
         """Per-image texture loss of already computed features (``vgg(z, layers.all)``)."""
@@ -98,8 +67,6 @@ class StyleLosses:
         """(texture loss, perceptual loss) per image of ``z``; the perceptual term is 0 without ``content``."""
         feats = self.vgg(z, self.layers.all)
         tex = self.texture(feats)
-        if self.sliced_weight:
-            tex = tex + self.sliced_weight * self.sliced(feats)
         if content is None:
             return tex, torch.zeros_like(tex)
         with torch.no_grad():

@@ -60,7 +60,6 @@ class StyleTrainConfig(LoopConfig):
     first_patch: int = 0  # > 0: the first ``first_steps`` steps on patches this small (a quarter of the cost at half)
     first_steps: int = 200
     perceptual_weight: float = 0.01
-    sliced_weight: float = 0.0  # > 0: a sliced-Wasserstein term beside the Gram loss (``StyleLosses.sliced``)
     # Where ``nominal`` starts, and how far it may grow, in units of the exemplar's own detail (``detail_std``). At
     # the full detail the texture swamps the content and training from scratch stalls (Brodatz grass: Gram ratio 1.2
     # vs 0.44 after 160 steps at half). Left free, it kept growing (lettuce: to 3.8x in 8 minutes) while the texture
@@ -204,7 +203,7 @@ def train_style(
             raise RetexError(f"nothing to resume: no checkpoint at {ckpt}")
         start, elapsed0 = load_checkpoint(ckpt, net, opt)
     vgg = load_vgg(device=device)
-    losses = StyleLosses(vgg, LossLayers(), exemplar.to(device), cfg.sliced_weight)
+    losses = StyleLosses(vgg, LossLayers(), exemplar.to(device))
     folders = [Path(d) for d in cfg.data if Path(d).is_dir()]
     # Without the training photos (an installed plug-in has no ../shared), the content is the exemplar itself,
     # blurred harder into smooth content: weaker generalization, but it always works.
