@@ -356,3 +356,5 @@ def test_bench_on_a_tiny_input(tmp_path: Path) -> None:
     section = "\n".join(heal_section(saved, [other]))
     assert section.startswith("## Heal with texture") and "| noise (tiny) |" in section and "| **mean** |" in section
     assert "other hole shapes (`python -m backend bench heal --json" in section and "--seed 7`)" in section
+    feasible = saved["holes"][0]["original_swd"] <= 0.5 * methods["inpaint"]["swd"]
+    assert ("within the SWD bar on 1 of 1 holes." if feasible else "on noise even the true texture is not.") in section
