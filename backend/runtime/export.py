@@ -24,9 +24,10 @@ from torch import nn
 from ..errors import RetexError
 from ..files import atomic_write
 from ..nets.restoration import RestorationNet
-from ..nets.style import StyleNet, coordinate_noise
+from ..nets.style import StyleNet
 from ..tasks import get_task
 from ..weights import load_restoration, load_style_file, read_tensors
+from .noise import style_noise
 
 if TYPE_CHECKING:
     import onnx
@@ -264,8 +265,8 @@ def export_style(weights: Path, out: Path | None = None) -> Path:
     m = cfg.multiple
 
     def args(h: int, w: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        noise = coordinate_noise(cfg.noise, h // cfg.down, w // cfg.down, (3, 5), torch.device("cpu"))
-        return torch.rand(n, 3, h, w), noise
+        noise = style_noise(cfg.noise, cfg.smooth_noise, cfg.noise_cell, h // cfg.down, w // cfg.down, (3, 5))
+        return torch.rand(n, 3, h, w), torch.from_numpy(noise)
 
     model = _to_onnx(_Residual(net), args(m, m, 1), ["image", "noise"], ["residual"], info)
     if cfg.fold > 1:

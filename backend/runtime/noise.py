@@ -1,5 +1,12 @@
 """The style networks' coordinate noise, the one copy of its hash: numpy, since the ONNX graph takes the noise as
-an input; ``nets.style.coordinate_noise`` hands it to torch for training and the torch runtime."""
+an input; ``nets.style`` hands it to torch for training and the torch runtime.
+
+Two kinds, both functions of absolute coordinates (tiles and previews get the very same values): white noise, one
+value per pixel, and smooth noise, the same hash drawn on a grid of ``cell`` px and interpolated bilinearly. A style
+network sees only ~26 px around a pixel; the smooth channels tell it where it is within a larger structure, so a
+texture of pebbles or stones gets stones of their size instead of small blobs (Ulyanov et al.'s multi-scale noise,
+docs/design.md).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,36 @@ def coordinate_noise(channels: int, h: int, w: int, origin: tuple[int, int], see
     v = (v * 0x846CA68B) & _M32
     v = v ^ (v >> 16)
     return (v.astype(np.float32) * np.float32(2.0 / 2**32) - np.float32(1.0))[None]
+
+
+SMOOTH_GAIN = 1.7  # bilinear interpolation lowers the standard deviation about as much: the white noise's again
+SMOOTH_SEED, SMOOTH_SHIFT = 104729, 7919  # the grid's seed offset and column shift: another field than the white's
+
+
+def smooth_noise(channels: int, h: int, w: int, origin: tuple[int, int], cell: int, seed: int = 0) -> np.ndarray:
+    """1 x C x h x w: coordinate noise on a grid of ``cell`` px, interpolated bilinearly at each pixel's centre."""
+
+    def axis(start: int, n: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+        pos = (np.arange(start, start + n, dtype=np.float64) + 0.5) / cell - 0.5
+        first = int(np.floor(pos[0]))
+        lo = np.floor(pos).astype(np.int64) - first
+        return first, int(lo[-1]) + 2, lo, (pos - np.floor(pos)).astype(np.float32)
+
+    fy, ny, ly, ty = axis(origin[0], h)
+    fx, nx, lx, tx = axis(origin[1], w)
+    grid = coordinate_noise(channels, ny, nx, (fy, fx + SMOOTH_SHIFT), seed + SMOOTH_SEED)[0]
+    rows = grid[:, ly] * (1 - ty)[None, :, None] + grid[:, ly + 1] * ty[None, :, None]
+    return (rows[:, :, lx] * (1 - tx) + rows[:, :, lx + 1] * tx)[None] * np.float32(SMOOTH_GAIN)
+
+
+def style_noise(
+    white: int, smooth: int, cell: int, h: int, w: int, origin: tuple[int, int], seed: int = 0
+) -> np.ndarray:
+    """A style network's noise input: ``white`` channels of white noise, then ``smooth`` of smooth noise."""
+    noise = coordinate_noise(white, h, w, origin, seed)
+    if smooth:
+        noise = np.concatenate([noise, smooth_noise(smooth, h, w, origin, cell, seed)], axis=1)
+    return noise
 
 
 def _seed_term(seed: int) -> int:

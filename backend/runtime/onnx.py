@@ -25,7 +25,7 @@ from safetensors.numpy import load_file
 from ..errors import RetexError
 from ..tasks import Task
 from ..tiling import ONNX_TILE
-from .noise import coordinate_noise
+from .noise import style_noise
 from .providers import PROVIDERS, device_of, provider_list, warn_once
 from .threads import get_threads
 
@@ -52,6 +52,8 @@ class StyleShape:
     noise: int
     down: int
     multiple: int
+    smooth_noise: int = 0  # the library's styles predate it (absent from their config)
+    noise_cell: int = 8
 
 
 def sha256(path: Path) -> str:
@@ -214,7 +216,14 @@ class OnnxStyle:
     def __init__(self, session: ort.InferenceSession, meta: dict[str, str]) -> None:
         self._session, self.meta, self.device = session, meta, running_device(session)
         config = json.loads(meta["config"])
-        self.config = StyleShape(str(config["scale"]), int(config["noise"]), int(meta["down"]), int(meta["multiple"]))
+        self.config = StyleShape(
+            str(config["scale"]),
+            int(config["noise"]),
+            int(meta["down"]),
+            int(meta["multiple"]),
+            int(config.get("smooth_noise", 0)),
+            int(config.get("noise_cell", 8)),
+        )
         self._halo, self._nominal = int(meta["halo"]), float(meta["nominal"])
 
     @classmethod
@@ -233,6 +242,7 @@ class OnnxStyle:
     def __call__(self, image: np.ndarray, origin: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
         d = self.config.down
         h, w = image.shape[-2] // d, image.shape[-1] // d
-        noise = coordinate_noise(self.config.noise, h, w, (origin[0] // d, origin[1] // d), seed)
+        cfg = self.config
+        noise = style_noise(cfg.noise, cfg.smooth_noise, cfg.noise_cell, h, w, (origin[0] // d, origin[1] // d), seed)
         (out,) = self._session.run(None, {"image": np.ascontiguousarray(image, dtype=np.float32), "noise": noise})
         return np.asarray(out)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -111,6 +111,23 @@ def detail_std(exemplar: torch.Tensor, net: StyleNet) -> float:
     return float(band_pass(exemplar, lo, hi).std())
 
 
+def widened(shipped: StyleNet, config: StyleConfig) -> StyleNet:
+    """``shipped`` in the shape ``config`` when it lacks only smooth-noise channels (the library's fine styles predate
+    them): its head gets zero weights for them, so it draws exactly what it drew and learning starts from there.
+    Any other network is returned as it is."""
+    if config.smooth_noise <= shipped.config.smooth_noise or replace(shipped.config, smooth_noise=0) != replace(
+        config, smooth_noise=0
+    ):
+        return shipped
+    state = shipped.state_dict()
+    head = state["head.weight"]  # the fold puts each input channel's fold**2 copies together, the new ones last
+    extra = (config.smooth_noise - shipped.config.smooth_noise) * config.fold**2
+    state["head.weight"] = torch.cat([head, head.new_zeros(head.shape[0], extra, *head.shape[2:])], 1)
+    net = StyleNet(config)
+    net.load_state_dict(state)
+    return net
+
+
 def nearest_style(net: StyleNet, losses: StyleLosses, content: torch.Tensor, nominal: float) -> str:
     """Start ``net`` from the shipped style of its shape whose texture on ``content`` is already nearest the
     exemplar's (its output at the exemplar's ``nominal``, by texture loss), or leave it as it is when none is nearer;
@@ -125,6 +142,7 @@ def nearest_style(net: StyleNet, losses: StyleLosses, content: torch.Tensor, nom
     best, best_name = distance(net), ""
     for path in sorted(STYLES_DIR.glob("*.safetensors")):
         shipped, _ = load_style_file(path)
+        shipped = widened(shipped, net.config)
         if shipped.config == net.config and (d := distance(shipped.to(content.device))) < best:
             best, best_name, state = d, path.stem, shipped.state_dict()
     if best_name:

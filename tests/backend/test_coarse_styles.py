@@ -46,7 +46,9 @@ def test_version_two_is_coarse_only_and_version_one_keeps_its_band() -> None:
     config = StyleConfig(scale="coarse", version=2)
     assert StyleConfig.from_dict(config.to_dict()) == config
     assert StyleConfig.from_dict({"scale": "coarse", "width": 32, "blocks": 4, "noise": 4, "fold": 2}).version == 1
-    assert StyleConfig.new("fine") == StyleConfig(scale="fine")
+    assert StyleConfig.new("fine") == StyleConfig(scale="fine", smooth_noise=2)
+    with pytest.raises(ValueError, match="smooth_noise"):
+        StyleConfig(smooth_noise=-1)
     assert StyleNet(StyleConfig.new("coarse")).parameter_count() <= 50_000
 
 

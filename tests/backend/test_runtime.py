@@ -222,12 +222,13 @@ def test_export_writes_a_checked_graph_or_nothing(tmp_path: Path, monkeypatch) -
     assert isinstance(load_restoration_model(path, get_task("denoise"), "onnx"), OnnxRestoration)
 
 
-def test_a_saved_style_gets_its_graph(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scale", ["coarse", "fine"])  # a new fine style: with smooth noise
+def test_a_saved_style_gets_its_graph(tmp_path: Path, scale: str) -> None:
     from backend.nets.style import StyleConfig, StyleNet
     from backend.styles import save_style
 
     torch.manual_seed(0)
-    net = StyleNet(StyleConfig(scale="coarse"))
+    net = StyleNet(StyleConfig.new(scale) if scale == "fine" else StyleConfig(scale=scale))
     path = save_style(tmp_path, "mine", net, {"exemplar": "x"}, torch.rand(1, 3, 32, 32))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.onnx", "mine.png", "mine.safetensors"]
     onnx = load_style_model(path, "onnx")

@@ -22,20 +22,28 @@ from backend.nets.restoration import RestorationNet
 from backend.nets.style import StyleConfig, StyleNet, coordinate_noise
 from backend.nets.vgg import load_vgg
 from backend.pipeline import process, style_residual
+from backend.runtime.noise import smooth_noise
 from backend.style_grid import without_lattice
 from backend.styles import check_name, list_styles, load_style_file, save_style
 from backend.stylize import StyleSlot, compose, effective_masks, normalize
 from backend.tasks import get_task
 from backend.train.data import ContentPool
 from backend.train.losses import LossLayers, StyleLosses, gram, perceptual_loss, texture_loss
-from backend.train.style import ContentMaker, StyleTrainConfig, detail_std, nearest_style, train_style
+from backend.train.style import (
+    ContentMaker,
+    StyleTrainConfig,
+    detail_std,
+    nearest_style,
+    train_style,
+    widened,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def style_net(scale: str = "fine", seed: int = 0, nominal: float = 0.02) -> StyleNet:
     torch.manual_seed(seed)
-    net = StyleNet(StyleConfig(scale=scale))
+    net = StyleNet(StyleConfig.new(scale) if scale == "fine" else StyleConfig(scale=scale))  # fine: today's shape
     with torch.no_grad():
         net.log_nominal.fill_(float(np.log(nominal)))
     return net.eval().requires_grad_(False)
@@ -154,6 +162,36 @@ def test_coordinate_noise_is_a_function_of_position() -> None:
     b = coordinate_noise(2, 8, 8, (4, 8), torch.device("cpu"))
     assert torch.equal(a[..., 4:12, 8:16], b)
     assert -1 <= float(a.min()) and float(a.max()) <= 1 and abs(float(a.mean())) < 0.1
+
+
+def test_smooth_noise_is_a_function_of_position_wider_than_a_pixel() -> None:
+    """The smooth channels follow absolute coordinates like the white ones (tiles, previews), vary over about a cell,
+    not a pixel, and are about as strong as the white noise."""
+    a = smooth_noise(2, 64, 64, (-5, 0), 8)
+    b = smooth_noise(2, 24, 40, (11, 16), 8)
+    assert np.array_equal(a[..., 16:40, 16:56], b)
+    white = coordinate_noise(2, 64, 64, (-5, 0), torch.device("cpu")).numpy()
+    assert 0.8 < a.std() / white.std() < 1.25
+
+    def step(x: np.ndarray) -> float:  # the mean change from a pixel to the next, in standard deviations
+        return float(np.abs(np.diff(x, axis=-1)).mean() / x.std())
+
+    assert step(a) < 0.3 < 1.0 < step(white)
+    assert not np.array_equal(smooth_noise(2, 16, 16, (0, 0), 8, seed=1), smooth_noise(2, 16, 16, (0, 0), 8))
+
+
+def test_a_shipped_style_widened_for_smooth_noise_draws_what_it_drew() -> None:
+    """A library style of the old shape, given the new smooth-noise inputs with zero weights, is where learning can
+    start from: it draws exactly what it drew."""
+    torch.manual_seed(1)
+    old = StyleNet(StyleConfig(scale="fine"))
+    new = widened(old, StyleConfig.new("fine"))
+    assert new.config == StyleConfig.new("fine") and widened(new, StyleConfig.new("fine")) is new
+    x = image(32, 48)
+    with torch.no_grad():
+        assert torch.equal(new(x, (4, 6), seed=3), old(x, (4, 6), seed=3))
+    coarse = StyleNet(StyleConfig.new("coarse"))
+    assert widened(coarse, StyleConfig.new("fine")) is coarse
 
 
 def test_overlapping_styles_of_one_scale_share_coarse_and_fine_stack() -> None:
@@ -299,7 +337,7 @@ def test_learning_starts_from_the_shipped_style_nearest_the_exemplar() -> None:
 
     folder = REPO / "weights" / "styles"
     every = {p.stem: load_style_file(p)[0] for p in sorted(folder.glob("*.safetensors"))}
-    shipped = {k: v for k, v in every.items() if v.config == net.config}
+    shipped = {k: w for k, v in every.items() if (w := widened(v, net.config)).config == net.config}
     assert name in shipped
     weights = {k: v for k, v in net.state_dict().items() if k != "log_nominal"}
     assert all(torch.equal(v, shipped[name].state_dict()[k]) for k, v in weights.items())
