@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..imaging.filters import band_pass
+from ..runtime.noise import NOISE_CELL, style_noise
 from ..runtime.noise import coordinate_noise as numpy_noise
-from ..runtime.noise import style_noise
 
 SCALES = ("fine", "coarse")
 BANDS = {"fine": (0.0, 4.0), "coarse": (4.0, 16.0)}  # residual band (sigma_lo, sigma_hi) per scale, full-res px
@@ -50,7 +50,7 @@ class StyleConfig:
     version: int = 1  # 1: the residual bands of BANDS; 2 (coarse only): the open band OPEN_BAND
     low_pass: float = OPEN_BAND[0]  # version 2: the residual's low-pass sigma, full-resolution px
     smooth_noise: int = 0  # noise channels drawn on a grid of ``noise_cell`` px (``runtime.noise.smooth_noise``)
-    noise_cell: int = 8
+    noise_cell: int = NOISE_CELL
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
@@ -142,7 +142,7 @@ class StyleNet(nn.Module):
         cfg = self.config
         h, w = image.shape[-2] // cfg.down, image.shape[-1] // cfg.down
         o = (origin[0] // cfg.down, origin[1] // cfg.down)
-        noise = style_noise(cfg.noise, cfg.smooth_noise, cfg.noise_cell, h, w, o, seed)
+        noise = style_noise(cfg, h, w, o, seed)
         return self.residual(image, torch.from_numpy(noise).to(image.device))
 
     def residual(self, image: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

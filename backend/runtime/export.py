@@ -265,7 +265,7 @@ def export_style(weights: Path, out: Path | None = None) -> Path:
     m = cfg.multiple
 
     def args(h: int, w: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        noise = style_noise(cfg.noise, cfg.smooth_noise, cfg.noise_cell, h // cfg.down, w // cfg.down, (3, 5))
+        noise = style_noise(cfg, h // cfg.down, w // cfg.down, (3, 5))
         return torch.rand(n, 3, h, w), torch.from_numpy(noise)
 
     model = _to_onnx(_Residual(net), args(m, m, 1), ["image", "noise"], ["residual"], info)

@@ -10,6 +10,8 @@ docs/design.md).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 _M32 = 0xFFFFFFFF
@@ -29,6 +31,7 @@ def coordinate_noise(channels: int, h: int, w: int, origin: tuple[int, int], see
     return (v.astype(np.float32) * np.float32(2.0 / 2**32) - np.float32(1.0))[None]
 
 
+NOISE_CELL = 8  # px: the smooth noise's grid
 SMOOTH_GAIN = 1.7  # bilinear interpolation lowers the standard deviation about as much: the white noise's again
 SMOOTH_SEED, SMOOTH_SHIFT = 104729, 7919  # the grid's seed offset and column shift: another field than the white's
 
@@ -49,13 +52,23 @@ def smooth_noise(channels: int, h: int, w: int, origin: tuple[int, int], cell: i
     return (rows[:, :, lx] * (1 - tx) + rows[:, :, lx + 1] * tx)[None] * np.float32(SMOOTH_GAIN)
 
 
-def style_noise(
-    white: int, smooth: int, cell: int, h: int, w: int, origin: tuple[int, int], seed: int = 0
-) -> np.ndarray:
-    """A style network's noise input: ``white`` channels of white noise, then ``smooth`` of smooth noise."""
-    noise = coordinate_noise(white, h, w, origin, seed)
-    if smooth:
-        noise = np.concatenate([noise, smooth_noise(smooth, h, w, origin, cell, seed)], axis=1)
+class NoiseShape(Protocol):
+    """What a style's noise depends on: ``nets.style.StyleConfig``, or the ONNX runtime's reading of it."""
+
+    @property
+    def noise(self) -> int: ...  # white channels
+    @property
+    def smooth_noise(self) -> int: ...
+    @property
+    def noise_cell(self) -> int: ...
+
+
+def style_noise(shape: NoiseShape, h: int, w: int, origin: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """A style network's noise input: its white channels, then its smooth ones."""
+    noise = coordinate_noise(shape.noise, h, w, origin, seed)
+    if shape.smooth_noise:
+        smooth = smooth_noise(shape.smooth_noise, h, w, origin, shape.noise_cell, seed)
+        noise = np.concatenate([noise, smooth], axis=1)
     return noise
 
 

@@ -25,7 +25,7 @@ from safetensors.numpy import load_file
 from ..errors import RetexError
 from ..tasks import Task
 from ..tiling import ONNX_TILE
-from .noise import style_noise
+from .noise import NOISE_CELL, style_noise
 from .providers import PROVIDERS, device_of, provider_list, warn_once
 from .threads import get_threads
 
@@ -53,7 +53,7 @@ class StyleShape:
     down: int
     multiple: int
     smooth_noise: int = 0  # the library's styles predate it (absent from their config)
-    noise_cell: int = 8
+    noise_cell: int = NOISE_CELL
 
 
 def sha256(path: Path) -> str:
@@ -222,7 +222,7 @@ class OnnxStyle:
             int(meta["down"]),
             int(meta["multiple"]),
             int(config.get("smooth_noise", 0)),
-            int(config.get("noise_cell", 8)),
+            int(config.get("noise_cell", NOISE_CELL)),
         )
         self._halo, self._nominal = int(meta["halo"]), float(meta["nominal"])
 
@@ -242,7 +242,6 @@ class OnnxStyle:
     def __call__(self, image: np.ndarray, origin: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
         d = self.config.down
         h, w = image.shape[-2] // d, image.shape[-1] // d
-        cfg = self.config
-        noise = style_noise(cfg.noise, cfg.smooth_noise, cfg.noise_cell, h, w, (origin[0] // d, origin[1] // d), seed)
+        noise = style_noise(self.config, h, w, (origin[0] // d, origin[1] // d), seed)
         (out,) = self._session.run(None, {"image": np.ascontiguousarray(image, dtype=np.float32), "noise": noise})
         return np.asarray(out)
